@@ -1,0 +1,391 @@
+//! Verdicts: what the audit concluded about each resource, and why.
+//!
+//! Findings are data, not errors. The rules crate produces them; every report renders
+//! them; none of them is ever printed by this crate.
+
+use crate::inventory::{ResourceType, Role};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The verdict on one resource (DESIGN.md `status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Attributed,
+    Unattributed,
+    /// The data needed to decide is missing. Counts against coverage.
+    Unknown,
+}
+
+impl Status {
+    pub const ALL: [Status; 3] = [Status::Attributed, Status::Unattributed, Status::Unknown];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Attributed => "attributed",
+            Status::Unattributed => "unattributed",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The role that earned (or would earn) credit. Only the attributing roles appear here.
+pub type AttributingRole = Role;
+
+/// Stable reason codes. Their order here is the order they are listed in a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    PalIdentityInRole,
+    LatestPartnerWins,
+    TieBrokenByPartnerId,
+    IdentityDeleted,
+    IdentityDisabled,
+    IdentityHealthUnknown,
+    PalIdentityLacksRole,
+    GroupPrincipal,
+    OwnerUnresolved,
+    PalLinkOtherTenant,
+    NoPalIdentityInRole,
+    NonProductionEnvironment,
+    EnvironmentUnknown,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 13] = [
+        Reason::PalIdentityInRole,
+        Reason::LatestPartnerWins,
+        Reason::TieBrokenByPartnerId,
+        Reason::IdentityDeleted,
+        Reason::IdentityDisabled,
+        Reason::IdentityHealthUnknown,
+        Reason::PalIdentityLacksRole,
+        Reason::GroupPrincipal,
+        Reason::OwnerUnresolved,
+        Reason::PalLinkOtherTenant,
+        Reason::NoPalIdentityInRole,
+        Reason::NonProductionEnvironment,
+        Reason::EnvironmentUnknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::PalIdentityInRole => "pal_identity_in_role",
+            Reason::LatestPartnerWins => "latest_partner_wins",
+            Reason::TieBrokenByPartnerId => "tie_broken_by_partner_id",
+            Reason::IdentityDeleted => "identity_deleted",
+            Reason::IdentityDisabled => "identity_disabled",
+            Reason::IdentityHealthUnknown => "identity_health_unknown",
+            Reason::PalIdentityLacksRole => "pal_identity_lacks_role",
+            Reason::GroupPrincipal => "group_principal",
+            Reason::OwnerUnresolved => "owner_unresolved",
+            Reason::PalLinkOtherTenant => "pal_link_other_tenant",
+            Reason::NoPalIdentityInRole => "no_pal_identity_in_role",
+            Reason::NonProductionEnvironment => "non_production_environment",
+            Reason::EnvironmentUnknown => "environment_unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// One sentence a delivery lead can act on.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Reason::PalIdentityInRole => {
+                "A PAL-linked identity of the partner holds the attributing role."
+            }
+            Reason::LatestPartnerWins => {
+                "PAL identities of several partners hold the role; the one with the latest activity wins."
+            }
+            Reason::TieBrokenByPartnerId => {
+                "The partners' latest activity is identical; the lower partner ID wins so results are repeatable."
+            }
+            Reason::IdentityDeleted => {
+                "The PAL identity in the role no longer exists in the customer directory; deleted identities stop attribution."
+            }
+            Reason::IdentityDisabled => {
+                "The PAL identity in the role is disabled; disabled identities stop attribution."
+            }
+            Reason::IdentityHealthUnknown => {
+                "A PAL identity holds the role but the snapshot has no directory record of it, so its health cannot be checked."
+            }
+            Reason::PalIdentityLacksRole => {
+                "A PAL identity is on the resource, but only in a role that earns no credit."
+            }
+            Reason::GroupPrincipal => {
+                "A group holds the attributing role; credit goes to named users and service principals, not groups."
+            }
+            Reason::OwnerUnresolved => {
+                "The holder of the attributing role is missing or cannot be resolved to an Entra identity."
+            }
+            Reason::PalLinkOtherTenant => {
+                "The holder is on the roster, but linked in another tenant; a PAL link holds in one tenant only."
+            }
+            Reason::NoPalIdentityInRole => "No PAL-linked identity holds the attributing role.",
+            Reason::NonProductionEnvironment => {
+                "The environment is not a production environment; partner programs count production work."
+            }
+            Reason::EnvironmentUnknown => {
+                "The resource's environment is missing from the snapshot."
+            }
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A way of moving ownership, as in the rule book's compatibility tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangePath {
+    Gui,
+    Powershell,
+    PpCli,
+    Devops,
+}
+
+impl ChangePath {
+    pub const ALL: [ChangePath; 4] = [
+        ChangePath::Gui,
+        ChangePath::Powershell,
+        ChangePath::PpCli,
+        ChangePath::Devops,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangePath::Gui => "gui",
+            ChangePath::Powershell => "powershell",
+            ChangePath::PpCli => "pp_cli",
+            ChangePath::Devops => "devops",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ChangePath::Gui => "GUI",
+            ChangePath::Powershell => "PowerShell",
+            ChangePath::PpCli => "Power Platform CLI",
+            ChangePath::Devops => "DevOps + Build Tools",
+        }
+    }
+
+    /// The DESIGN.md cell form: `;`-joined in table order, or `none`.
+    pub fn join(paths: &[ChangePath]) -> String {
+        if paths.is_empty() {
+            return "none".to_owned();
+        }
+        let mut sorted = paths.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        sorted
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}
+
+/// One timestamped piece of activity an identity showed on a resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    /// Which API field it came from: `lastModifiedTime`, `lastPublishTime`,
+    /// `createdTime`, `assignment.createdOn`.
+    pub source: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A PAL identity found on a resource, with what palaudit made of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub partner_id: String,
+    /// The identity as the customer tenant knows it (Entra object id, else app id, else UPN).
+    pub principal_id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub upn: Option<String>,
+    pub role: Role,
+    /// How the role holder matched the roster row: `object_id`, `app_id` or `upn`.
+    pub matched_by: String,
+    /// True when this identity could earn credit (attributing role, healthy).
+    pub qualifies: bool,
+    /// Why it cannot earn credit, when it cannot.
+    #[serde(default)]
+    pub disqualified_by: Option<Reason>,
+    /// The activity compared by the latest-partner tie-break, newest first.
+    #[serde(default)]
+    pub activity: Vec<Activity>,
+}
+
+impl Candidate {
+    /// The newest activity timestamp, if any.
+    pub fn latest_activity(&self) -> Option<DateTime<Utc>> {
+        self.activity.iter().map(|a| a.at).max()
+    }
+}
+
+/// Everything palaudit weighed for one verdict.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Every PAL identity (of this tenant) found on the resource, credited or not.
+    pub candidates: Vec<Candidate>,
+    /// The partner that would be credited if the environment were eligible.
+    #[serde(default)]
+    pub would_be_partner_id: Option<String>,
+}
+
+/// The verdict on one resource: one row of the audit CSV.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub environment_id: String,
+    pub environment_name: String,
+    pub environment_type: String,
+    pub resource_type: ResourceType,
+    pub resource_id: String,
+    pub resource_name: String,
+    pub status: Status,
+    #[serde(default)]
+    pub partner_id: Option<String>,
+    #[serde(default)]
+    pub attributed_principal_id: Option<String>,
+    #[serde(default)]
+    pub attributed_principal_name: Option<String>,
+    #[serde(default)]
+    pub attributing_role: Option<AttributingRole>,
+    pub reasons: Vec<Reason>,
+    pub change_paths_user: Vec<ChangePath>,
+    pub change_paths_service_principal: Vec<ChangePath>,
+    #[serde(default)]
+    pub evidence: Evidence,
+}
+
+/// Per-resource-type guidance reports show next to unattributed resources, copied from
+/// the rule files so reports need not read rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TypeGuidance {
+    pub product: String,
+    pub attributing_roles: Vec<Role>,
+    pub limitations: Vec<String>,
+}
+
+/// Counts of verdicts by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub attributed: u64,
+    pub unattributed: u64,
+    pub unknown: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, status: Status) {
+        match status {
+            Status::Attributed => self.attributed += 1,
+            Status::Unattributed => self.unattributed += 1,
+            Status::Unknown => self.unknown += 1,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.attributed + self.unattributed + self.unknown
+    }
+
+    /// Attributed ÷ all, in percent; 100 for an empty set (nothing is missing credit).
+    pub fn coverage_pct(&self) -> f64 {
+        match self.total() {
+            0 => 100.0,
+            t => self.attributed as f64 * 100.0 / t as f64,
+        }
+    }
+}
+
+/// The outcome of one audit: every verdict, plus what reports need around them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Findings {
+    pub tenant_id: String,
+    #[serde(default)]
+    pub collected_at: Option<DateTime<Utc>>,
+    /// Collection errors recorded in the snapshot manifest: the audit is partial.
+    #[serde(default)]
+    pub collection_errors: Vec<String>,
+    pub verdicts: Vec<Verdict>,
+    #[serde(default)]
+    pub guidance: BTreeMap<ResourceType, TypeGuidance>,
+}
+
+impl Findings {
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for v in &self.verdicts {
+            c.add(v.status);
+        }
+        c
+    }
+
+    /// Coverage per (environment id, resource type), in environment then type order.
+    pub fn counts_by_environment_and_type(&self) -> BTreeMap<(String, ResourceType), Counts> {
+        let mut map: BTreeMap<(String, ResourceType), Counts> = BTreeMap::new();
+        for v in &self.verdicts {
+            map.entry((v.environment_id.clone(), v.resource_type))
+                .or_default()
+                .add(v.status);
+        }
+        map
+    }
+
+    /// Environment id → (display name, type), for the environments verdicts mention.
+    pub fn environments(&self) -> BTreeMap<String, (String, String)> {
+        let mut map = BTreeMap::new();
+        for v in &self.verdicts {
+            map.entry(v.environment_id.clone())
+                .or_insert_with(|| (v.environment_name.clone(), v.environment_type.clone()));
+        }
+        map
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_paths_join_in_table_order() {
+        assert_eq!(ChangePath::join(&[]), "none");
+        assert_eq!(
+            ChangePath::join(&[ChangePath::Devops, ChangePath::Gui, ChangePath::PpCli]),
+            "gui;pp_cli;devops"
+        );
+    }
+
+    #[test]
+    fn coverage_counts_unknown_against() {
+        let mut c = Counts::default();
+        c.add(Status::Attributed);
+        c.add(Status::Unknown);
+        assert_eq!(c.coverage_pct(), 50.0);
+        assert_eq!(Counts::default().coverage_pct(), 100.0);
+    }
+
+    #[test]
+    fn reason_words_round_trip() {
+        for r in Reason::ALL {
+            assert_eq!(Reason::parse(r.as_str()), Some(r));
+            let json = serde_json::to_string(&r).unwrap();
+            assert_eq!(json, format!("\"{}\"", r.as_str()));
+        }
+    }
+}

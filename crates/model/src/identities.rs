@@ -1,0 +1,418 @@
+//! The identities file: the partner's PAL-linked identities, one CSV row each.
+//!
+//! `partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name` (DESIGN.md).
+//! Every problem in the file is reported at once, each with its line, so a delivery lead
+//! fixes the roster in one pass.
+
+use crate::ids::{is_guid, norm, upn_match_key};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub const COLUMNS: [&str; 7] = [
+    "partner_id",
+    "tenant_id",
+    "principal_type",
+    "object_id",
+    "app_id",
+    "upn",
+    "display_name",
+];
+
+/// Whether a PAL identity is a user account or a service principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    User,
+    ServicePrincipal,
+}
+
+impl PrincipalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "user",
+            PrincipalKind::ServicePrincipal => "service_principal",
+        }
+    }
+}
+
+/// One PAL-linked identity. Ids are stored lower-cased.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Identity {
+    /// 1-based line of the identities file this came from.
+    pub line: u64,
+    pub partner_id: String,
+    pub tenant_id: String,
+    pub principal_type: PrincipalKind,
+    pub object_id: Option<String>,
+    pub app_id: Option<String>,
+    pub upn: Option<String>,
+    pub display_name: Option<String>,
+}
+
+impl Identity {
+    /// The identifier to show for this identity: object id, else app id, else UPN.
+    pub fn principal_id(&self) -> &str {
+        self.object_id
+            .as_deref()
+            .or(self.app_id.as_deref())
+            .or(self.upn.as_deref())
+            .unwrap_or("")
+    }
+}
+
+/// One problem in an identities file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: u64,
+    pub message: String,
+}
+
+/// Why an identities file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentitiesError {
+    #[error("cannot read identities file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", render_problems(path, problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+fn render_problems(path: &Path, problems: &[Problem]) -> String {
+    let mut out = format!(
+        "identities file {} has {} problem{}:",
+        path.display(),
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        out.push_str(&format!("\n  {}:{}: {}", path.display(), p.line, p.message));
+    }
+    out
+}
+
+/// The whole roster, indexed for matching.
+#[derive(Debug, Clone, Default)]
+pub struct Roster {
+    pub identities: Vec<Identity>,
+}
+
+impl Roster {
+    pub fn load(path: &Path) -> Result<Roster, IdentitiesError> {
+        let bytes = std::fs::read(path).map_err(|source| IdentitiesError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Roster::parse(&bytes).map_err(|problems| IdentitiesError::Invalid {
+            path: path.to_owned(),
+            problems,
+        })
+    }
+
+    /// Parses identities CSV text. All problems are returned together.
+    pub fn parse(bytes: &[u8]) -> Result<Roster, Vec<Problem>> {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
+            Err(e) => {
+                let line = 1 + bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count();
+                return Err(vec![Problem {
+                    line: line as u64,
+                    message: "not UTF-8 text".into(),
+                }]);
+            }
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let headers = match reader.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => {
+                return Err(vec![Problem {
+                    line: 1,
+                    message: format!("cannot read the header row: {e}"),
+                }]);
+            }
+        };
+        let mut index = HashMap::new();
+        let mut problems = Vec::new();
+        for (i, h) in headers.iter().enumerate() {
+            let h = h.to_ascii_lowercase();
+            if index.insert(h.clone(), i).is_some() {
+                problems.push(Problem {
+                    line: 1,
+                    message: format!("column `{h}` appears twice in the header"),
+                });
+            }
+        }
+        let missing: Vec<&str> = COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| !index.contains_key(*c))
+            .collect();
+        if !missing.is_empty() {
+            problems.push(Problem {
+                line: 1,
+                message: format!(
+                    "missing column{} {} (the header must name {})",
+                    if missing.len() == 1 { "" } else { "s" },
+                    missing
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    COLUMNS.join(",")
+                ),
+            });
+            return Err(problems);
+        }
+
+        let mut identities: Vec<Identity> = Vec::new();
+        // (tenant, key kind, key) -> line of first occurrence, for duplicate detection.
+        let mut seen: HashMap<(String, &'static str, String), u64> = HashMap::new();
+        for record in reader.records() {
+            let record = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    problems.push(Problem {
+                        line,
+                        message: format!("unreadable CSV row: {e}"),
+                    });
+                    continue;
+                }
+            };
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            if record.iter().all(|c| c.is_empty()) {
+                continue;
+            }
+            if record.len() != headers.len() {
+                problems.push(Problem {
+                    line,
+                    message: format!(
+                        "has {} fields but the header has {}",
+                        record.len(),
+                        headers.len()
+                    ),
+                });
+                continue;
+            }
+            let cell = |name: &str| -> Option<String> {
+                let v = record.get(index[name]).unwrap_or("").trim();
+                (!v.is_empty()).then(|| v.to_owned())
+            };
+            let before = problems.len();
+            let mut bad = |message: String| problems.push(Problem { line, message });
+
+            let partner_id = cell("partner_id").unwrap_or_default();
+            if partner_id.is_empty() {
+                bad("partner_id is empty".into());
+            } else if !partner_id.chars().all(|c| c.is_ascii_digit()) {
+                bad(format!(
+                    "partner_id `{partner_id}` is not a partner ID (digits only, e.g. 1234567)"
+                ));
+            }
+            let tenant_id = cell("tenant_id").map(|t| norm(&t)).unwrap_or_default();
+            if tenant_id.is_empty() {
+                bad("tenant_id is empty: a PAL link holds in one customer tenant".into());
+            } else if !is_guid(&tenant_id) {
+                bad(format!("tenant_id `{tenant_id}` is not a GUID"));
+            }
+            let principal_type = match cell("principal_type").map(|s| s.to_ascii_lowercase()) {
+                Some(s) if s == "user" => Some(PrincipalKind::User),
+                Some(s) if s == "service_principal" => Some(PrincipalKind::ServicePrincipal),
+                Some(other) => {
+                    bad(format!(
+                        "principal_type `{other}` is not `user` or `service_principal`"
+                    ));
+                    None
+                }
+                None => {
+                    bad("principal_type is empty (`user` or `service_principal`)".into());
+                    None
+                }
+            };
+            let object_id = cell("object_id").map(|s| norm(&s));
+            if let Some(o) = &object_id
+                && !is_guid(o)
+            {
+                bad(format!("object_id `{o}` is not a GUID"));
+            }
+            let app_id = cell("app_id").map(|s| norm(&s));
+            if let Some(a) = &app_id
+                && !is_guid(a)
+            {
+                bad(format!("app_id `{a}` is not a GUID"));
+            }
+            let upn = cell("upn");
+            if let Some(u) = &upn
+                && !u.contains('@')
+            {
+                bad(format!("upn `{u}` is not a user principal name (no `@`)"));
+            }
+            if object_id.is_none() && app_id.is_none() && upn.is_none() {
+                bad("no object_id, app_id or upn: nothing to match this identity by".into());
+            }
+            if principal_type == Some(PrincipalKind::ServicePrincipal)
+                && object_id.is_none()
+                && app_id.is_none()
+            {
+                bad("a service_principal needs an app_id or object_id".into());
+            }
+            if problems.len() > before {
+                continue;
+            }
+            let mut keys: Vec<(&'static str, String)> = Vec::new();
+            if let Some(o) = &object_id {
+                keys.push(("object_id", o.clone()));
+            }
+            if let Some(a) = &app_id {
+                keys.push(("app_id", a.clone()));
+            }
+            if let Some(u) = &upn {
+                keys.push(("upn", upn_match_key(u)));
+            }
+            let mut duplicate = false;
+            for (kind, key) in keys {
+                let k = (tenant_id.clone(), kind, key.clone());
+                if let Some(first) = seen.get(&k) {
+                    problems.push(Problem {
+                        line,
+                        message: format!(
+                            "duplicate identity: {kind} `{key}` in tenant {tenant_id} is already on line {first}"
+                        ),
+                    });
+                    duplicate = true;
+                    break;
+                }
+                seen.insert(k, line);
+            }
+            if duplicate {
+                continue;
+            }
+            identities.push(Identity {
+                line,
+                partner_id,
+                tenant_id,
+                principal_type: principal_type.unwrap_or(PrincipalKind::User),
+                object_id,
+                app_id,
+                upn,
+                display_name: cell("display_name"),
+            });
+        }
+        if problems.is_empty() {
+            Ok(Roster { identities })
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The identities linked in `tenant_id`.
+    pub fn for_tenant<'a>(&'a self, tenant_id: &'a str) -> impl Iterator<Item = &'a Identity> + 'a {
+        let t = norm(tenant_id);
+        self.identities.iter().filter(move |i| i.tenant_id == t)
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name\n";
+    const T: &str = "d8d86e5f-13e9-4bb5-bb94-0f99b507cd15";
+
+    fn parse(body: &str) -> Result<Roster, Vec<Problem>> {
+        Roster::parse(format!("{HEADER}{body}").as_bytes())
+    }
+
+    #[test]
+    fn reads_users_and_service_principals() {
+        let r = parse(&format!(
+            "1234567,{T},user,9723D9B0-B8D6-48AF-B381-FB4A9F0403E4,,pat_fabrikam.com#EXT#@contoso.onmicrosoft.com,Pat\n\
+             1234567,{T},service_principal,,0f747967-84c4-4f29-84c2-682fb00390c8,,Fabrikam deploy\n"
+        ))
+        .unwrap();
+        assert_eq!(r.identities.len(), 2);
+        assert_eq!(
+            r.identities[0].object_id.as_deref(),
+            Some("9723d9b0-b8d6-48af-b381-fb4a9f0403e4")
+        );
+        assert_eq!(r.identities[0].line, 2);
+        assert_eq!(
+            r.identities[1].principal_type,
+            PrincipalKind::ServicePrincipal
+        );
+        assert_eq!(r.for_tenant(&T.to_uppercase()).count(), 2);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line() {
+        let errs = parse(&format!(
+            "1234567,{T},robot,not-a-guid,,,x\n\
+             abc,{T},user,,,pat@fabrikam.com,\n\
+             1234567,{T},user,,,PAT@fabrikam.com,\n\
+             1234567,{T},user\n"
+        ))
+        .unwrap_err();
+        let lines: Vec<u64> = errs.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![2, 2, 3, 5]);
+        assert!(errs[0].message.contains("robot"));
+        assert!(errs[1].message.contains("not a GUID"));
+        assert!(errs[2].message.contains("abc"));
+        assert!(errs[3].message.contains("fields"));
+    }
+
+    #[test]
+    fn duplicates_name_the_first_line() {
+        let errs = parse(&format!(
+            "1234567,{T},user,,,pat_fabrikam.com#EXT#@contoso.onmicrosoft.com,\n\
+             7654321,{T},user,,,pat@fabrikam.com,\n"
+        ))
+        .unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].line, 3);
+        assert!(errs[0].message.contains("line 2"), "{}", errs[0].message);
+    }
+
+    #[test]
+    fn missing_column_is_named() {
+        let errs = Roster::parse(b"partner_id,tenant_id,object_id\n1,2,3\n").unwrap_err();
+        assert_eq!(errs[0].line, 1);
+        assert!(errs[0].message.contains("`principal_type`"));
+        assert!(errs[0].message.contains("`upn`"));
+    }
+
+    #[test]
+    fn same_identity_in_two_tenants_is_fine() {
+        let r = parse(&format!(
+            "1234567,{T},user,9723d9b0-b8d6-48af-b381-fb4a9f0403e4,,,\n\
+             1234567,11111111-2222-3333-4444-555555555555,user,9723d9b0-b8d6-48af-b381-fb4a9f0403e4,,,\n"
+        ))
+        .unwrap();
+        assert_eq!(r.identities.len(), 2);
+    }
+
+    #[test]
+    fn non_utf8_is_an_error_not_a_panic() {
+        let errs = Roster::parse(b"partner_id\n\xff\xfe").unwrap_err();
+        assert_eq!(errs[0].line, 2);
+    }
+}

@@ -1,0 +1,1152 @@
+//! The snapshot: one tenant's inventory on disk, re-auditable offline.
+//!
+//! A snapshot is a directory holding `manifest.json` and one Parquet file per table
+//! (`docs/snapshot.md` is the reference). [`SnapshotWriter`] streams rows to the table
+//! files in row groups, so a collector never holds a whole tenant in memory, and only
+//! renames the finished directory into place, so a half-written snapshot is never
+//! mistaken for a complete one. [`Snapshot::open`] verifies the manifest and every table's
+//! checksum before anything is audited.
+
+use crate::inventory::{
+    Environment, Inventory, Principal, PrincipalIdKind, PrincipalType, Resource, ResourceType,
+    Role, RoleAssignment, SystemUser,
+};
+use chrono::{DateTime, Utc};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The snapshot format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// Rows buffered per table before they are written as one Parquet row group.
+const ROW_GROUP_ROWS: usize = 65_536;
+
+/// Why a snapshot could not be written or read. Every variant names the file involved.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a palaudit snapshot: {MANIFEST_FILE} is missing")]
+    NotASnapshot { path: PathBuf },
+    #[error("{path}: corrupt manifest: {message}")]
+    CorruptManifest { path: PathBuf, message: String },
+    #[error(
+        "{path}: snapshot format version {found} is not supported (this palaudit reads version {FORMAT_VERSION})"
+    )]
+    UnsupportedVersion { path: PathBuf, found: u32 },
+    #[error(
+        "{path}: checksum mismatch (manifest says sha256 {expected}, file has {actual}); the snapshot was changed or damaged after collection"
+    )]
+    ChecksumMismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    #[error("{path}: corrupt table: {message}")]
+    CorruptTable { path: PathBuf, message: String },
+    #[error("{path} already exists and is not a palaudit snapshot; refusing to replace it")]
+    WouldOverwrite { path: PathBuf },
+}
+
+impl SnapshotError {
+    fn io(path: &Path, source: std::io::Error) -> SnapshotError {
+        SnapshotError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// One table file as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableEntry {
+    pub file: String,
+    pub rows: u64,
+    pub sha256: String,
+}
+
+/// Something that went wrong during collection, kept so the audit knows it is partial.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionError {
+    /// What was being collected: `environments`, `canvas_apps`, `graph`, …
+    pub collector: String,
+    /// The environment or workspace concerned, if any.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// The endpoint (method and URL without secrets).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+impl std::fmt::Display for CollectionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.collector)?;
+        if let Some(s) = &self.scope {
+            write!(f, " [{s}]")?;
+        }
+        if let Some(e) = &self.endpoint {
+            write!(f, " {e}")?;
+        }
+        if let Some(s) = self.status {
+            write!(f, " -> HTTP {s}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// `manifest.json`: what the snapshot is and how to trust it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub tenant_id: String,
+    /// `palaudit <version>` of the build that wrote the snapshot.
+    pub tool_version: String,
+    pub collected_at: DateTime<Utc>,
+    /// Resources per resource type.
+    pub counts: BTreeMap<String, u64>,
+    /// Everything that failed during collection; empty for a complete snapshot.
+    #[serde(default)]
+    pub collection_errors: Vec<CollectionError>,
+    /// Table name → file, row count and sha256.
+    pub tables: BTreeMap<String, TableEntry>,
+}
+
+impl Manifest {
+    pub fn is_complete(&self) -> bool {
+        self.collection_errors.is_empty()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Table schemas. Each row type lists its columns once; writing and reading both follow it.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Str,
+    Bool,
+    I64,
+    /// UTC timestamp, stored as a naive millisecond `Datetime`.
+    Time,
+}
+
+enum Value<'a> {
+    Str(Option<&'a str>),
+    Bool(Option<bool>),
+    I64(Option<i64>),
+    Time(Option<DateTime<Utc>>),
+}
+
+/// A row of one snapshot table.
+trait Row: Sized {
+    const TABLE: &'static str;
+    const COLUMNS: &'static [(&'static str, Kind)];
+    fn values(&self) -> Vec<Value<'_>>;
+    fn read(r: &RowReader<'_>, i: usize) -> Result<Self, String>;
+}
+
+/// The table names of a snapshot, in manifest order.
+pub const TABLES: [&str; 5] = [
+    Environment::TABLE,
+    Resource::TABLE,
+    RoleAssignment::TABLE,
+    Principal::TABLE,
+    SystemUser::TABLE,
+];
+
+impl Row for Environment {
+    const TABLE: &'static str = "environments";
+    const COLUMNS: &'static [(&'static str, Kind)] = &[
+        ("environment_id", Kind::Str),
+        ("display_name", Kind::Str),
+        ("environment_type", Kind::Str),
+        ("is_default", Kind::Bool),
+        ("dataverse_url", Kind::Str),
+        ("region", Kind::Str),
+    ];
+    fn values(&self) -> Vec<Value<'_>> {
+        vec![
+            Value::Str(Some(&self.environment_id)),
+            Value::Str(Some(&self.display_name)),
+            Value::Str(Some(&self.environment_type)),
+            Value::Bool(Some(self.is_default)),
+            Value::Str(self.dataverse_url.as_deref()),
+            Value::Str(self.region.as_deref()),
+        ]
+    }
+    fn read(r: &RowReader<'_>, i: usize) -> Result<Self, String> {
+        Ok(Environment {
+            environment_id: r.req_str(0, i)?,
+            display_name: r.str(1, i).unwrap_or_default(),
+            environment_type: r.str(2, i).unwrap_or_default(),
+            is_default: r.bool(3, i).unwrap_or(false),
+            dataverse_url: r.str(4, i),
+            region: r.str(5, i),
+        })
+    }
+}
+
+impl Row for Resource {
+    const TABLE: &'static str = "resources";
+    const COLUMNS: &'static [(&'static str, Kind)] = &[
+        ("resource_type", Kind::Str),
+        ("resource_id", Kind::Str),
+        ("environment_id", Kind::Str),
+        ("display_name", Kind::Str),
+        ("workspace_name", Kind::Str),
+        ("created_time", Kind::Time),
+        ("created_by", Kind::Str),
+        ("modified_time", Kind::Time),
+        ("modified_by", Kind::Str),
+        ("published_time", Kind::Time),
+        ("published_by", Kind::Str),
+        ("state", Kind::Str),
+    ];
+    fn values(&self) -> Vec<Value<'_>> {
+        vec![
+            Value::Str(Some(self.resource_type.as_str())),
+            Value::Str(Some(&self.resource_id)),
+            Value::Str(Some(&self.environment_id)),
+            Value::Str(Some(&self.display_name)),
+            Value::Str(self.workspace_name.as_deref()),
+            Value::Time(self.created_time),
+            Value::Str(self.created_by.as_deref()),
+            Value::Time(self.modified_time),
+            Value::Str(self.modified_by.as_deref()),
+            Value::Time(self.published_time),
+            Value::Str(self.published_by.as_deref()),
+            Value::Str(self.state.as_deref()),
+        ]
+    }
+    fn read(r: &RowReader<'_>, i: usize) -> Result<Self, String> {
+        Ok(Resource {
+            resource_type: r.req_str(0, i)?.parse()?,
+            resource_id: r.req_str(1, i)?,
+            environment_id: r.req_str(2, i)?,
+            display_name: r.str(3, i).unwrap_or_default(),
+            workspace_name: r.str(4, i),
+            created_time: r.time(5, i),
+            created_by: r.str(6, i),
+            modified_time: r.time(7, i),
+            modified_by: r.str(8, i),
+            published_time: r.time(9, i),
+            published_by: r.str(10, i),
+            state: r.str(11, i),
+        })
+    }
+}
+
+impl Row for RoleAssignment {
+    const TABLE: &'static str = "role_assignments";
+    const COLUMNS: &'static [(&'static str, Kind)] = &[
+        ("resource_type", Kind::Str),
+        ("resource_id", Kind::Str),
+        ("role", Kind::Str),
+        ("principal_id", Kind::Str),
+        ("principal_id_kind", Kind::Str),
+        ("principal_type", Kind::Str),
+        ("display_name", Kind::Str),
+        ("assigned_on", Kind::Time),
+    ];
+    fn values(&self) -> Vec<Value<'_>> {
+        vec![
+            Value::Str(Some(self.resource_type.as_str())),
+            Value::Str(Some(&self.resource_id)),
+            Value::Str(Some(self.role.as_str())),
+            Value::Str(Some(&self.principal_id)),
+            Value::Str(Some(self.principal_id_kind.as_str())),
+            Value::Str(Some(self.principal_type.as_str())),
+            Value::Str(self.display_name.as_deref()),
+            Value::Time(self.assigned_on),
+        ]
+    }
+    fn read(r: &RowReader<'_>, i: usize) -> Result<Self, String> {
+        Ok(RoleAssignment {
+            resource_type: r.req_str(0, i)?.parse()?,
+            resource_id: r.req_str(1, i)?,
+            role: r.req_str(2, i)?.parse::<Role>()?,
+            principal_id: r.str(3, i).unwrap_or_default(),
+            principal_id_kind: r.req_str(4, i)?.parse::<PrincipalIdKind>()?,
+            principal_type: r.req_str(5, i)?.parse::<PrincipalType>()?,
+            display_name: r.str(6, i),
+            assigned_on: r.time(7, i),
+        })
+    }
+}
+
+impl Row for Principal {
+    const TABLE: &'static str = "principals";
+    const COLUMNS: &'static [(&'static str, Kind)] = &[
+        ("object_id", Kind::Str),
+        ("app_id", Kind::Str),
+        ("upn", Kind::Str),
+        ("mail", Kind::Str),
+        ("display_name", Kind::Str),
+        ("principal_type", Kind::Str),
+        ("user_type", Kind::Str),
+        ("enabled", Kind::Bool),
+        ("deleted", Kind::Bool),
+        ("external_user_state", Kind::Str),
+    ];
+    fn values(&self) -> Vec<Value<'_>> {
+        vec![
+            Value::Str(Some(&self.object_id)),
+            Value::Str(self.app_id.as_deref()),
+            Value::Str(self.upn.as_deref()),
+            Value::Str(self.mail.as_deref()),
+            Value::Str(self.display_name.as_deref()),
+            Value::Str(Some(self.principal_type.as_str())),
+            Value::Str(self.user_type.as_deref()),
+            Value::Bool(self.enabled),
+            Value::Bool(Some(self.deleted)),
+            Value::Str(self.external_user_state.as_deref()),
+        ]
+    }
+    fn read(r: &RowReader<'_>, i: usize) -> Result<Self, String> {
+        Ok(Principal {
+            object_id: r.str(0, i).unwrap_or_default(),
+            app_id: r.str(1, i),
+            upn: r.str(2, i),
+            mail: r.str(3, i),
+            display_name: r.str(4, i),
+            principal_type: r.req_str(5, i)?.parse::<PrincipalType>()?,
+            user_type: r.str(6, i),
+            enabled: r.bool(7, i),
+            deleted: r.bool(8, i).unwrap_or(false),
+            external_user_state: r.str(9, i),
+        })
+    }
+}
+
+impl Row for SystemUser {
+    const TABLE: &'static str = "systemusers";
+    const COLUMNS: &'static [(&'static str, Kind)] = &[
+        ("environment_id", Kind::Str),
+        ("systemuser_id", Kind::Str),
+        ("azure_ad_object_id", Kind::Str),
+        ("application_id", Kind::Str),
+        ("domain_name", Kind::Str),
+        ("full_name", Kind::Str),
+        ("is_disabled", Kind::Bool),
+        ("access_mode", Kind::I64),
+    ];
+    fn values(&self) -> Vec<Value<'_>> {
+        vec![
+            Value::Str(Some(&self.environment_id)),
+            Value::Str(Some(&self.systemuser_id)),
+            Value::Str(self.azure_ad_object_id.as_deref()),
+            Value::Str(self.application_id.as_deref()),
+            Value::Str(self.domain_name.as_deref()),
+            Value::Str(self.full_name.as_deref()),
+            Value::Bool(self.is_disabled),
+            Value::I64(self.access_mode.map(i64::from)),
+        ]
+    }
+    fn read(r: &RowReader<'_>, i: usize) -> Result<Self, String> {
+        Ok(SystemUser {
+            environment_id: r.req_str(0, i)?,
+            systemuser_id: r.req_str(1, i)?,
+            azure_ad_object_id: r.str(2, i),
+            application_id: r.str(3, i),
+            domain_name: r.str(4, i),
+            full_name: r.str(5, i),
+            is_disabled: r.bool(6, i),
+            access_mode: r.i64(7, i).and_then(|v| i32::try_from(v).ok()),
+        })
+    }
+}
+
+/// Column buffers for one table, flushed as a row group when full.
+struct TableBuffer {
+    columns: &'static [(&'static str, Kind)],
+    strs: Vec<Vec<Option<String>>>,
+    bools: Vec<Vec<Option<bool>>>,
+    ints: Vec<Vec<Option<i64>>>,
+    len: usize,
+}
+
+impl TableBuffer {
+    fn new(columns: &'static [(&'static str, Kind)]) -> TableBuffer {
+        let n = columns.len();
+        TableBuffer {
+            columns,
+            strs: vec![Vec::new(); n],
+            bools: vec![Vec::new(); n],
+            ints: vec![Vec::new(); n],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, values: Vec<Value<'_>>) {
+        debug_assert_eq!(values.len(), self.columns.len());
+        for (i, v) in values.into_iter().enumerate() {
+            match v {
+                Value::Str(s) => self.strs[i].push(s.map(str::to_owned)),
+                Value::Bool(b) => self.bools[i].push(b),
+                Value::I64(n) => self.ints[i].push(n),
+                Value::Time(t) => self.ints[i].push(t.map(|t| t.timestamp_millis())),
+            }
+        }
+        self.len += 1;
+    }
+
+    /// Drains the buffer into a DataFrame of the table's schema.
+    fn take_frame(&mut self) -> PolarsResult<DataFrame> {
+        let mut cols = Vec::with_capacity(self.columns.len());
+        for (i, (name, kind)) in self.columns.iter().enumerate() {
+            let name: PlSmallStr = (*name).into();
+            let series = match kind {
+                Kind::Str => Series::new(name, std::mem::take(&mut self.strs[i])),
+                Kind::Bool => Series::new(name, std::mem::take(&mut self.bools[i])),
+                Kind::I64 => Series::new(name, std::mem::take(&mut self.ints[i])),
+                Kind::Time => Series::new(name, std::mem::take(&mut self.ints[i]))
+                    .into_datetime(TimeUnit::Milliseconds, None),
+            };
+            cols.push(series.into_column());
+        }
+        let height = std::mem::take(&mut self.len);
+        DataFrame::new(height, cols)
+    }
+}
+
+fn schema_of(columns: &[(&'static str, Kind)]) -> Schema {
+    columns
+        .iter()
+        .map(|(name, kind)| {
+            let dt = match kind {
+                Kind::Str => DataType::String,
+                Kind::Bool => DataType::Boolean,
+                Kind::I64 => DataType::Int64,
+                Kind::Time => DataType::Datetime(TimeUnit::Milliseconds, None),
+            };
+            Field::new((*name).into(), dt)
+        })
+        .collect()
+}
+
+struct TableFile {
+    file_name: String,
+    path: PathBuf,
+    buffer: TableBuffer,
+    writer: polars::io::parquet::write::BatchedWriter<File>,
+    rows: u64,
+}
+
+impl TableFile {
+    fn create(
+        dir: &Path,
+        table: &str,
+        columns: &'static [(&'static str, Kind)],
+    ) -> Result<TableFile, SnapshotError> {
+        let file_name = format!("{table}.parquet");
+        let path = dir.join(&file_name);
+        let file = File::create(&path).map_err(|e| SnapshotError::io(&path, e))?;
+        let writer = ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .batched(&schema_of(columns))
+            .map_err(|e| SnapshotError::CorruptTable {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(TableFile {
+            file_name,
+            path,
+            buffer: TableBuffer::new(columns),
+            writer,
+            rows: 0,
+        })
+    }
+
+    fn push(&mut self, values: Vec<Value<'_>>) -> Result<(), SnapshotError> {
+        self.buffer.push(values);
+        self.rows += 1;
+        if self.buffer.len >= ROW_GROUP_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), SnapshotError> {
+        if self.buffer.len == 0 {
+            return Ok(());
+        }
+        let err = |e: PolarsError| SnapshotError::CorruptTable {
+            path: self.path.clone(),
+            message: e.to_string(),
+        };
+        let frame = self.buffer.take_frame().map_err(err)?;
+        self.writer
+            .write_batch(&frame)
+            .map_err(|e| SnapshotError::CorruptTable {
+                path: self.path.clone(),
+                message: e.to_string(),
+            })
+    }
+
+    fn finish(&mut self) -> Result<(String, u64, PathBuf), SnapshotError> {
+        self.flush()?;
+        self.writer
+            .finish()
+            .map_err(|e| SnapshotError::CorruptTable {
+                path: self.path.clone(),
+                message: e.to_string(),
+            })?;
+        Ok((self.file_name.clone(), self.rows, self.path.clone()))
+    }
+}
+
+/// Streams an inventory into a new snapshot directory.
+///
+/// Rows go to a hidden temporary directory beside `out`; [`SnapshotWriter::finish`]
+/// writes the manifest and renames the directory into place. Dropping the writer without
+/// finishing leaves `out` untouched (the temporary directory is removed).
+pub struct SnapshotWriter {
+    out: PathBuf,
+    tmp: PathBuf,
+    environments: TableFile,
+    resources: TableFile,
+    role_assignments: TableFile,
+    principals: TableFile,
+    systemusers: TableFile,
+    counts: BTreeMap<String, u64>,
+    finished: bool,
+}
+
+impl SnapshotWriter {
+    pub fn create(out: &Path) -> Result<SnapshotWriter, SnapshotError> {
+        if out.exists() && !out.join(MANIFEST_FILE).exists() && !is_empty_dir(out)? {
+            return Err(SnapshotError::WouldOverwrite {
+                path: out.to_owned(),
+            });
+        }
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| SnapshotError::io(&parent, e))?;
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "snapshot".into());
+        let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(|e| SnapshotError::io(&tmp, e))?;
+        }
+        std::fs::create_dir_all(&tmp).map_err(|e| SnapshotError::io(&tmp, e))?;
+        let made = (|| {
+            Ok::<_, SnapshotError>((
+                TableFile::create(&tmp, Environment::TABLE, Environment::COLUMNS)?,
+                TableFile::create(&tmp, Resource::TABLE, Resource::COLUMNS)?,
+                TableFile::create(&tmp, RoleAssignment::TABLE, RoleAssignment::COLUMNS)?,
+                TableFile::create(&tmp, Principal::TABLE, Principal::COLUMNS)?,
+                TableFile::create(&tmp, SystemUser::TABLE, SystemUser::COLUMNS)?,
+            ))
+        })();
+        let (environments, resources, role_assignments, principals, systemusers) = match made {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(e);
+            }
+        };
+        Ok(SnapshotWriter {
+            out: out.to_owned(),
+            tmp,
+            environments,
+            resources,
+            role_assignments,
+            principals,
+            systemusers,
+            counts: ResourceType::ALL
+                .iter()
+                .map(|t| (t.as_str().to_owned(), 0))
+                .collect(),
+            finished: false,
+        })
+    }
+
+    pub fn environment(&mut self, row: &Environment) -> Result<(), SnapshotError> {
+        self.environments.push(row.values())
+    }
+
+    pub fn resource(&mut self, row: &Resource) -> Result<(), SnapshotError> {
+        *self
+            .counts
+            .entry(row.resource_type.as_str().to_owned())
+            .or_default() += 1;
+        self.resources.push(row.values())
+    }
+
+    pub fn role_assignment(&mut self, row: &RoleAssignment) -> Result<(), SnapshotError> {
+        self.role_assignments.push(row.values())
+    }
+
+    pub fn principal(&mut self, row: &Principal) -> Result<(), SnapshotError> {
+        self.principals.push(row.values())
+    }
+
+    pub fn systemuser(&mut self, row: &SystemUser) -> Result<(), SnapshotError> {
+        self.systemusers.push(row.values())
+    }
+
+    /// Writes every row of `inventory`.
+    pub fn inventory(&mut self, inventory: &Inventory) -> Result<(), SnapshotError> {
+        for r in &inventory.environments {
+            self.environment(r)?;
+        }
+        for r in &inventory.resources {
+            self.resource(r)?;
+        }
+        for r in &inventory.role_assignments {
+            self.role_assignment(r)?;
+        }
+        for r in &inventory.principals {
+            self.principal(r)?;
+        }
+        for r in &inventory.systemusers {
+            self.systemuser(r)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the tables, writes the manifest and moves the snapshot into place.
+    pub fn finish(
+        mut self,
+        tenant_id: &str,
+        collected_at: DateTime<Utc>,
+        collection_errors: Vec<CollectionError>,
+    ) -> Result<Manifest, SnapshotError> {
+        let mut tables = BTreeMap::new();
+        let files = [
+            (Environment::TABLE, &mut self.environments),
+            (Resource::TABLE, &mut self.resources),
+            (RoleAssignment::TABLE, &mut self.role_assignments),
+            (Principal::TABLE, &mut self.principals),
+            (SystemUser::TABLE, &mut self.systemusers),
+        ];
+        for (table, file) in files {
+            let (file_name, rows, path) = file.finish()?;
+            tables.insert(
+                table.to_owned(),
+                TableEntry {
+                    file: file_name,
+                    rows,
+                    sha256: sha256_file(&path)?,
+                },
+            );
+        }
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            tenant_id: tenant_id.to_owned(),
+            tool_version: concat!("palaudit ", env!("CARGO_PKG_VERSION")).to_owned(),
+            collected_at,
+            counts: std::mem::take(&mut self.counts),
+            collection_errors,
+            tables,
+        };
+        let manifest_path = self.tmp.join(MANIFEST_FILE);
+        let json =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| SnapshotError::CorruptManifest {
+                path: manifest_path.clone(),
+                message: e.to_string(),
+            })?;
+        std::fs::write(&manifest_path, json).map_err(|e| SnapshotError::io(&manifest_path, e))?;
+        // Replace an earlier snapshot only once the new one is complete on disk.
+        if self.out.exists() {
+            let old = self.tmp.with_extension("old");
+            std::fs::rename(&self.out, &old).map_err(|e| SnapshotError::io(&self.out, e))?;
+            std::fs::rename(&self.tmp, &self.out).map_err(|e| SnapshotError::io(&self.out, e))?;
+            let _ = std::fs::remove_dir_all(&old);
+        } else {
+            std::fs::rename(&self.tmp, &self.out).map_err(|e| SnapshotError::io(&self.out, e))?;
+        }
+        self.finished = true;
+        Ok(manifest)
+    }
+}
+
+impl Drop for SnapshotWriter {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+fn is_empty_dir(path: &Path) -> Result<bool, SnapshotError> {
+    if !path.is_dir() {
+        return Ok(false);
+    }
+    let mut entries = std::fs::read_dir(path).map_err(|e| SnapshotError::io(path, e))?;
+    Ok(entries.next().is_none())
+}
+
+fn sha256_file(path: &Path) -> Result<String, SnapshotError> {
+    let mut file = File::open(path).map_err(|e| SnapshotError::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| SnapshotError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading.
+
+/// A verified snapshot: its manifest and its tables as DataFrames.
+pub struct Snapshot {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub environments: DataFrame,
+    pub resources: DataFrame,
+    pub role_assignments: DataFrame,
+    pub principals: DataFrame,
+    pub systemusers: DataFrame,
+}
+
+impl Snapshot {
+    /// Opens `dir`, checks the manifest, the format version and every table's checksum,
+    /// and loads the tables.
+    pub fn open(dir: &Path) -> Result<Snapshot, SnapshotError> {
+        let manifest_path = dir.join(MANIFEST_FILE);
+        if !dir.is_dir() {
+            return Err(SnapshotError::Io {
+                path: dir.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+            });
+        }
+        if !manifest_path.exists() {
+            return Err(SnapshotError::NotASnapshot {
+                path: dir.to_owned(),
+            });
+        }
+        let text =
+            std::fs::read(&manifest_path).map_err(|e| SnapshotError::io(&manifest_path, e))?;
+        // Check the version before the full schema, so a newer format gets the right message.
+        let version = serde_json::from_slice::<serde_json::Value>(&text)
+            .map_err(|e| SnapshotError::CorruptManifest {
+                path: manifest_path.clone(),
+                message: e.to_string(),
+            })?
+            .get("format_version")
+            .and_then(|v| v.as_u64());
+        match version {
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(v) => {
+                return Err(SnapshotError::UnsupportedVersion {
+                    path: manifest_path,
+                    found: u32::try_from(v).unwrap_or(u32::MAX),
+                });
+            }
+            None => {
+                return Err(SnapshotError::CorruptManifest {
+                    path: manifest_path,
+                    message: "no `format_version`".into(),
+                });
+            }
+        }
+        let manifest: Manifest =
+            serde_json::from_slice(&text).map_err(|e| SnapshotError::CorruptManifest {
+                path: manifest_path.clone(),
+                message: e.to_string(),
+            })?;
+        let load = |table: &str, columns: &'static [(&'static str, Kind)]| {
+            load_table(dir, &manifest, &manifest_path, table, columns)
+        };
+        Ok(Snapshot {
+            environments: load(Environment::TABLE, Environment::COLUMNS)?,
+            resources: load(Resource::TABLE, Resource::COLUMNS)?,
+            role_assignments: load(RoleAssignment::TABLE, RoleAssignment::COLUMNS)?,
+            principals: load(Principal::TABLE, Principal::COLUMNS)?,
+            systemusers: load(SystemUser::TABLE, SystemUser::COLUMNS)?,
+            dir: dir.to_owned(),
+            manifest,
+        })
+    }
+
+    /// Reads the tables back into rows (tests, small tenants, inspection).
+    pub fn to_inventory(&self) -> Result<Inventory, SnapshotError> {
+        Ok(Inventory {
+            tenant_id: self.manifest.tenant_id.clone(),
+            environments: rows_of(&self.dir, &self.environments)?,
+            resources: rows_of(&self.dir, &self.resources)?,
+            role_assignments: rows_of(&self.dir, &self.role_assignments)?,
+            principals: rows_of(&self.dir, &self.principals)?,
+            systemusers: rows_of(&self.dir, &self.systemusers)?,
+        })
+    }
+}
+
+/// The tables of an in-memory inventory as DataFrames, in the snapshot's schema, so the
+/// audit runs the same code on a fixture as on a snapshot.
+pub struct Frames {
+    pub environments: DataFrame,
+    pub resources: DataFrame,
+    pub role_assignments: DataFrame,
+    pub principals: DataFrame,
+    pub systemusers: DataFrame,
+}
+
+impl Inventory {
+    pub fn to_frames(&self) -> PolarsResult<Frames> {
+        fn frame<R: Row>(rows: &[R]) -> PolarsResult<DataFrame> {
+            let mut buf = TableBuffer::new(R::COLUMNS);
+            for r in rows {
+                buf.push(r.values());
+            }
+            buf.take_frame()
+        }
+        Ok(Frames {
+            environments: frame(&self.environments)?,
+            resources: frame(&self.resources)?,
+            role_assignments: frame(&self.role_assignments)?,
+            principals: frame(&self.principals)?,
+            systemusers: frame(&self.systemusers)?,
+        })
+    }
+
+    /// Writes this inventory as a complete snapshot at `out`.
+    pub fn write_snapshot(
+        &self,
+        out: &Path,
+        collected_at: DateTime<Utc>,
+    ) -> Result<Manifest, SnapshotError> {
+        let mut w = SnapshotWriter::create(out)?;
+        w.inventory(self)?;
+        w.finish(&self.tenant_id, collected_at, Vec::new())
+    }
+}
+
+impl Snapshot {
+    /// The snapshot's tables, borrowed in the same shape as [`Inventory::to_frames`].
+    pub fn frames(&self) -> Frames {
+        Frames {
+            environments: self.environments.clone(),
+            resources: self.resources.clone(),
+            role_assignments: self.role_assignments.clone(),
+            principals: self.principals.clone(),
+            systemusers: self.systemusers.clone(),
+        }
+    }
+}
+
+fn load_table(
+    dir: &Path,
+    manifest: &Manifest,
+    manifest_path: &Path,
+    table: &str,
+    columns: &'static [(&'static str, Kind)],
+) -> Result<DataFrame, SnapshotError> {
+    let entry = manifest
+        .tables
+        .get(table)
+        .ok_or_else(|| SnapshotError::CorruptManifest {
+            path: manifest_path.to_owned(),
+            message: format!("table `{table}` is not listed"),
+        })?;
+    // The file name comes from the manifest: keep it inside the snapshot directory.
+    if entry.file.contains('/') || entry.file.contains('\\') || entry.file.starts_with('.') {
+        return Err(SnapshotError::CorruptManifest {
+            path: manifest_path.to_owned(),
+            message: format!(
+                "table `{table}` names file `{}` outside the snapshot",
+                entry.file
+            ),
+        });
+    }
+    let path = dir.join(&entry.file);
+    let actual = sha256_file(&path)?;
+    if !actual.eq_ignore_ascii_case(&entry.sha256) {
+        return Err(SnapshotError::ChecksumMismatch {
+            path,
+            expected: entry.sha256.clone(),
+            actual,
+        });
+    }
+    let corrupt = |message: String| SnapshotError::CorruptTable {
+        path: path.clone(),
+        message,
+    };
+    let file = File::open(&path).map_err(|e| SnapshotError::io(&path, e))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| corrupt(e.to_string()))?;
+    if df.height() as u64 != entry.rows {
+        return Err(corrupt(format!(
+            "{} rows, but the manifest says {}",
+            df.height(),
+            entry.rows
+        )));
+    }
+    for (name, kind) in columns {
+        let col = df
+            .column(name)
+            .map_err(|_| corrupt(format!("column `{name}` is missing")))?;
+        let ok = matches!(
+            (kind, col.dtype()),
+            (Kind::Str, DataType::String)
+                | (Kind::Bool, DataType::Boolean)
+                | (Kind::I64, DataType::Int64)
+                | (Kind::Time, DataType::Datetime(_, _))
+        );
+        if !ok {
+            return Err(corrupt(format!(
+                "column `{name}` has type {}, expected {kind:?}",
+                col.dtype()
+            )));
+        }
+    }
+    Ok(df)
+}
+
+/// Typed cell access by column position, following a row type's `COLUMNS`.
+struct RowReader<'a> {
+    strs: Vec<Option<&'a StringChunked>>,
+    bools: Vec<Option<&'a BooleanChunked>>,
+    ints: Vec<Option<&'a Int64Chunked>>,
+    times: Vec<Option<Int64Chunked>>,
+    names: &'static [(&'static str, Kind)],
+}
+
+impl<'a> RowReader<'a> {
+    fn new(df: &'a DataFrame, names: &'static [(&'static str, Kind)]) -> PolarsResult<Self> {
+        let mut r = RowReader {
+            strs: Vec::new(),
+            bools: Vec::new(),
+            ints: Vec::new(),
+            times: Vec::new(),
+            names,
+        };
+        for (name, kind) in names {
+            let col = df.column(name)?;
+            r.strs.push(if *kind == Kind::Str {
+                Some(col.str()?)
+            } else {
+                None
+            });
+            r.bools.push(if *kind == Kind::Bool {
+                Some(col.bool()?)
+            } else {
+                None
+            });
+            r.ints.push(if *kind == Kind::I64 {
+                Some(col.i64()?)
+            } else {
+                None
+            });
+            r.times.push(if *kind == Kind::Time {
+                Some(col.datetime()?.physical().clone())
+            } else {
+                None
+            });
+        }
+        Ok(r)
+    }
+
+    fn str(&self, c: usize, i: usize) -> Option<String> {
+        self.strs[c].and_then(|s| s.get(i)).map(str::to_owned)
+    }
+
+    fn req_str(&self, c: usize, i: usize) -> Result<String, String> {
+        self.str(c, i)
+            .ok_or_else(|| format!("row {i}: `{}` is empty", self.names[c].0))
+    }
+
+    fn bool(&self, c: usize, i: usize) -> Option<bool> {
+        self.bools[c].and_then(|s| s.get(i))
+    }
+
+    fn i64(&self, c: usize, i: usize) -> Option<i64> {
+        self.ints[c].and_then(|s| s.get(i))
+    }
+
+    fn time(&self, c: usize, i: usize) -> Option<DateTime<Utc>> {
+        self.times[c]
+            .as_ref()
+            .and_then(|s| s.get(i))
+            .and_then(DateTime::from_timestamp_millis)
+    }
+}
+
+fn rows_of<R: Row>(dir: &Path, df: &DataFrame) -> Result<Vec<R>, SnapshotError> {
+    let path = dir.join(format!("{}.parquet", R::TABLE));
+    let corrupt = |message: String| SnapshotError::CorruptTable {
+        path: path.clone(),
+        message,
+    };
+    let reader = RowReader::new(df, R::COLUMNS).map_err(|e| corrupt(e.to_string()))?;
+    (0..df.height())
+        .map(|i| R::read(&reader, i).map_err(&corrupt))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn sample() -> Inventory {
+        let t = Utc.with_ymd_and_hms(2026, 3, 1, 9, 30, 0).unwrap();
+        Inventory {
+            tenant_id: "d8d86e5f-13e9-4bb5-bb94-0f99b507cd15".into(),
+            environments: vec![Environment {
+                environment_id: "env1".into(),
+                display_name: "Contoso Prod".into(),
+                environment_type: "Production".into(),
+                is_default: false,
+                dataverse_url: Some("https://org.api.crm.dynamics.com".into()),
+                region: None,
+            }],
+            resources: vec![Resource {
+                resource_type: ResourceType::Bot,
+                resource_id: "b1".into(),
+                environment_id: "env1".into(),
+                display_name: "HR Agent".into(),
+                workspace_name: None,
+                created_time: Some(t),
+                created_by: Some("su1".into()),
+                modified_time: None,
+                modified_by: None,
+                published_time: Some(t),
+                published_by: Some("su1".into()),
+                state: Some("0".into()),
+            }],
+            role_assignments: vec![RoleAssignment {
+                resource_type: ResourceType::Bot,
+                resource_id: "b1".into(),
+                role: Role::Creator,
+                principal_id: "su1".into(),
+                principal_id_kind: PrincipalIdKind::DataverseSystemUser,
+                principal_type: PrincipalType::User,
+                display_name: Some("Pat".into()),
+                assigned_on: Some(t),
+            }],
+            principals: vec![Principal {
+                object_id: "o1".into(),
+                app_id: None,
+                upn: Some("pat@fabrikam.com".into()),
+                mail: None,
+                display_name: None,
+                principal_type: PrincipalType::User,
+                user_type: Some("Guest".into()),
+                enabled: Some(false),
+                deleted: false,
+                external_user_state: None,
+            }],
+            systemusers: vec![SystemUser {
+                environment_id: "env1".into(),
+                systemuser_id: "su1".into(),
+                azure_ad_object_id: Some("o1".into()),
+                application_id: None,
+                domain_name: None,
+                full_name: None,
+                is_disabled: None,
+                access_mode: Some(4),
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trips_through_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("snap");
+        let inv = sample();
+        let m = inv.write_snapshot(&out, Utc::now()).unwrap();
+        assert_eq!(m.counts["bot"], 1);
+        assert_eq!(m.tables["resources"].rows, 1);
+        let snap = Snapshot::open(&out).unwrap();
+        assert_eq!(snap.to_inventory().unwrap(), inv);
+        // Nothing but the snapshot is left behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn tampering_is_detected_with_the_file_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("snap");
+        sample().write_snapshot(&out, Utc::now()).unwrap();
+        let f = out.join("resources.parquet");
+        let mut bytes = std::fs::read(&f).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(&f, bytes).unwrap();
+        let err = Snapshot::open(&out).err().unwrap();
+        assert!(matches!(err, SnapshotError::ChecksumMismatch { .. }));
+        assert!(err.to_string().contains("resources.parquet"), "{err}");
+    }
+
+    #[test]
+    fn missing_and_corrupt_manifests_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Snapshot::open(dir.path()).err().unwrap();
+        assert!(matches!(err, SnapshotError::NotASnapshot { .. }));
+        std::fs::write(dir.path().join(MANIFEST_FILE), "{not json").unwrap();
+        let err = Snapshot::open(dir.path()).err().unwrap();
+        assert!(
+            matches!(err, SnapshotError::CorruptManifest { .. }),
+            "{err}"
+        );
+        std::fs::write(dir.path().join(MANIFEST_FILE), r#"{"format_version": 99}"#).unwrap();
+        let err = Snapshot::open(dir.path()).err().unwrap();
+        assert!(matches!(
+            err,
+            SnapshotError::UnsupportedVersion { found: 99, .. }
+        ));
+    }
+
+    #[test]
+    fn refuses_to_replace_a_directory_that_is_not_a_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        let err = SnapshotWriter::create(dir.path()).err().unwrap();
+        assert!(matches!(err, SnapshotError::WouldOverwrite { .. }));
+        assert!(dir.path().join("notes.txt").exists());
+    }
+
+    #[test]
+    fn an_abandoned_writer_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("snap");
+        {
+            let mut w = SnapshotWriter::create(&out).unwrap();
+            w.inventory(&sample()).unwrap();
+        }
+        assert!(!out.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn replaces_an_older_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("snap");
+        sample().write_snapshot(&out, Utc::now()).unwrap();
+        let mut inv = sample();
+        inv.resources.clear();
+        inv.role_assignments.clear();
+        let m = inv.write_snapshot(&out, Utc::now()).unwrap();
+        assert_eq!(m.tables["resources"].rows, 0);
+        assert_eq!(Snapshot::open(&out).unwrap().resources.height(), 0);
+    }
+}
