@@ -1,0 +1,898 @@
+//! The verdict engine: snapshot tables × PAL roster × rules → one verdict per resource.
+//!
+//! The joins run in polars over the snapshot's tables: each role assignment is resolved
+//! to an Entra identity (Dataverse systemusers, Graph principals, UPN keys) and matched
+//! against the roster by object id, app id and UPN. What is left is a per-resource
+//! decision over a handful of rows, done in one linear pass over the sorted join result.
+//! `docs/verdicts.md` describes the procedure in a delivery lead's words.
+
+use crate::load::RuleSet;
+use chrono::{DateTime, Utc};
+use palaudit_model::{
+    Activity, Candidate, Evidence, Findings, Frames, Identity, PrincipalIdKind, PrincipalType,
+    Reason, ResourceType, Role, Roster, Status, Verdict, ids,
+};
+use polars::prelude::*;
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
+
+/// The audit could not run over these tables (a snapshot that passed its checksums but
+/// does not hold what the schema promises).
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("cannot evaluate the snapshot's `{table}` table: {message}")]
+    Table {
+        table: &'static str,
+        message: String,
+    },
+}
+
+fn table_err(table: &'static str) -> impl Fn(PolarsError) -> EvalError {
+    move |e| EvalError::Table {
+        table,
+        message: e.to_string(),
+    }
+}
+
+fn lower(name: &str) -> Expr {
+    col(name).str().to_lowercase()
+}
+
+fn null_str() -> Expr {
+    lit(NULL).cast(DataType::String)
+}
+
+/// The UPN match key as a polars expression; the same rule as [`ids::upn_match_key`]: a
+/// guest UPN `pat_fabrikam.com#EXT#@…` is keyed by `pat@fabrikam.com`.
+fn upn_key(e: Expr) -> Expr {
+    e.str()
+        .to_lowercase()
+        .str()
+        .strip_chars(null_str())
+        .str()
+        .replace(lit(r"^(.+)_([^_#]+)#ext#.*$"), lit("${1}@${2}"), false)
+}
+
+fn kind_is(kind: PrincipalIdKind) -> Expr {
+    col("principal_id_kind").eq(lit(kind.as_str()))
+}
+
+/// Evaluates every resource of `frames` for the customer tenant `tenant_id`.
+pub fn evaluate(
+    frames: &Frames,
+    tenant_id: &str,
+    roster: &Roster,
+    rules: &RuleSet,
+) -> Result<Findings, EvalError> {
+    let tenant = ids::norm(tenant_id);
+    let environments = environments(&frames.environments)?;
+    let resources = Resources::read(&frames.resources)?;
+    let assignments = resolve_assignments(frames)?;
+    let matches = match_roster(&assignments, roster, &tenant)?;
+    let rows = AssignmentRows::read(&assignments)?;
+
+    let mut verdicts = Vec::with_capacity(resources.len());
+    let mut next = 0usize;
+    for r in 0..resources.len() {
+        let start = next;
+        while next < rows.len() && rows.ridx[next] as usize == r {
+            next += 1;
+        }
+        verdicts.push(decide(
+            &resources,
+            r,
+            &rows,
+            start..next,
+            &matches,
+            roster,
+            &environments,
+            rules,
+        ));
+    }
+    verdicts.sort_by(|a, b| {
+        (
+            &a.environment_name,
+            &a.environment_id,
+            a.resource_type,
+            &a.resource_name,
+            &a.resource_id,
+        )
+            .cmp(&(
+                &b.environment_name,
+                &b.environment_id,
+                b.resource_type,
+                &b.resource_name,
+                &b.resource_id,
+            ))
+    });
+    Ok(Findings {
+        tenant_id: tenant,
+        collected_at: None,
+        collection_errors: Vec::new(),
+        verdicts,
+        guidance: rules.guidance(),
+    })
+}
+
+/// Environment id (lower-cased) → (display name, type).
+fn environments(df: &DataFrame) -> Result<HashMap<String, (String, String)>, EvalError> {
+    let err = table_err("environments");
+    let ids = df
+        .column("environment_id")
+        .map_err(&err)?
+        .str()
+        .map_err(&err)?;
+    let names = df
+        .column("display_name")
+        .map_err(&err)?
+        .str()
+        .map_err(&err)?;
+    let types = df
+        .column("environment_type")
+        .map_err(&err)?
+        .str()
+        .map_err(&err)?;
+    let mut map = HashMap::with_capacity(df.height());
+    for ((id, name), ty) in ids.iter().zip(names.iter()).zip(types.iter()) {
+        if let Some(id) = id {
+            map.insert(
+                ids::norm(id),
+                (name.unwrap_or(id).to_owned(), ty.unwrap_or("").to_owned()),
+            );
+        }
+    }
+    Ok(map)
+}
+
+/// The resources table, column by column, in snapshot order (`ridx` is the position).
+struct Resources {
+    resource_type: Vec<ResourceType>,
+    resource_id: Vec<String>,
+    environment_id: Vec<String>,
+    display_name: Vec<String>,
+    created: Vec<(Option<String>, Option<DateTime<Utc>>)>,
+    modified: Vec<(Option<String>, Option<DateTime<Utc>>)>,
+    published: Vec<(Option<String>, Option<DateTime<Utc>>)>,
+}
+
+fn str_col<'a>(
+    df: &'a DataFrame,
+    name: &str,
+    table: &'static str,
+) -> Result<&'a StringChunked, EvalError> {
+    let err = table_err(table);
+    df.column(name).map_err(&err)?.str().map_err(err)
+}
+
+fn time_col(
+    df: &DataFrame,
+    name: &str,
+    table: &'static str,
+) -> Result<Vec<Option<DateTime<Utc>>>, EvalError> {
+    let err = table_err(table);
+    let c = df.column(name).map_err(&err)?;
+    let c = c
+        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+        .map_err(&err)?;
+    let phys = c.datetime().map_err(&err)?.physical().clone();
+    Ok(phys
+        .iter()
+        .map(|v| v.and_then(DateTime::from_timestamp_millis))
+        .collect())
+}
+
+fn owned(c: &StringChunked, lowercase: bool) -> Vec<Option<String>> {
+    c.iter()
+        .map(|v| {
+            v.filter(|s| !s.trim().is_empty()).map(|s| {
+                if lowercase {
+                    ids::norm(s)
+                } else {
+                    s.to_owned()
+                }
+            })
+        })
+        .collect()
+}
+
+impl Resources {
+    fn read(df: &DataFrame) -> Result<Resources, EvalError> {
+        const T: &str = "resources";
+        let types = str_col(df, "resource_type", T)?;
+        let mut resource_type = Vec::with_capacity(df.height());
+        for (i, t) in types.iter().enumerate() {
+            let t = t.unwrap_or("");
+            resource_type.push(t.parse::<ResourceType>().map_err(|e| EvalError::Table {
+                table: T,
+                message: format!("row {i}: {e}"),
+            })?);
+        }
+        let pairs = |by: &str, at: &str| -> Result<Vec<_>, EvalError> {
+            Ok(owned(str_col(df, by, T)?, true)
+                .into_iter()
+                .zip(time_col(df, at, T)?)
+                .collect())
+        };
+        Ok(Resources {
+            resource_type,
+            resource_id: owned(str_col(df, "resource_id", T)?, false)
+                .into_iter()
+                .map(Option::unwrap_or_default)
+                .collect(),
+            environment_id: owned(str_col(df, "environment_id", T)?, false)
+                .into_iter()
+                .map(Option::unwrap_or_default)
+                .collect(),
+            display_name: owned(str_col(df, "display_name", T)?, false)
+                .into_iter()
+                .map(Option::unwrap_or_default)
+                .collect(),
+            created: pairs("created_by", "created_time")?,
+            modified: pairs("modified_by", "modified_time")?,
+            published: pairs("published_by", "published_time")?,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.resource_type.len()
+    }
+}
+
+/// Joins role assignments to their resource, Dataverse systemuser and Graph principal.
+/// The result is sorted by resource position (`ridx`), one row per assignment (`aidx`).
+fn resolve_assignments(frames: &Frames) -> Result<DataFrame, EvalError> {
+    let resources = frames
+        .resources
+        .clone()
+        .lazy()
+        .with_row_index("ridx", None)
+        .select([
+            col("ridx"),
+            col("resource_type").alias("rt"),
+            lower("resource_id").alias("rid"),
+            lower("environment_id").alias("env"),
+        ]);
+    let systemusers = frames
+        .systemusers
+        .clone()
+        .lazy()
+        .select([
+            lower("environment_id").alias("env"),
+            lower("systemuser_id").alias("su_pid"),
+            lower("azure_ad_object_id").alias("su_oid"),
+            lower("application_id").alias("su_app"),
+            col("domain_name").alias("su_upn"),
+            col("full_name").alias("su_name"),
+            col("is_disabled").alias("su_disabled"),
+            lit(true).alias("su_found"),
+        ])
+        .unique_stable_generic(
+            Some(vec![col("env"), col("su_pid")]),
+            UniqueKeepStrategy::First,
+        );
+    // Principals with an object id, keyed by it; a live record wins over a deleted one.
+    let principals = frames.principals.clone().lazy().sort(
+        ["deleted"],
+        SortMultipleOptions::default().with_nulls_last(true),
+    );
+    let by_oid = principals
+        .clone()
+        .filter(col("object_id").str().len_bytes().gt(lit(0u32)))
+        .select([
+            lower("object_id").alias("oid"),
+            lower("app_id").alias("p_app"),
+            col("upn").alias("p_upn"),
+            col("display_name").alias("p_name"),
+            col("enabled").alias("p_enabled"),
+            col("deleted").alias("p_deleted"),
+        ])
+        .unique_stable_generic(Some(vec![col("oid")]), UniqueKeepStrategy::First);
+    // Principals keyed by UPN, for Power BI publishers named only by UPN.
+    let by_upn = principals
+        .filter(col("upn").is_not_null())
+        .select([
+            upn_key(col("upn")).alias("upn_pid_key"),
+            lower("object_id").alias("q_oid"),
+            lower("app_id").alias("q_app"),
+            col("display_name").alias("q_name"),
+            col("enabled").alias("q_enabled"),
+            col("deleted").alias("q_deleted"),
+        ])
+        .unique_stable_generic(Some(vec![col("upn_pid_key")]), UniqueKeepStrategy::First);
+
+    let joined = frames
+        .role_assignments
+        .clone()
+        .lazy()
+        .with_columns([
+            col("resource_type").alias("rt"),
+            lower("resource_id").alias("rid"),
+            lower("principal_id")
+                .str()
+                .strip_chars(null_str())
+                .alias("pid"),
+        ])
+        .join(
+            resources,
+            [col("rt"), col("rid")],
+            [col("rt"), col("rid")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .with_columns([
+            when(kind_is(PrincipalIdKind::DataverseSystemUser))
+                .then(col("pid"))
+                .otherwise(null_str())
+                .alias("su_pid"),
+            when(kind_is(PrincipalIdKind::Upn))
+                .then(upn_key(col("pid")))
+                .otherwise(null_str())
+                .alias("upn_pid_key"),
+        ])
+        .join(
+            systemusers,
+            [col("env"), col("su_pid")],
+            [col("env"), col("su_pid")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(
+            when(kind_is(PrincipalIdKind::EntraObjectId))
+                .then(col("pid"))
+                .when(kind_is(PrincipalIdKind::DataverseSystemUser))
+                .then(col("su_oid"))
+                .otherwise(null_str())
+                .alias("oid"),
+        )
+        .join(
+            by_oid,
+            [col("oid")],
+            [col("oid")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            by_upn,
+            [col("upn_pid_key")],
+            [col("upn_pid_key")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_columns([
+            coalesce(&[col("oid"), col("q_oid")]).alias("oid"),
+            coalesce(&[col("su_app"), col("p_app"), col("q_app")]).alias("app"),
+            coalesce(&[
+                when(kind_is(PrincipalIdKind::Upn))
+                    .then(col("pid"))
+                    .otherwise(null_str()),
+                col("p_upn"),
+                col("su_upn"),
+            ])
+            .alias("upn"),
+            coalesce(&[
+                col("display_name"),
+                col("p_name"),
+                col("q_name"),
+                col("su_name"),
+            ])
+            .alias("name"),
+            coalesce(&[col("p_enabled"), col("q_enabled")]).alias("enabled"),
+            coalesce(&[col("p_deleted"), col("q_deleted")]).alias("deleted"),
+            (col("p_deleted")
+                .is_not_null()
+                .or(col("q_deleted").is_not_null()))
+            .alias("known"),
+            col("su_found").fill_null(lit(false)),
+        ])
+        .with_column(upn_key(col("upn")).alias("upn_key"))
+        .sort(
+            ["ridx"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .with_row_index("aidx", None)
+        .select([
+            col("aidx"),
+            col("ridx"),
+            col("role"),
+            col("principal_id_kind"),
+            col("principal_type"),
+            col("pid"),
+            col("oid"),
+            col("app"),
+            col("upn"),
+            col("upn_key"),
+            col("name"),
+            col("assigned_on"),
+            col("enabled"),
+            col("deleted"),
+            col("known"),
+            col("su_found"),
+            col("su_disabled"),
+        ]);
+    joined.collect().map_err(table_err("role_assignments"))
+}
+
+/// One roster match: assignment `aidx` is roster identity `identity` (position in the
+/// roster), found by `matched_by`.
+#[derive(Debug, Clone, Copy)]
+struct Match {
+    identity: usize,
+    matched_by: &'static str,
+}
+
+const MATCH_KEYS: [(&str, &str, &str); 3] = [
+    ("oid", "r_oid", "object_id"),
+    ("app", "r_app", "app_id"),
+    ("upn_key", "r_upn", "upn"),
+];
+
+/// Matches assignments to roster identities by object id, app id and UPN key, in polars.
+/// Returns, per assignment, its matches in this tenant and whether a row for another
+/// tenant matched.
+fn match_roster(
+    assignments: &DataFrame,
+    roster: &Roster,
+    tenant: &str,
+) -> Result<HashMap<u32, (Vec<Match>, bool)>, EvalError> {
+    let n = roster.identities.len();
+    let mut pos = Vec::with_capacity(n);
+    let mut this_tenant = Vec::with_capacity(n);
+    let mut r_oid = Vec::with_capacity(n);
+    let mut r_app = Vec::with_capacity(n);
+    let mut r_upn = Vec::with_capacity(n);
+    for (i, id) in roster.identities.iter().enumerate() {
+        pos.push(i as u32);
+        this_tenant.push(id.tenant_id == tenant);
+        r_oid.push(id.object_id.clone());
+        r_app.push(id.app_id.clone());
+        r_upn.push(id.upn.as_deref().map(ids::upn_match_key));
+    }
+    let err = table_err("role_assignments");
+    let roster_df = DataFrame::new(
+        n,
+        vec![
+            Column::new("pos".into(), pos),
+            Column::new("this_tenant".into(), this_tenant),
+            Column::new("r_oid".into(), r_oid),
+            Column::new("r_app".into(), r_app),
+            Column::new("r_upn".into(), r_upn),
+        ],
+    )
+    .map_err(&err)?;
+    let mut parts = Vec::new();
+    for (prio, (left, right, _)) in MATCH_KEYS.iter().enumerate() {
+        parts.push(
+            assignments
+                .clone()
+                .lazy()
+                .select([col("aidx"), col(*left).alias("key")])
+                .filter(col("key").is_not_null())
+                .join(
+                    roster_df.clone().lazy().select([
+                        col("pos"),
+                        col("this_tenant"),
+                        col(*right).alias("key"),
+                    ]),
+                    [col("key")],
+                    [col("key")],
+                    JoinArgs::new(JoinType::Inner),
+                )
+                .select([
+                    col("aidx"),
+                    col("pos"),
+                    col("this_tenant"),
+                    lit(prio as u32).cast(DataType::UInt32).alias("prio"),
+                ]),
+        );
+    }
+    let matched = concat(parts, UnionArgs::default())
+        .map_err(&err)?
+        .sort(
+            ["aidx", "pos", "prio"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .unique_stable_generic(
+            Some(vec![col("aidx"), col("pos")]),
+            UniqueKeepStrategy::First,
+        )
+        .collect()
+        .map_err(&err)?;
+    let aidx = matched.column("aidx").map_err(&err)?.idx().map_err(&err)?;
+    let pos = matched.column("pos").map_err(&err)?.u32().map_err(&err)?;
+    let this = matched
+        .column("this_tenant")
+        .map_err(&err)?
+        .bool()
+        .map_err(&err)?;
+    let prio = matched.column("prio").map_err(&err)?.u32().map_err(&err)?;
+    let mut out: HashMap<u32, (Vec<Match>, bool)> = HashMap::new();
+    for i in 0..matched.height() {
+        let (Some(a), Some(p), Some(t), Some(k)) =
+            (aidx.get(i), pos.get(i), this.get(i), prio.get(i))
+        else {
+            continue;
+        };
+        let entry = out.entry(a as u32).or_default();
+        if t {
+            entry.0.push(Match {
+                identity: p as usize,
+                matched_by: MATCH_KEYS[k as usize].2,
+            });
+        } else {
+            entry.1 = true;
+        }
+    }
+    Ok(out)
+}
+
+/// The resolved assignments, column by column, sorted by resource.
+struct AssignmentRows {
+    aidx: Vec<u32>,
+    ridx: Vec<u32>,
+    role: Vec<Option<Role>>,
+    kind: Vec<PrincipalIdKind>,
+    ptype: Vec<PrincipalType>,
+    pid: Vec<Option<String>>,
+    oid: Vec<Option<String>>,
+    upn: Vec<Option<String>>,
+    upn_key: Vec<Option<String>>,
+    name: Vec<Option<String>>,
+    assigned_on: Vec<Option<DateTime<Utc>>>,
+    enabled: Vec<Option<bool>>,
+    deleted: Vec<Option<bool>>,
+    known: Vec<bool>,
+    su_found: Vec<bool>,
+    su_disabled: Vec<Option<bool>>,
+}
+
+impl AssignmentRows {
+    fn read(df: &DataFrame) -> Result<AssignmentRows, EvalError> {
+        const T: &str = "role_assignments";
+        let err = table_err(T);
+        let idx = |name: &str| -> Result<Vec<u32>, EvalError> {
+            Ok(df
+                .column(name)
+                .map_err(&err)?
+                .idx()
+                .map_err(&err)?
+                .iter()
+                .map(|v| v.unwrap_or_default() as u32)
+                .collect())
+        };
+        let bools = |name: &str| -> Result<Vec<Option<bool>>, EvalError> {
+            Ok(df
+                .column(name)
+                .map_err(&err)?
+                .bool()
+                .map_err(&err)?
+                .iter()
+                .collect())
+        };
+        let mut role = Vec::with_capacity(df.height());
+        for r in str_col(df, "role", T)?.iter() {
+            role.push(r.and_then(|r| r.parse::<Role>().ok()));
+        }
+        let kind = str_col(df, "principal_id_kind", T)?
+            .iter()
+            .map(|k| {
+                k.and_then(|k| k.parse().ok())
+                    .unwrap_or(PrincipalIdKind::None)
+            })
+            .collect();
+        let ptype = str_col(df, "principal_type", T)?
+            .iter()
+            .map(|k| {
+                k.and_then(|k| k.parse().ok())
+                    .unwrap_or(PrincipalType::Unknown)
+            })
+            .collect();
+        Ok(AssignmentRows {
+            aidx: idx("aidx")?,
+            ridx: idx("ridx")?,
+            role,
+            kind,
+            ptype,
+            pid: owned(str_col(df, "pid", T)?, true),
+            oid: owned(str_col(df, "oid", T)?, true),
+            upn: owned(str_col(df, "upn", T)?, false),
+            upn_key: owned(str_col(df, "upn_key", T)?, false),
+            name: owned(str_col(df, "name", T)?, false),
+            assigned_on: time_col(df, "assigned_on", T)?,
+            enabled: bools("enabled")?,
+            deleted: bools("deleted")?,
+            known: bools("known")?
+                .into_iter()
+                .map(|b| b.unwrap_or(false))
+                .collect(),
+            su_found: bools("su_found")?
+                .into_iter()
+                .map(|b| b.unwrap_or(false))
+                .collect(),
+            su_disabled: bools("su_disabled")?,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.aidx.len()
+    }
+
+    /// True when the resource's activity field `actor` names this assignment's holder.
+    fn is_actor(&self, a: usize, actor: &str, actor_kind: PrincipalIdKind) -> bool {
+        match actor_kind {
+            PrincipalIdKind::Upn => self.upn_key[a].as_deref() == Some(&ids::upn_match_key(actor)),
+            PrincipalIdKind::EntraObjectId => {
+                self.oid[a].as_deref() == Some(actor) || self.pid[a].as_deref() == Some(actor)
+            }
+            _ => self.kind[a] == actor_kind && self.pid[a].as_deref() == Some(actor),
+        }
+    }
+}
+
+/// Compares partner IDs numerically when both are numbers, else as text.
+fn partner_cmp(a: &str, b: &str) -> Ordering {
+    match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    res: &Resources,
+    r: usize,
+    rows: &AssignmentRows,
+    range: std::ops::Range<usize>,
+    matches: &HashMap<u32, (Vec<Match>, bool)>,
+    roster: &Roster,
+    environments: &HashMap<String, (String, String)>,
+    rules: &RuleSet,
+) -> Verdict {
+    let rt = res.resource_type[r];
+    let rule = rules.rule_for(rt);
+    let env_key = ids::norm(&res.environment_id[r]);
+    let env = environments.get(&env_key);
+    let mut verdict = Verdict {
+        environment_id: res.environment_id[r].clone(),
+        environment_name: env.map(|e| e.0.clone()).unwrap_or_default(),
+        environment_type: env.map(|e| e.1.clone()).unwrap_or_default(),
+        resource_type: rt,
+        resource_id: res.resource_id[r].clone(),
+        resource_name: res.display_name[r].clone(),
+        status: Status::Unknown,
+        partner_id: None,
+        attributed_principal_id: None,
+        attributed_principal_name: None,
+        attributing_role: None,
+        reasons: Vec::new(),
+        change_paths_user: rule.to_user.paths(),
+        change_paths_service_principal: rule.to_service_principal.paths(),
+        evidence: Evidence::default(),
+    };
+    let Some((_, env_type)) = env else {
+        verdict.reasons.push(Reason::EnvironmentUnknown);
+        return verdict;
+    };
+    let eligible = rules.eligibility.is_eligible(env_type);
+    let actor_kind = rt.actor_id_kind();
+
+    let mut reasons: BTreeSet<Reason> = BTreeSet::new();
+    let mut holders = 0usize;
+    for a in range {
+        let Some(role) = rows.role[a] else { continue };
+        let attributing = rule.attributing_roles.contains(&role);
+        if attributing {
+            holders += 1;
+            let unresolved = rows.pid[a].is_none()
+                || rows.kind[a] == PrincipalIdKind::None
+                || (rows.kind[a] == PrincipalIdKind::DataverseSystemUser && !rows.su_found[a]);
+            if matches!(rows.ptype[a], PrincipalType::Group | PrincipalType::Team) {
+                reasons.insert(Reason::GroupPrincipal);
+            } else if unresolved {
+                reasons.insert(Reason::OwnerUnresolved);
+            }
+        }
+        let Some((found, other_tenant)) = matches.get(&rows.aidx[a]) else {
+            continue;
+        };
+        if found.is_empty() && *other_tenant && attributing {
+            reasons.insert(Reason::PalLinkOtherTenant);
+        }
+        for m in found {
+            let identity: &Identity = &roster.identities[m.identity];
+            let mut activity = Vec::new();
+            for (source, (by, at)) in [
+                ("lastModifiedTime", &res.modified[r]),
+                ("lastPublishTime", &res.published[r]),
+                ("createdTime", &res.created[r]),
+            ] {
+                if let (Some(by), Some(at)) = (by, at)
+                    && rows.is_actor(a, by, actor_kind)
+                {
+                    activity.push(Activity {
+                        source: source.into(),
+                        at: *at,
+                    });
+                }
+            }
+            if let Some(at) = rows.assigned_on[a] {
+                activity.push(Activity {
+                    source: "roleAssignedOn".into(),
+                    at,
+                });
+            }
+            activity.sort_by(|x, y| y.at.cmp(&x.at).then_with(|| x.source.cmp(&y.source)));
+            let disqualified_by = if !attributing {
+                Some(Reason::PalIdentityLacksRole)
+            } else if rows.deleted[a] == Some(true) {
+                Some(Reason::IdentityDeleted)
+            } else if rows.enabled[a] == Some(false) || rows.su_disabled[a] == Some(true) {
+                Some(Reason::IdentityDisabled)
+            } else if !rows.known[a] {
+                Some(Reason::IdentityHealthUnknown)
+            } else {
+                None
+            };
+            verdict.evidence.candidates.push(Candidate {
+                partner_id: identity.partner_id.clone(),
+                principal_id: rows.oid[a]
+                    .clone()
+                    .unwrap_or_else(|| identity.principal_id().to_owned()),
+                display_name: rows.name[a]
+                    .clone()
+                    .or_else(|| identity.display_name.clone()),
+                upn: rows.upn[a].clone().or_else(|| identity.upn.clone()),
+                role,
+                matched_by: m.matched_by.into(),
+                qualifies: disqualified_by.is_none(),
+                disqualified_by,
+                activity,
+            });
+        }
+    }
+
+    // Candidates in a stable order: qualifying first, then partner, role, principal.
+    verdict.evidence.candidates.sort_by(|x, y| {
+        y.qualifies
+            .cmp(&x.qualifies)
+            .then_with(|| partner_cmp(&x.partner_id, &y.partner_id))
+            .then_with(|| x.role.cmp(&y.role))
+            .then_with(|| x.principal_id.cmp(&y.principal_id))
+    });
+    let winner = pick_winner(&verdict.evidence.candidates);
+    if let Some((w, contested, tie)) = winner {
+        let c = &verdict.evidence.candidates[w];
+        if eligible {
+            verdict.status = Status::Attributed;
+            verdict.partner_id = Some(c.partner_id.clone());
+            verdict.attributed_principal_id = Some(c.principal_id.clone());
+            verdict.attributed_principal_name = c.display_name.clone().or_else(|| c.upn.clone());
+            verdict.attributing_role = Some(c.role);
+            reasons = BTreeSet::from([Reason::PalIdentityInRole]);
+            if contested {
+                reasons.insert(Reason::LatestPartnerWins);
+            }
+            if tie {
+                reasons.insert(Reason::TieBrokenByPartnerId);
+            }
+        } else {
+            verdict.status = Status::Unattributed;
+            verdict.evidence.would_be_partner_id = Some(c.partner_id.clone());
+            reasons = BTreeSet::from([Reason::NonProductionEnvironment]);
+        }
+        verdict.reasons = reasons.into_iter().collect();
+        return verdict;
+    }
+
+    if holders == 0 {
+        reasons.insert(Reason::OwnerUnresolved);
+    }
+    for c in &verdict.evidence.candidates {
+        if let Some(reason) = c.disqualified_by {
+            reasons.insert(reason);
+        }
+    }
+    let pal_reasons = [
+        Reason::IdentityDeleted,
+        Reason::IdentityDisabled,
+        Reason::IdentityHealthUnknown,
+        Reason::PalIdentityLacksRole,
+        Reason::GroupPrincipal,
+        Reason::OwnerUnresolved,
+        Reason::PalLinkOtherTenant,
+    ];
+    if !pal_reasons.iter().any(|r| reasons.contains(r)) {
+        reasons.insert(Reason::NoPalIdentityInRole);
+    }
+    if !eligible {
+        reasons.insert(Reason::NonProductionEnvironment);
+    }
+    verdict.status = if reasons.contains(&Reason::OwnerUnresolved)
+        || reasons.contains(&Reason::IdentityHealthUnknown)
+    {
+        Status::Unknown
+    } else {
+        Status::Unattributed
+    };
+    verdict.reasons = reasons.into_iter().collect();
+    verdict
+}
+
+/// Picks the credited candidate among the qualifying ones: the partner with the latest
+/// activity (an exact tie goes to the lower partner ID), and within it the identity with
+/// the latest activity, then owner before co-owner, then the lower principal id.
+/// Returns (index, several partners competed, the tie-break decided).
+fn pick_winner(candidates: &[Candidate]) -> Option<(usize, bool, bool)> {
+    let qualifying: Vec<usize> = (0..candidates.len())
+        .filter(|i| candidates[*i].qualifies)
+        .collect();
+    if qualifying.is_empty() {
+        return None;
+    }
+    // Latest activity per partner.
+    let mut partners: Vec<(&str, Option<DateTime<Utc>>)> = Vec::new();
+    for &i in &qualifying {
+        let c = &candidates[i];
+        let at = c.latest_activity();
+        match partners.iter_mut().find(|(p, _)| *p == c.partner_id) {
+            Some((_, best)) => *best = (*best).max(at),
+            None => partners.push((&c.partner_id, at)),
+        }
+    }
+    // Latest first; equal times → lower partner ID first.
+    partners.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| partner_cmp(a.0, b.0)));
+    let contested = partners.len() > 1;
+    let tie = contested && partners[0].1 == partners[1].1;
+    let winner_partner = partners[0].0;
+    let best = qualifying
+        .into_iter()
+        .filter(|i| candidates[*i].partner_id == winner_partner)
+        .min_by(|a, b| {
+            let (x, y) = (&candidates[*a], &candidates[*b]);
+            y.latest_activity()
+                .cmp(&x.latest_activity())
+                .then_with(|| x.role.cmp(&y.role))
+                .then_with(|| x.principal_id.cmp(&y.principal_id))
+        })?;
+    Some((best, contested, tie))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polars_upn_key_agrees_with_the_model() {
+        let samples = [
+            "Pat_Fabrikam.com#EXT#@contoso.onmicrosoft.com",
+            "first_last_fabrikam.com#EXT#@contoso.onmicrosoft.com",
+            "PAT@fabrikam.com",
+            " svc-fabrikam@contoso.onmicrosoft.com ",
+            "weird#ext#@x",
+        ];
+        let df = DataFrame::new(
+            samples.len(),
+            vec![Column::new(
+                "u".into(),
+                samples.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )],
+        )
+        .unwrap();
+        let out = df
+            .lazy()
+            .select([upn_key(col("u")).alias("k")])
+            .collect()
+            .unwrap();
+        let keys: Vec<String> = out
+            .column("k")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|s| s.unwrap().to_owned())
+            .collect();
+        let expected: Vec<String> = samples.iter().map(|s| ids::upn_match_key(s)).collect();
+        assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn partner_ids_compare_as_numbers() {
+        assert_eq!(partner_cmp("999", "1234567"), Ordering::Less);
+        assert_eq!(partner_cmp("1234567", "7654321"), Ordering::Less);
+    }
+}
