@@ -1,1 +1,179 @@
-fn main() {}
+//! The `palaudit` binary: command-line flags and the glue between the stages.
+//!
+//! Everything that decides anything lives in the library crates: `palaudit-collect`
+//! (HTTP), `palaudit-model` (snapshots, roster), `palaudit-rules` (verdicts) and
+//! `palaudit-report` (rendering). This crate parses flags, wires the stages together,
+//! prints, and maps outcomes to the exit codes scripts rely on.
+
+mod audit;
+mod demo;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes (DESIGN.md): 0 done, 1 `--fail-under` not met, 2 operational error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    BelowThreshold,
+    Failed,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> ExitCode {
+        match o {
+            Outcome::Done => ExitCode::from(0),
+            Outcome::BelowThreshold => ExitCode::from(1),
+            Outcome::Failed => ExitCode::from(2),
+        }
+    }
+}
+
+#[derive(Parser)]
+#[command(
+    name = "palaudit",
+    version,
+    about = "Audits Partner Admin Link (PAL) attribution of Power Platform work in a customer tenant",
+    long_about = "palaudit inventories a customer tenant read-only (collect), then tells you, resource by \
+resource, whether your partner ID is credited through Partner Admin Link, and how to move ownership \
+where it is not (audit). `palaudit demo` runs the whole pipeline on a bundled sample tenant."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inventory one customer tenant, read-only, into a snapshot directory.
+    Collect(CollectArgs),
+    /// Evaluate a snapshot against your PAL identities and report.
+    Audit(AuditArgs),
+    /// Run collect and audit on the bundled sample tenant (no account, no network).
+    Demo(DemoArgs),
+    /// List the rules verdicts are reached by.
+    Rules(RulesArgs),
+    /// Explain one rule.
+    Rule(RuleArgs),
+}
+
+#[derive(Args)]
+pub struct CollectArgs {
+    /// Config file (TOML): tenant_id, [auth], [endpoints], [collect].
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Snapshot directory to write (replaced atomically when complete).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Exit 0 even when some environments or APIs could not be collected.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Also keep every raw API page, for evidence and replay.
+    #[arg(long)]
+    pub raw: bool,
+    /// No progress bars and no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Log every request (method, URL, status, duration) to stderr. Tokens are never logged.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// Report flags shared by `audit` and `demo`.
+#[derive(Args, Clone, Default)]
+pub struct ReportArgs {
+    /// Write the audit CSV (one row per resource) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write the pre-handover markdown checklist to this file.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write the full findings with evidence as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Exit 1 when coverage (attributed ÷ all resources) is below PCT.
+    #[arg(long, value_name = "PCT", value_parser = parse_pct)]
+    pub fail_under: Option<f64>,
+    /// Do not print the terminal table.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Rules directory to use instead of the rules built into palaudit.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Report on a snapshot whose collection was incomplete without failing (exit 2).
+    #[arg(long)]
+    pub allow_partial: bool,
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+    /// Snapshot directory written by `palaudit collect`.
+    #[arg(long)]
+    pub snapshot: PathBuf,
+    /// PAL identities file (CSV): partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name.
+    #[arg(long)]
+    pub identities: PathBuf,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Use this identities file instead of the bundled sample roster.
+    #[arg(long)]
+    pub identities: Option<PathBuf>,
+    /// Keep the sample tenant's snapshot in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Args)]
+struct RulesArgs {
+    /// Rules directory to use instead of the rules built into palaudit.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RuleArgs {
+    /// Rule id: the rule file's stem, e.g. `canvas_app` or `production_only`.
+    id: String,
+    /// Rules directory to use instead of the rules built into palaudit.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+}
+
+fn parse_pct(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage"))?;
+    if !(0.0..=100.0).contains(&v) {
+        return Err(format!("`{s}` is not between 0 and 100"));
+    }
+    Ok(v)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Collect(args) => demo::run_collect(&args),
+        Command::Audit(args) => audit::run(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Rules(args) => audit::list_rules(args.rules.as_deref()),
+        Command::Rule(args) => audit::explain_rule(&args.id, args.rules.as_deref()),
+    };
+    match result {
+        Ok(outcome) => outcome.into(),
+        Err(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {e:#}");
+            }
+            Outcome::Failed.into()
+        }
+    }
+}

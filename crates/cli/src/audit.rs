@@ -1,0 +1,131 @@
+//! `palaudit audit`, `rules` and `rule`: snapshot + roster + rules → reports.
+
+use crate::{AuditArgs, Outcome, ReportArgs};
+use anyhow::{Context, Result, bail};
+use palaudit_model::{Findings, Roster, Snapshot};
+use palaudit_rules::RuleSet;
+use std::io::Write;
+use std::path::Path;
+
+pub fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
+    Ok(match dir {
+        Some(d) => RuleSet::load_dir(d)?,
+        None => RuleSet::bundled(),
+    })
+}
+
+pub fn run(args: &AuditArgs) -> Result<Outcome> {
+    let rules = load_rules(args.report.rules.as_deref())?;
+    let roster = Roster::load(&args.identities)?;
+    let snapshot = Snapshot::open(&args.snapshot)?;
+    audit_snapshot(&snapshot, &roster, &rules, &args.report)
+}
+
+/// Evaluates a verified snapshot and writes every requested report.
+pub fn audit_snapshot(
+    snapshot: &Snapshot,
+    roster: &Roster,
+    rules: &RuleSet,
+    report: &ReportArgs,
+) -> Result<Outcome> {
+    let tenant = &snapshot.manifest.tenant_id;
+    let mut findings = palaudit_rules::evaluate(&snapshot.frames(), tenant, roster, rules)
+        .with_context(|| format!("auditing snapshot {}", snapshot.dir.display()))?;
+    findings.collected_at = Some(snapshot.manifest.collected_at);
+    findings.collection_errors = snapshot
+        .manifest
+        .collection_errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    if roster.for_tenant(tenant).next().is_none() {
+        warn(&format!(
+            "the identities file has no identity for tenant {tenant}: nothing in this snapshot can be credited"
+        ));
+    }
+    write_reports(&findings, report)?;
+    if !findings.collection_errors.is_empty() && !report.allow_partial {
+        bail!(
+            "the snapshot is incomplete: {} collection error(s) (listed above); the verdicts cover only what was collected. Use --allow-partial to accept a partial audit",
+            findings.collection_errors.len()
+        );
+    }
+    Ok(threshold(&findings, report.fail_under))
+}
+
+fn threshold(findings: &Findings, fail_under: Option<f64>) -> Outcome {
+    match fail_under {
+        Some(min) if findings.counts().coverage_pct() < min => Outcome::BelowThreshold,
+        _ => Outcome::Done,
+    }
+}
+
+#[allow(clippy::print_stderr)]
+pub fn warn(message: &str) {
+    eprintln!("warning: {message}");
+}
+
+fn write_file(path: &Path, what: &str, render: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("cannot create {what} file {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    render(&mut out).with_context(|| format!("writing {what} to {}", path.display()))?;
+    out.flush()
+        .with_context(|| format!("writing {what} to {}", path.display()))?;
+    Ok(())
+}
+
+pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
+    if let Some(p) = &report.csv {
+        write_file(p, "CSV", |w| Ok(palaudit_report::csv(findings, w)?))?;
+    }
+    if let Some(p) = &report.markdown {
+        write_file(p, "markdown", |w| Ok(palaudit_report::markdown(findings, w)?))?;
+    }
+    if let Some(p) = &report.json {
+        write_file(p, "JSON", |w| Ok(palaudit_report::json(findings, w)?))?;
+    }
+    if !report.quiet {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        let opts = palaudit_report::TerminalOptions {
+            width: None,
+            color: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+        };
+        palaudit_report::terminal(findings, &mut out, &opts)?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+pub fn list_rules(dir: Option<&Path>) -> Result<Outcome> {
+    let rules = load_rules(dir)?;
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(["id", "kind", "status", "title"]);
+    for r in rules.rules() {
+        table.add_row([r.id(), r.kind(), r.status(), r.title()]);
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(out, "{table}")?;
+    writeln!(
+        out,
+        "\n{} rules from {}. `palaudit rule ID` explains one.",
+        rules.rules().len(),
+        rules.origin
+    )?;
+    Ok(Outcome::Done)
+}
+
+pub fn explain_rule(id: &str, dir: Option<&Path>) -> Result<Outcome> {
+    let rules = load_rules(dir)?;
+    let Some(rule) = rules.get(id) else {
+        let ids: Vec<String> = rules.rules().iter().map(|r| r.id().to_owned()).collect();
+        bail!("no rule `{id}`; the rules are: {}", ids.join(", "));
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    write!(out, "{}", rule.explain())?;
+    Ok(Outcome::Done)
+}
