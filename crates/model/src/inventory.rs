@@ -146,6 +146,7 @@ pub enum PrincipalIdKind {
     /// An Entra (Azure AD) object id in the customer tenant.
     EntraObjectId,
     /// A Dataverse `systemuserid`, resolved through the environment's `systemusers`.
+    #[serde(rename = "dataverse_systemuser")]
     DataverseSystemUser,
     /// A user principal name or mail address (Power BI's `configuredBy`).
     Upn,

@@ -782,9 +782,24 @@ fn decide(
     if holders == 0 {
         reasons.insert(Reason::OwnerUnresolved);
     }
+    // An identity that holds an attributing role is judged by that role: its other
+    // roles (a flow creator is also listed as owner) do not add `pal_identity_lacks_role`.
+    let in_attributing_role: BTreeSet<(&str, &str)> = verdict
+        .evidence
+        .candidates
+        .iter()
+        .filter(|c| c.disqualified_by != Some(Reason::PalIdentityLacksRole))
+        .map(|c| (c.partner_id.as_str(), c.principal_id.as_str()))
+        .collect();
     for c in &verdict.evidence.candidates {
-        if let Some(reason) = c.disqualified_by {
-            reasons.insert(reason);
+        match c.disqualified_by {
+            Some(Reason::PalIdentityLacksRole)
+                if in_attributing_role
+                    .contains(&(c.partner_id.as_str(), c.principal_id.as_str())) => {}
+            Some(reason) => {
+                reasons.insert(reason);
+            }
+            None => {}
         }
     }
     let pal_reasons = [
