@@ -1,1 +1,142 @@
-//! placeholder
+//! palaudit's report writers: they render [`Findings`] as the terminal table, the audit
+//! CSV of DESIGN.md, a markdown pre-handover checklist and JSON.
+//!
+//! This crate owns how findings look, and nothing else. It does no HTTP, evaluates no
+//! rules (every verdict, reason and change path arrives ready-made in the findings) and
+//! never prints: every writer takes an injected [`std::io::Write`] and returns a typed
+//! [`ReportError`], so the CLI decides where output goes and tests capture it.
+//!
+//! Every writer accepts any findings without panicking — empty findings, empty or very
+//! long names, unicode, control characters. Names come from customer tenants, so each
+//! format neutralises what could be read as markup in it: control characters in the
+//! terminal, formulas in the CSV, markdown syntax in the checklist.
+
+mod audit_csv;
+mod checklist;
+mod coverage;
+mod json_report;
+mod table;
+mod text;
+
+use palaudit_model::Findings;
+use std::fmt;
+use std::io::{self, Write};
+
+pub use audit_csv::{CSV_COLUMNS, CSV_EXTRA_COLUMNS};
+pub use coverage::{coverage_tenths, format_coverage};
+pub use json_report::SCHEMA_VERSION;
+pub use table::TerminalOptions;
+
+/// The output formats, named in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Terminal,
+    Csv,
+    Markdown,
+    Json,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Terminal => "terminal table",
+            Format::Csv => "audit CSV",
+            Format::Markdown => "markdown checklist",
+            Format::Json => "JSON report",
+        })
+    }
+}
+
+/// Writing a report failed. Each variant says which report and which part of it was
+/// being written; the underlying error is the [`std::error::Error::source`].
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write the {format} ({part})")]
+    Io {
+        format: Format,
+        /// The part of the report being written, e.g. `coverage table`.
+        part: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write the audit CSV ({part})")]
+    Csv {
+        /// `header`, or the row number (1-based, header excluded) and resource id.
+        part: String,
+        #[source]
+        source: csv::Error,
+    },
+    #[error("cannot write the JSON report")]
+    Json {
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Writes `text` as one part of a report, naming that part if the writer fails.
+pub(crate) fn write_part(
+    out: &mut dyn Write,
+    format: Format,
+    part: impl Into<String>,
+    text: &str,
+) -> Result<(), ReportError> {
+    out.write_all(text.as_bytes())
+        .map_err(|source| ReportError::Io {
+            format,
+            part: part.into(),
+            source,
+        })
+}
+
+/// The terminal report: coverage per environment × resource type with a total row, the
+/// resources that are not attributed (sorted by environment, type, name) with their
+/// reasons and change paths, and a one-line verdict summary. When the snapshot recorded
+/// collection errors, a warning block says the audit is partial.
+///
+/// With `opts.color` false the output holds no ANSI escape codes. Control characters
+/// in names (including ANSI escapes and bidirectional overrides) are replaced, so a
+/// resource name cannot restyle or reorder the terminal.
+pub fn terminal(
+    findings: &Findings,
+    out: &mut dyn Write,
+    opts: &TerminalOptions,
+) -> Result<(), ReportError> {
+    table::render(findings, out, opts)
+}
+
+/// The audit CSV of DESIGN.md: the header
+/// `tenant_id,environment_id,environment_name,environment_type,resource_type,resource_id,resource_name,status,partner_id,attributed_principal_id,attributing_role,reasons,change_paths_user,change_paths_service_principal`
+/// followed by the extra columns [`CSV_EXTRA_COLUMNS`] (`attributed_principal_name`),
+/// then one row per verdict in the order given.
+///
+/// `reasons` is `;`-joined reason codes; the change path cells are
+/// [`ChangePath::join`](palaudit_model::ChangePath::join) (`none` when empty); absent
+/// values are empty cells.
+///
+/// **CSV-injection safety.** These files are opened in Excel and resource names come
+/// from customer tenants, so any cell that begins with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return gets a leading `'`, which makes spreadsheets show it as text instead
+/// of evaluating it as a formula. Ids, stable words, partner ids and change path cells
+/// never begin with those characters, so in practice only names are ever altered.
+pub fn csv(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
+    audit_csv::render(findings, out)
+}
+
+/// The markdown pre-handover checklist: tenant and collection time, coverage summary,
+/// then per environment an unchecked item for every unattributed or unknown resource
+/// (reasons with their explanations, how ownership can be moved to a PAL-linked user or
+/// service principal, the resource type's known limitations, and the latest-partner
+/// evidence where several partners were compared) and a checked item per attributed
+/// resource. Names are escaped so they cannot inject markdown or HTML.
+pub fn markdown(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
+    checklist::render(findings, out)
+}
+
+/// The full findings as pretty JSON: `schema_version` ([`SCHEMA_VERSION`]), tenant,
+/// collection time and errors, a `summary` (counts and coverage overall and per
+/// environment × resource type), the per-type guidance and every verdict with its
+/// evidence. Keys appear in a fixed order (struct field order; maps sorted), so two runs
+/// over the same findings produce identical bytes.
+pub fn json(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
+    json_report::render(findings, out)
+}

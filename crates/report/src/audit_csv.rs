@@ -1,0 +1,77 @@
+//! The audit CSV (DESIGN.md "Audit CSV").
+
+use crate::text::csv_cell;
+use crate::{Format, ReportError};
+use palaudit_model::{ChangePath, Findings, Verdict};
+use std::io::Write;
+
+/// The DESIGN.md audit CSV columns, in the order this writer emits them. Scripts depend
+/// on these names; never rename or reorder them.
+pub const CSV_COLUMNS: [&str; 14] = [
+    "tenant_id",
+    "environment_id",
+    "environment_name",
+    "environment_type",
+    "resource_type",
+    "resource_id",
+    "resource_name",
+    "status",
+    "partner_id",
+    "attributed_principal_id",
+    "attributing_role",
+    "reasons",
+    "change_paths_user",
+    "change_paths_service_principal",
+];
+
+/// Columns after [`CSV_COLUMNS`] (DESIGN.md: "others may follow"). New ones are only
+/// ever appended.
+pub const CSV_EXTRA_COLUMNS: [&str; 1] = ["attributed_principal_name"];
+
+pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
+    let mut w = csv::Writer::from_writer(out);
+    let header = CSV_COLUMNS.iter().chain(CSV_EXTRA_COLUMNS.iter());
+    w.write_record(header).map_err(|source| ReportError::Csv {
+        part: "header".to_owned(),
+        source,
+    })?;
+    for (i, v) in findings.verdicts.iter().enumerate() {
+        w.write_record(row(&findings.tenant_id, v))
+            .map_err(|source| ReportError::Csv {
+                part: format!("row {}, resource {}", i + 1, v.resource_id),
+                source,
+            })?;
+    }
+    w.flush().map_err(|source| ReportError::Io {
+        format: Format::Csv,
+        part: "final flush".to_owned(),
+        source,
+    })
+}
+
+fn row(tenant_id: &str, v: &Verdict) -> [String; 15] {
+    let opt = |s: &Option<String>| s.as_deref().map(csv_cell).unwrap_or_default();
+    [
+        csv_cell(tenant_id),
+        csv_cell(&v.environment_id),
+        csv_cell(&v.environment_name),
+        csv_cell(&v.environment_type),
+        v.resource_type.as_str().to_owned(),
+        csv_cell(&v.resource_id),
+        csv_cell(&v.resource_name),
+        v.status.as_str().to_owned(),
+        opt(&v.partner_id),
+        opt(&v.attributed_principal_id),
+        v.attributing_role
+            .map(|r| r.as_str().to_owned())
+            .unwrap_or_default(),
+        v.reasons
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(";"),
+        ChangePath::join(&v.change_paths_user),
+        ChangePath::join(&v.change_paths_service_principal),
+        opt(&v.attributed_principal_name),
+    ]
+}

@@ -1,0 +1,368 @@
+//! The markdown pre-handover checklist.
+
+use crate::coverage::{by_environment, coverage_rows, format_coverage, summary_sentence};
+use crate::text::{
+    display_name, environment_label, environment_type_label, markdown_code, markdown_inline,
+};
+use crate::{Format, ReportError, write_part};
+use palaudit_model::{
+    Candidate, ChangePath, Counts, Findings, Reason, Status, TypeGuidance, Verdict,
+};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::Write;
+
+pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
+    let write =
+        |out: &mut dyn Write, part: &str, text: &str| write_part(out, Format::Markdown, part, text);
+
+    write(out, "title and coverage summary", &head(findings))?;
+    for group in by_environment(findings) {
+        let first = group[0];
+        let part = format!(
+            "section for environment {}",
+            environment_label(&first.environment_name)
+        );
+        write(out, &part, &environment_section(findings, &group))?;
+    }
+    Ok(())
+}
+
+fn head(findings: &Findings) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# PAL pre-handover checklist — tenant {}\n",
+        markdown_code(&findings.tenant_id)
+    );
+    match &findings.collected_at {
+        Some(at) => {
+            let _ = writeln!(s, "Snapshot collected {at}.\n");
+        }
+        None => s.push_str("Snapshot collection time not recorded.\n\n"),
+    }
+
+    if !findings.collection_errors.is_empty() {
+        let n = findings.collection_errors.len();
+        let _ = writeln!(s, "> [!WARNING]");
+        let _ = writeln!(
+            s,
+            "> **Partial snapshot: {n} collection error{}.** What could not be collected is \
+             missing from this checklist and from every count in it. Re-run `palaudit collect` \
+             before handing over.",
+            if n == 1 { "" } else { "s" }
+        );
+        s.push_str(">\n");
+        for e in &findings.collection_errors {
+            let _ = writeln!(s, "> - {}", markdown_inline(e));
+        }
+        s.push('\n');
+    }
+
+    if findings.verdicts.is_empty() {
+        s.push_str("No resources were found in the snapshot: nothing to check.\n");
+        return s;
+    }
+
+    s.push_str(
+        "Tick an item once ownership has been moved to a PAL-linked identity and a new audit \
+         confirms it. Unknown verdicts count against coverage: missing data is never credit.\n\n",
+    );
+    s.push_str("## Coverage\n\n");
+    let _ = writeln!(s, "**{}.**\n", summary_sentence(&findings.counts()));
+    s.push_str(
+        "| Environment | Environment type | Resource type | Attributed | Unattributed | Unknown | Coverage |\n",
+    );
+    s.push_str("|---|---|---|--:|--:|--:|--:|\n");
+    for row in coverage_rows(findings) {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            markdown_inline(&environment_label(row.environment_name)),
+            markdown_inline(&environment_type_label(row.environment_type)),
+            row.resource_type.label(),
+            count_cells(&row.counts)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "| **Total** | | | {} |\n",
+        count_cells(&findings.counts())
+    );
+    s
+}
+
+fn count_cells(c: &Counts) -> String {
+    format!(
+        "{} | {} | {} | {}",
+        c.attributed,
+        c.unattributed,
+        c.unknown,
+        format_coverage(c)
+    )
+}
+
+fn environment_section(findings: &Findings, group: &[&Verdict]) -> String {
+    let first = group[0];
+    let mut counts = Counts::default();
+    for v in group {
+        counts.add(v.status);
+    }
+    let mut s = String::new();
+    if first.environment_name.trim().is_empty() {
+        // `environment_unknown`: the snapshot holds no name or type for it.
+        let _ = writeln!(
+            s,
+            "## Environment missing from the snapshot — {}\n",
+            markdown_code(&first.environment_id)
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "## {} — {} — {}\n",
+            markdown_inline(&environment_label(&first.environment_name)),
+            markdown_inline(&environment_type_label(&first.environment_type)),
+            markdown_code(&first.environment_id)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "{} of {} attributed ({}).\n",
+        counts.attributed,
+        resources(counts.total()),
+        format_coverage(&counts)
+    );
+
+    let (done, todo): (Vec<&Verdict>, Vec<&Verdict>) =
+        group.iter().partition(|v| v.status == Status::Attributed);
+    if !todo.is_empty() {
+        let _ = writeln!(s, "### To do before handover ({})\n", todo.len());
+        for v in &todo {
+            todo_item(&mut s, findings, v);
+        }
+        s.push('\n');
+    }
+    if !done.is_empty() {
+        let _ = writeln!(s, "### Attributed ({})\n", done.len());
+        for v in &done {
+            done_item(&mut s, v);
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// "1 resource", "2 resources".
+fn resources(n: u64) -> String {
+    if n == 1 {
+        "1 resource".to_owned()
+    } else {
+        format!("{n} resources")
+    }
+}
+
+fn resource_heading(v: &Verdict) -> String {
+    format!(
+        "**{}** ({}, {})",
+        markdown_inline(&display_name(&v.resource_name)),
+        v.resource_type.label(),
+        markdown_code(&v.resource_id)
+    )
+}
+
+fn paths_sentence(paths: &[ChangePath]) -> String {
+    if paths.is_empty() {
+        return "not possible with the tools in the compatibility table".to_owned();
+    }
+    let mut sorted = paths.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    sorted
+        .iter()
+        .map(|p| p.label())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn todo_item(s: &mut String, findings: &Findings, v: &Verdict) {
+    let _ = writeln!(s, "- [ ] {} — **{}**", resource_heading(v), v.status);
+    if v.reasons.is_empty() {
+        s.push_str("  - Why: no reason recorded.\n");
+    } else {
+        reasons(s, &v.reasons);
+    }
+    if let Some(p) = &v.evidence.would_be_partner_id {
+        let _ = writeln!(
+            s,
+            "  - Partner {} would be credited in an eligible (production) environment.",
+            markdown_code(p)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  - Move ownership to a PAL-linked user account: {}",
+        paths_sentence(&v.change_paths_user)
+    );
+    let _ = writeln!(
+        s,
+        "  - Move ownership to a PAL-linked service principal: {}",
+        paths_sentence(&v.change_paths_service_principal)
+    );
+    if let Some(g) = findings.guidance.get(&v.resource_type) {
+        limitations(s, g);
+    }
+    if partners(v).len() > 1 {
+        latest_partner_evidence(s, v);
+    } else if !v.evidence.candidates.is_empty() {
+        s.push_str("  - PAL identities on the resource:\n");
+        for c in &v.evidence.candidates {
+            let _ = writeln!(s, "    - {}", candidate_line(c));
+        }
+    }
+}
+
+fn reasons(s: &mut String, reasons: &[Reason]) {
+    s.push_str("  - Why:\n");
+    for r in reasons {
+        let _ = writeln!(s, "    - `{}` — {}", r.as_str(), r.explanation());
+    }
+}
+
+fn limitations(s: &mut String, g: &TypeGuidance) {
+    if g.limitations.is_empty() {
+        return;
+    }
+    let product = if g.product.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" for {}", markdown_inline(&g.product))
+    };
+    let _ = writeln!(s, "  - Known limitations{product}:");
+    for l in &g.limitations {
+        let _ = writeln!(s, "    - {}", markdown_inline(l));
+    }
+}
+
+fn done_item(s: &mut String, v: &Verdict) {
+    let partner = v
+        .partner_id
+        .as_deref()
+        .map(markdown_code)
+        .unwrap_or_else(|| "(not recorded)".to_owned());
+    let mut line = format!("- [x] {} — partner {partner}", resource_heading(v));
+    if let Some(role) = v.attributing_role {
+        let _ = write!(line, ", {role}");
+    }
+    if let Some(who) = v
+        .attributed_principal_name
+        .as_deref()
+        .or(v.attributed_principal_id.as_deref())
+    {
+        let _ = write!(line, " ({})", markdown_inline(&display_name(who)));
+    }
+    let _ = writeln!(s, "{line}");
+    if partners(v).len() > 1 {
+        // Say how the contest was decided, not just who won.
+        let how: Vec<Reason> = v
+            .reasons
+            .iter()
+            .copied()
+            .filter(|r| *r != Reason::PalIdentityInRole)
+            .collect();
+        if !how.is_empty() {
+            reasons(s, &how);
+        }
+        latest_partner_evidence(s, v);
+    }
+}
+
+/// The distinct partners among a verdict's candidates.
+fn partners(v: &Verdict) -> BTreeSet<&str> {
+    v.evidence
+        .candidates
+        .iter()
+        .map(|c| c.partner_id.as_str())
+        .collect()
+}
+
+/// Who a candidate is, in one line: name, UPN, partner, role and whether it qualifies.
+fn candidate_line(c: &Candidate) -> String {
+    // UPNs and ids as code spans: shown verbatim, and never turned into mail links.
+    let mut who = match (&c.display_name, &c.upn) {
+        (Some(n), Some(u)) => format!(
+            "{} ({})",
+            markdown_inline(&display_name(n)),
+            markdown_code(u)
+        ),
+        (Some(n), None) => format!(
+            "{} ({})",
+            markdown_inline(&display_name(n)),
+            markdown_code(&c.principal_id)
+        ),
+        (None, Some(u)) => markdown_code(u),
+        (None, None) => markdown_code(&c.principal_id),
+    };
+    let _ = write!(
+        who,
+        " — partner {}, {} (matched by {})",
+        markdown_code(&c.partner_id),
+        c.role,
+        markdown_code(&c.matched_by)
+    );
+    if !c.qualifies {
+        match c.disqualified_by {
+            Some(r) => {
+                let _ = write!(who, " — does not qualify: `{}`", r.as_str());
+            }
+            None => who.push_str(" — does not qualify"),
+        }
+    }
+    who
+}
+
+/// The candidate that won the latest-partner comparison: the credited principal, or for
+/// a verdict credited nowhere (ineligible environment) the winning partner's qualifying
+/// identity with the latest activity.
+fn winner(v: &Verdict) -> Option<usize> {
+    let partner = v
+        .partner_id
+        .as_deref()
+        .or(v.evidence.would_be_partner_id.as_deref())?;
+    let cands = &v.evidence.candidates;
+    if let Some(principal) = v.attributed_principal_id.as_deref()
+        && let Some(i) = cands
+            .iter()
+            .position(|c| c.partner_id == partner && c.principal_id.eq_ignore_ascii_case(principal))
+    {
+        return Some(i);
+    }
+    cands
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.partner_id == partner && c.qualifies)
+        .max_by(|(ia, a), (ib, b)| {
+            // Latest activity wins; on equal activity the earlier candidate.
+            a.latest_activity()
+                .cmp(&b.latest_activity())
+                .then_with(|| ib.cmp(ia))
+        })
+        .map(|(i, _)| i)
+}
+
+fn latest_partner_evidence(s: &mut String, v: &Verdict) {
+    let win = winner(v);
+    s.push_str("  - Latest-partner evidence (every PAL identity compared):\n");
+    for (i, c) in v.evidence.candidates.iter().enumerate() {
+        let latest = match c.latest_activity() {
+            Some(at) => format!("latest activity {at}"),
+            None => "no recorded activity".to_owned(),
+        };
+        let mark = if win == Some(i) { "**Winner:** " } else { "" };
+        let _ = writeln!(s, "    - {mark}{} — {latest}", candidate_line(c));
+        let mut activity: Vec<_> = c.activity.iter().collect();
+        activity.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.source.cmp(&b.source)));
+        for a in activity {
+            let _ = writeln!(s, "      - {}: {}", markdown_code(&a.source), a.at);
+        }
+    }
+}

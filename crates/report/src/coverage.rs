@@ -1,0 +1,168 @@
+//! Coverage arithmetic and grouping shared by every format.
+
+use palaudit_model::{Counts, Findings, ResourceType, Verdict};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+/// Coverage in tenths of a percent (`615` is 61.5%), rounded half up, except that it is
+/// never rounded up to 100.0% while something is unattributed, nor down to 0.0% while
+/// something is attributed: 1999 of 2000 shows as 99.9%, not 100.0%.
+///
+/// An empty set is 100.0%, as [`Counts::coverage_pct`] defines it. Integer arithmetic
+/// keeps the displayed figure independent of floating-point rounding.
+pub fn coverage_tenths(counts: &Counts) -> u64 {
+    let total = counts.total();
+    if total == 0 {
+        return 1000;
+    }
+    let attributed = counts.attributed.min(total);
+    // Round half up: (a * 1000 / t) + 0.5, in integers. u128 rules out overflow.
+    let tenths = ((attributed as u128 * 2000 + total as u128) / (2 * total as u128)) as u64;
+    if attributed < total && tenths >= 1000 {
+        999
+    } else if attributed > 0 && tenths == 0 {
+        1
+    } else {
+        tenths
+    }
+}
+
+/// Coverage with one decimal place and a percent sign: `61.5%`.
+pub fn format_coverage(counts: &Counts) -> String {
+    let t = coverage_tenths(counts);
+    format!("{}.{}%", t / 10, t % 10)
+}
+
+/// The one-line verdict summary used by the terminal and the checklist.
+pub(crate) fn summary_sentence(counts: &Counts) -> String {
+    let total = counts.total();
+    format!(
+        "Coverage {} — {} of {} resource{} attributed; {} unattributed, {} unknown",
+        format_coverage(counts),
+        counts.attributed,
+        total,
+        if total == 1 { "" } else { "s" },
+        counts.unattributed,
+        counts.unknown
+    )
+}
+
+/// One environment × resource type line of a coverage table.
+pub(crate) struct CoverageRow<'a> {
+    pub environment_id: &'a str,
+    pub environment_name: &'a str,
+    pub environment_type: &'a str,
+    pub resource_type: ResourceType,
+    pub counts: Counts,
+}
+
+/// Orders environments the way a reader looks for them: by name (case-insensitively),
+/// then by id so that equal names stay apart and the order is total. Environments
+/// without a name (missing from the snapshot) come last.
+pub(crate) fn cmp_environment(a: (&str, &str), b: (&str, &str)) -> Ordering {
+    let (a_name, a_id) = a;
+    let (b_name, b_id) = b;
+    let unnamed = |n: &str| n.trim().is_empty();
+    unnamed(a_name)
+        .cmp(&unnamed(b_name))
+        .then_with(|| a_name.to_lowercase().cmp(&b_name.to_lowercase()))
+        .then_with(|| a_name.cmp(b_name))
+        .then_with(|| a_id.cmp(b_id))
+}
+
+/// Orders verdicts by environment, resource type, name, then id.
+pub(crate) fn cmp_verdict(a: &Verdict, b: &Verdict) -> Ordering {
+    cmp_environment(
+        (&a.environment_name, &a.environment_id),
+        (&b.environment_name, &b.environment_id),
+    )
+    .then_with(|| a.resource_type.cmp(&b.resource_type))
+    .then_with(|| {
+        a.resource_name
+            .to_lowercase()
+            .cmp(&b.resource_name.to_lowercase())
+    })
+    .then_with(|| a.resource_name.cmp(&b.resource_name))
+    .then_with(|| a.resource_id.cmp(&b.resource_id))
+}
+
+/// Coverage per environment × resource type, in [`cmp_environment`] then type order.
+pub(crate) fn coverage_rows(findings: &Findings) -> Vec<CoverageRow<'_>> {
+    // Keyed by environment id, so an environment counts once even if verdicts disagree
+    // on its name; the first verdict's name and type are shown.
+    let mut map: BTreeMap<(&str, ResourceType), CoverageRow<'_>> = BTreeMap::new();
+    for v in &findings.verdicts {
+        map.entry((v.environment_id.as_str(), v.resource_type))
+            .or_insert_with(|| CoverageRow {
+                environment_id: &v.environment_id,
+                environment_name: &v.environment_name,
+                environment_type: &v.environment_type,
+                resource_type: v.resource_type,
+                counts: Counts::default(),
+            })
+            .counts
+            .add(v.status);
+    }
+    let mut rows: Vec<CoverageRow<'_>> = map.into_values().collect();
+    rows.sort_by(|a, b| {
+        cmp_environment(
+            (a.environment_name, a.environment_id),
+            (b.environment_name, b.environment_id),
+        )
+        .then_with(|| a.resource_type.cmp(&b.resource_type))
+    });
+    rows
+}
+
+/// Verdicts grouped by environment (in [`cmp_environment`] order), each group sorted by
+/// type and name.
+pub(crate) fn by_environment(findings: &Findings) -> Vec<Vec<&Verdict>> {
+    let mut sorted: Vec<&Verdict> = findings.verdicts.iter().collect();
+    sorted.sort_by(|a, b| cmp_verdict(a, b));
+    let mut groups: Vec<Vec<&Verdict>> = Vec::new();
+    for v in sorted {
+        match groups.last_mut() {
+            Some(g) if g[0].environment_id == v.environment_id => g.push(v),
+            _ => groups.push(vec![v]),
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(attributed: u64, unattributed: u64, unknown: u64) -> Counts {
+        Counts {
+            attributed,
+            unattributed,
+            unknown,
+        }
+    }
+
+    #[test]
+    fn one_decimal_rounded_half_up() {
+        assert_eq!(format_coverage(&counts(24, 12, 3)), "61.5%");
+        assert_eq!(format_coverage(&counts(2, 1, 0)), "66.7%");
+        assert_eq!(format_coverage(&counts(1, 1, 0)), "50.0%");
+        assert_eq!(format_coverage(&counts(1, 0, 0)), "100.0%");
+        assert_eq!(format_coverage(&counts(0, 3, 1)), "0.0%");
+        assert_eq!(format_coverage(&counts(0, 0, 0)), "100.0%");
+    }
+
+    #[test]
+    fn never_rounds_to_full_or_zero_coverage_falsely() {
+        assert_eq!(format_coverage(&counts(1999, 1, 0)), "99.9%");
+        assert_eq!(format_coverage(&counts(99_999, 0, 1)), "99.9%");
+        assert_eq!(format_coverage(&counts(1, 99_999, 0)), "0.1%");
+    }
+
+    #[test]
+    fn huge_counts_do_not_overflow() {
+        assert_eq!(
+            format_coverage(&counts(u64::MAX / 2, u64::MAX / 2, 0)),
+            "50.0%"
+        );
+    }
+}

@@ -1,0 +1,325 @@
+//! The terminal report (comfy-table).
+
+use crate::coverage::{cmp_verdict, coverage_rows, format_coverage, summary_sentence};
+use crate::text::{display_name, environment_label, environment_type_label, one_line, shorten};
+use crate::{Format, ReportError, write_part};
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{
+    Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
+};
+use palaudit_model::{ChangePath, Counts, Findings, Status, Verdict};
+use std::io::Write;
+
+/// Longest resource name shown in a table cell; the CSV and JSON keep the full name.
+const MAX_NAME_CHARS: usize = 60;
+/// Longest environment name shown in a table cell.
+const MAX_ENVIRONMENT_CHARS: usize = 40;
+
+/// How the terminal report is laid out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TerminalOptions {
+    /// Fixed table width in columns (snapshot tests, `COLUMNS`). `None`: the terminal's
+    /// width when standard output is a terminal, otherwise no wrapping.
+    pub width: Option<u16>,
+    /// ANSI colours and bold. When false the output holds no escape codes at all.
+    pub color: bool,
+}
+
+/// ANSI SGR codes for the few lines written outside comfy-table.
+const BOLD: &str = "1";
+const YELLOW_BOLD: &str = "1;33";
+const GREEN_BOLD: &str = "1;32";
+
+fn paint(text: &str, sgr: &str, opts: &TerminalOptions) -> String {
+    if opts.color {
+        format!("\u{1b}[{sgr}m{text}\u{1b}[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+pub(crate) fn render(
+    findings: &Findings,
+    out: &mut dyn Write,
+    opts: &TerminalOptions,
+) -> Result<(), ReportError> {
+    let write =
+        |out: &mut dyn Write, part: &str, text: &str| write_part(out, Format::Terminal, part, text);
+
+    let collected = match &findings.collected_at {
+        Some(at) => format!("collected {at}"),
+        None => "collection time not recorded".to_owned(),
+    };
+    let title = format!(
+        "PAL attribution — tenant {} — {collected}",
+        display_name(&findings.tenant_id)
+    );
+    write(out, "title", &format!("{}\n\n", paint(&title, BOLD, opts)))?;
+
+    if !findings.collection_errors.is_empty() {
+        write(
+            out,
+            "partial-snapshot warning",
+            &partial_warning(findings, opts),
+        )?;
+    }
+
+    if findings.verdicts.is_empty() {
+        let text = "No resources in the snapshot: nothing to attribute.\n";
+        return write(out, "summary line", text);
+    }
+
+    let coverage = coverage_table(findings, opts);
+    write(
+        out,
+        "coverage table",
+        &format!(
+            "{}\n{coverage}\n\n",
+            paint("Coverage by environment and resource type", BOLD, opts)
+        ),
+    )?;
+
+    let mut missing: Vec<&Verdict> = findings
+        .verdicts
+        .iter()
+        .filter(|v| v.status != Status::Attributed)
+        .collect();
+    missing.sort_by(|a, b| cmp_verdict(a, b));
+    let section = if missing.is_empty() {
+        "Every resource is attributed.\n\n".to_owned()
+    } else {
+        format!(
+            "{}\n{}\n{}\n",
+            paint(&format!("Not attributed ({})", missing.len()), BOLD, opts),
+            missing_table(&missing, opts),
+            path_legend()
+        )
+    };
+    write(out, "unattributed table", &section)?;
+
+    let counts = findings.counts();
+    let mut summary = summary_sentence(&counts);
+    if !findings.collection_errors.is_empty() {
+        summary.push_str(" (partial snapshot)");
+    }
+    let sgr = if counts.attributed == counts.total() && findings.collection_errors.is_empty() {
+        GREEN_BOLD
+    } else {
+        BOLD
+    };
+    write(
+        out,
+        "summary line",
+        &format!("{}\n", paint(&summary, sgr, opts)),
+    )
+}
+
+fn partial_warning(findings: &Findings, opts: &TerminalOptions) -> String {
+    let n = findings.collection_errors.len();
+    let mut s = paint(
+        &format!(
+            "WARNING: partial snapshot — {n} collection error{}.",
+            if n == 1 { "" } else { "s" }
+        ),
+        YELLOW_BOLD,
+        opts,
+    );
+    s.push_str(
+        "\nWhat could not be collected is missing from every count below; \
+         re-run `palaudit collect` before relying on this audit.\n",
+    );
+    for e in &findings.collection_errors {
+        s.push_str("  - ");
+        s.push_str(&one_line(e));
+        s.push('\n');
+    }
+    s.push('\n');
+    s
+}
+
+fn new_table(opts: &TerminalOptions) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(w) = opts.width {
+        t.set_width(w);
+    }
+    if opts.color {
+        // The writer need not be stdout, so do not let comfy-table guess from it.
+        t.enforce_styling();
+    }
+    t
+}
+
+fn header_cell(text: &str, opts: &TerminalOptions) -> Cell {
+    let c = Cell::new(text);
+    if opts.color {
+        c.add_attribute(Attribute::Bold)
+    } else {
+        c
+    }
+}
+
+fn coverage_cell(counts: &Counts, opts: &TerminalOptions) -> Cell {
+    let c = Cell::new(format_coverage(counts));
+    if !opts.color {
+        return c;
+    }
+    if counts.attributed == counts.total() {
+        c.fg(Color::Green)
+    } else if counts.attributed == 0 {
+        c.fg(Color::Red)
+    } else {
+        c.fg(Color::Yellow)
+    }
+}
+
+fn count_cells(counts: &Counts, opts: &TerminalOptions) -> [Cell; 4] {
+    [
+        Cell::new(counts.attributed),
+        Cell::new(counts.unattributed),
+        Cell::new(counts.unknown),
+        coverage_cell(counts, opts),
+    ]
+}
+
+fn coverage_table(findings: &Findings, opts: &TerminalOptions) -> Table {
+    let mut t = new_table(opts);
+    t.set_header(
+        [
+            "Environment",
+            "Environment type",
+            "Resource type",
+            "Attributed",
+            "Unattributed",
+            "Unknown",
+            "Coverage",
+        ]
+        .map(|h| header_cell(h, opts)),
+    );
+    for row in coverage_rows(findings) {
+        let [a, u, k, c] = count_cells(&row.counts, opts);
+        t.add_row(vec![
+            Cell::new(shorten(
+                &environment_label(row.environment_name),
+                MAX_ENVIRONMENT_CHARS,
+            )),
+            Cell::new(environment_type_label(row.environment_type)),
+            Cell::new(row.resource_type.label()),
+            a,
+            u,
+            k,
+            c,
+        ]);
+    }
+    let [a, u, k, c] = count_cells(&findings.counts(), opts);
+    let total = |text: &str| header_cell(text, opts);
+    t.add_row(vec![total("Total"), total(""), total(""), a, u, k, c]);
+    for i in 3..=6 {
+        if let Some(col) = t.column_mut(i) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
+}
+
+fn status_cell(status: Status, opts: &TerminalOptions) -> Cell {
+    let c = Cell::new(status.as_str());
+    if !opts.color {
+        return c;
+    }
+    match status {
+        Status::Attributed => c.fg(Color::Green),
+        Status::Unattributed => c.fg(Color::Red),
+        Status::Unknown => c.fg(Color::Yellow),
+    }
+}
+
+/// A change path's name short enough for a table cell; [`PATH_LEGEND`] spells out the
+/// shortened ones with [`ChangePath::label`].
+fn short_label(p: ChangePath) -> &'static str {
+    match p {
+        ChangePath::Gui => "GUI",
+        ChangePath::Powershell => "PowerShell",
+        ChangePath::PpCli => "PP CLI",
+        ChangePath::Devops => "DevOps",
+    }
+}
+
+fn path_legend() -> String {
+    format!(
+        "Ways to move ownership to a PAL-linked user or service principal (SP), from the rule \
+         book's compatibility tables:\nPP CLI = {}, DevOps = {}, none = not possible with those tools.\n",
+        ChangePath::PpCli.label(),
+        ChangePath::Devops.label()
+    )
+}
+
+fn paths_cell(paths: &[ChangePath]) -> Cell {
+    if paths.is_empty() {
+        return Cell::new("none");
+    }
+    let mut sorted = paths.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    Cell::new(
+        sorted
+            .iter()
+            .map(|p| short_label(*p))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
+fn missing_table(missing: &[&Verdict], opts: &TerminalOptions) -> Table {
+    let mut t = new_table(opts);
+    t.set_header(
+        [
+            "Environment",
+            "Type",
+            "Resource",
+            "Status",
+            "Reasons",
+            "Move to PAL user",
+            "Move to PAL SP",
+        ]
+        .map(|h| header_cell(h, opts)),
+    );
+    for v in missing {
+        let reasons = if v.reasons.is_empty() {
+            "(none recorded)".to_owned()
+        } else {
+            v.reasons
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        t.add_row(vec![
+            Cell::new(shorten(
+                &environment_label(&v.environment_name),
+                MAX_ENVIRONMENT_CHARS,
+            )),
+            Cell::new(v.resource_type.label()),
+            Cell::new(shorten(&display_name(&v.resource_name), MAX_NAME_CHARS)),
+            status_cell(v.status, opts),
+            Cell::new(reasons),
+            paths_cell(&v.change_paths_user),
+            paths_cell(&v.change_paths_service_principal),
+        ]);
+    }
+    // Status words and reason codes must not be broken mid-word, and change paths
+    // read best on at most two lines ("GUI, PowerShell," / "PP CLI, DevOps"); names
+    // wrap instead.
+    for i in [3, 4] {
+        if let Some(col) = t.column_mut(i) {
+            col.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    for i in [5, 6] {
+        if let Some(col) = t.column_mut(i) {
+            col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(16)));
+        }
+    }
+    t
+}
