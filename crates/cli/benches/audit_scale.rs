@@ -80,7 +80,14 @@ fn generate(dir: &std::path::Path, n: usize) {
             mail: None,
             display_name: Some(format!("User {user}")),
             principal_type: PrincipalType::User,
-            user_type: Some(if user < PARTNER_USERS { "Guest" } else { "Member" }.into()),
+            user_type: Some(
+                if user < PARTNER_USERS {
+                    "Guest"
+                } else {
+                    "Member"
+                }
+                .into(),
+            ),
             enabled: Some(user % 97 != 0),
             deleted: user % 193 == 0,
             external_user_state: None,
@@ -98,10 +105,9 @@ fn generate(dir: &std::path::Path, n: usize) {
             ResourceType::ModelDrivenApp | ResourceType::Bot => {
                 (guid(2, env_user), PrincipalIdKind::DataverseSystemUser)
             }
-            ResourceType::PowerbiDataset => (
-                format!("user{user}@contoso.com"),
-                PrincipalIdKind::Upn,
-            ),
+            ResourceType::PowerbiDataset => {
+                (format!("user{user}@contoso.com"), PrincipalIdKind::Upn)
+            }
             _ => (guid(3, user), PrincipalIdKind::EntraObjectId),
         };
         w.resource(&Resource {
@@ -154,7 +160,8 @@ fn generate(dir: &std::path::Path, n: usize) {
 }
 
 fn roster() -> Roster {
-    let mut csv = String::from("partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name\n");
+    let mut csv =
+        String::from("partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name\n");
     for user in 0..PARTNER_USERS {
         let partner = if user % 2 == 0 { "1234567" } else { "7654321" };
         csv.push_str(&format!("{partner},{TENANT},user,{},,,\n", guid(3, user)));

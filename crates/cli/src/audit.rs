@@ -53,9 +53,16 @@ pub fn audit_snapshot(
     Ok(threshold(&findings, report.fail_under))
 }
 
+/// Compares coverage with `--fail-under` at the precision reports show (tenths of a
+/// percent), so a coverage printed as 61.5% never fails `--fail-under 61.5`.
 fn threshold(findings: &Findings, fail_under: Option<f64>) -> Outcome {
     match fail_under {
-        Some(min) if findings.counts().coverage_pct() < min => Outcome::BelowThreshold,
+        Some(min)
+            if palaudit_report::coverage_tenths(&findings.counts())
+                < (min * 10.0).round() as u64 =>
+        {
+            Outcome::BelowThreshold
+        }
         _ => Outcome::Done,
     }
 }
@@ -65,7 +72,11 @@ pub fn warn(message: &str) {
     eprintln!("warning: {message}");
 }
 
-fn write_file(path: &Path, what: &str, render: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+fn write_file(
+    path: &Path,
+    what: &str,
+    render: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     let file = std::fs::File::create(path)
         .with_context(|| format!("cannot create {what} file {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
@@ -80,7 +91,9 @@ pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
         write_file(p, "CSV", |w| Ok(palaudit_report::csv(findings, w)?))?;
     }
     if let Some(p) = &report.markdown {
-        write_file(p, "markdown", |w| Ok(palaudit_report::markdown(findings, w)?))?;
+        write_file(p, "markdown", |w| {
+            Ok(palaudit_report::markdown(findings, w)?)
+        })?;
     }
     if let Some(p) = &report.json {
         write_file(p, "JSON", |w| Ok(palaudit_report::json(findings, w)?))?;
@@ -101,7 +114,7 @@ pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
 pub fn list_rules(dir: Option<&Path>) -> Result<Outcome> {
     let rules = load_rules(dir)?;
     let mut table = comfy_table::Table::new();
-    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(["id", "kind", "status", "title"]);
     for r in rules.rules() {
         table.add_row([r.id(), r.kind(), r.status(), r.title()]);

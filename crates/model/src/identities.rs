@@ -72,7 +72,7 @@ pub struct Problem {
 /// Why an identities file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentitiesError {
-    #[error("cannot read identities file {path}: {source}")]
+    #[error("cannot read identities file {path}")]
     Io {
         path: PathBuf,
         #[source]

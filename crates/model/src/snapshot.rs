@@ -30,7 +30,7 @@ const ROW_GROUP_ROWS: usize = 65_536;
 /// Why a snapshot could not be written or read. Every variant names the file involved.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -733,7 +733,10 @@ impl Snapshot {
         if !dir.is_dir() {
             return Err(SnapshotError::Io {
                 path: dir.to_owned(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no snapshot directory here",
+                ),
             });
         }
         if !manifest_path.exists() {

@@ -289,7 +289,7 @@ impl fmt::Display for Problem {
 /// Why the rules could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read rules from {path}: {source}")]
+    #[error("cannot read rules from {path}")]
     Io {
         path: PathBuf,
         #[source]

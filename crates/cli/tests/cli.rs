@@ -1,0 +1,228 @@
+//! The `palaudit` binary as a user runs it: exit codes, stdout and stderr, snapshot-tested.
+//! Snapshots are built from the rule cases in `fixtures/cases/`, so these tests need no
+//! network.
+
+use assert_cmd::Command;
+use chrono::{TimeZone, Utc};
+use palaudit_model::Inventory;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn palaudit(args: &[&str], dir: &Path) -> Run {
+    let out = Command::cargo_bin("palaudit")
+        .unwrap()
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).replace(&dir.display().to_string(), "[DIR]"),
+    }
+}
+
+/// Writes the tenant and roster of a rule case into `dir` (snapshot + identities.csv).
+fn case_tenant(case: &str, dir: &Path) {
+    let text = std::fs::read_to_string(repo().join("fixtures/cases").join(case)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let inv: Inventory = serde_json::from_value(v["inventory"].clone()).unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
+    inv.write_snapshot(&dir.join("snapshot"), at).unwrap();
+    std::fs::write(
+        dir.join("identities.csv"),
+        v["identities"].as_str().unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn rules_lists_every_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = palaudit(&["rules"], dir.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("rules", r.stdout);
+}
+
+#[test]
+fn rule_explains_one_and_rejects_unknown_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = palaudit(&["rule", "bot"], dir.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("rule_bot", r.stdout);
+    let r = palaudit(&["rule", "nope"], dir.path());
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("rule_unknown_stderr", r.stderr);
+}
+
+#[test]
+fn audit_prints_the_table_and_writes_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    case_tenant("canvas_app.pass.json", dir.path());
+    let r = palaudit(
+        &[
+            "audit",
+            "--snapshot",
+            "snapshot",
+            "--identities",
+            "identities.csv",
+            "--csv",
+            "out.csv",
+            "--markdown",
+            "out.md",
+            "--json",
+            "out.json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("audit_stdout", r.stdout);
+    let csv = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    assert!(csv.lines().count() == 2, "{csv}");
+    assert!(csv.contains(",attributed,1234567,"), "{csv}");
+    assert!(dir.path().join("out.md").exists());
+    assert!(dir.path().join("out.json").exists());
+}
+
+#[test]
+fn fail_under_exits_1_when_coverage_is_low() {
+    let dir = tempfile::tempdir().unwrap();
+    case_tenant("canvas_app.fail.json", dir.path());
+    let args = [
+        "audit",
+        "--snapshot",
+        "snapshot",
+        "--identities",
+        "identities.csv",
+        "--quiet",
+    ];
+    let r = palaudit(&[&args[..], &["--fail-under", "50"]].concat(), dir.path());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "--quiet prints nothing: {}", r.stdout);
+    let r = palaudit(&[&args[..], &["--fail-under", "0"]].concat(), dir.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn bad_identities_name_the_file_and_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    case_tenant("canvas_app.pass.json", dir.path());
+    let bad = "partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name\n\
+               1234567,d8d86e5f-13e9-4bb5-bb94-0f99b507cd15,user,not-a-guid,,,\n\
+               1234567,d8d86e5f-13e9-4bb5-bb94-0f99b507cd15,robot,,,x@y.com,\n\
+               1234567,d8d86e5f-13e9-4bb5-bb94-0f99b507cd15,user,,,pat@fabrikam.com,\n\
+               7654321,d8d86e5f-13e9-4bb5-bb94-0f99b507cd15,user,,,PAT@fabrikam.com,\n";
+    std::fs::write(dir.path().join("bad.csv"), bad).unwrap();
+    std::fs::write(dir.path().join("nocols.csv"), "partner_id,tenant_id\n1,2\n").unwrap();
+    for (file, name) in [
+        ("bad.csv", "bad_identities"),
+        ("nocols.csv", "identities_missing_column"),
+    ] {
+        let r = palaudit(
+            &["audit", "--snapshot", "snapshot", "--identities", file],
+            dir.path(),
+        );
+        assert_eq!(r.code, 2, "{file}");
+        assert!(r.stdout.is_empty());
+        insta::assert_snapshot!(name, r.stderr);
+    }
+}
+
+#[test]
+fn missing_corrupt_or_tampered_snapshots_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    case_tenant("canvas_app.pass.json", dir.path());
+    let audit = |snap: &str| {
+        palaudit(
+            &[
+                "audit",
+                "--snapshot",
+                snap,
+                "--identities",
+                "identities.csv",
+            ],
+            dir.path(),
+        )
+    };
+
+    let r = audit("nowhere");
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("snapshot_missing", r.stderr);
+
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let r = audit("empty");
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("snapshot_not_a_snapshot", r.stderr);
+
+    let f = dir.path().join("snapshot/principals.parquet");
+    let mut bytes = std::fs::read(&f).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&f, bytes).unwrap();
+    let r = audit("snapshot");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("principals.parquet"), "{}", r.stderr);
+    assert!(r.stderr.contains("checksum mismatch"), "{}", r.stderr);
+
+    std::fs::write(
+        dir.path().join("snapshot/manifest.json"),
+        "{\"format_version\": 1, \"tenant_id\": 3",
+    )
+    .unwrap();
+    let r = audit("snapshot");
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("manifest.json: corrupt manifest"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_broken_rules_directory_is_reported_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    for entry in std::fs::read_dir(repo().join("rules")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, rules.join(p.file_name().unwrap())).unwrap();
+    }
+    let flow = rules.join("flow.toml");
+    let text = std::fs::read_to_string(&flow).unwrap().replace(
+        "attributing_roles = [\"creator\"]",
+        "attributing_roles = [\"creater\"]",
+    );
+    std::fs::write(&flow, text).unwrap();
+    let r = palaudit(&["rules", "--rules", "rules"], dir.path());
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("broken_rules", r.stderr);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = palaudit(
+        &[
+            "audit",
+            "--snapshot",
+            "x",
+            "--identities",
+            "y",
+            "--fail-under",
+            "120",
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("between 0 and 100"), "{}", r.stderr);
+}
