@@ -66,8 +66,10 @@ pub fn evaluate(
 ) -> Result<Findings, EvalError> {
     let tenant = ids::norm(tenant_id);
     let environments = environments(&frames.environments)?;
-    let resources = Resources::read(&frames.resources)?;
-    let assignments = resolve_assignments(frames)?;
+    let resources_df = resources_frame(&frames.resources)?;
+    let resources = Resources::read(&resources_df)?;
+    let mut assignments = resolve_assignments(frames)?;
+    assignments.rechunk_mut();
     let matches = match_roster(&assignments, roster, &tenant)?;
     let rows = AssignmentRows::read(&assignments)?;
 
@@ -144,15 +146,15 @@ fn environments(df: &DataFrame) -> Result<HashMap<String, (String, String)>, Eva
     Ok(map)
 }
 
-/// The resources table, column by column, in snapshot order (`ridx` is the position).
-struct Resources {
+/// The resources table in snapshot order (`ridx` is the row), borrowed column by column
+/// from a rechunked frame so that a million resources are not copied into strings.
+struct Resources<'a> {
     resource_type: Vec<ResourceType>,
-    resource_id: Vec<String>,
-    environment_id: Vec<String>,
-    display_name: Vec<String>,
-    created: Vec<(Option<String>, Option<DateTime<Utc>>)>,
-    modified: Vec<(Option<String>, Option<DateTime<Utc>>)>,
-    published: Vec<(Option<String>, Option<DateTime<Utc>>)>,
+    resource_id: &'a StringChunked,
+    environment_id: &'a StringChunked,
+    display_name: &'a StringChunked,
+    /// (actor column lower-cased, time column) for created, modified, published.
+    activity: [(&'a StringChunked, Vec<Option<DateTime<Utc>>>); 3],
 }
 
 fn str_col<'a>(
@@ -181,22 +183,29 @@ fn time_col(
         .collect())
 }
 
-fn owned(c: &StringChunked, lowercase: bool) -> Vec<Option<String>> {
-    c.iter()
-        .map(|v| {
-            v.filter(|s| !s.trim().is_empty()).map(|s| {
-                if lowercase {
-                    ids::norm(s)
-                } else {
-                    s.to_owned()
-                }
-            })
-        })
-        .collect()
+/// A cell of a rechunked string column, with blank cells read as missing.
+fn cell(c: &StringChunked, i: usize) -> Option<&str> {
+    c.get(i).filter(|s| !s.trim().is_empty())
 }
 
-impl Resources {
-    fn read(df: &DataFrame) -> Result<Resources, EvalError> {
+/// The resources frame the engine reads: actor columns lower-cased, one chunk per column.
+fn resources_frame(df: &DataFrame) -> Result<DataFrame, EvalError> {
+    let mut out = df
+        .clone()
+        .lazy()
+        .with_columns([
+            lower("created_by").str().strip_chars(null_str()),
+            lower("modified_by").str().strip_chars(null_str()),
+            lower("published_by").str().strip_chars(null_str()),
+        ])
+        .collect()
+        .map_err(table_err("resources"))?;
+    out.rechunk_mut();
+    Ok(out)
+}
+
+impl<'a> Resources<'a> {
+    fn read(df: &'a DataFrame) -> Result<Resources<'a>, EvalError> {
         const T: &str = "resources";
         let types = str_col(df, "resource_type", T)?;
         let mut resource_type = Vec::with_capacity(df.height());
@@ -207,29 +216,25 @@ impl Resources {
                 message: format!("row {i}: {e}"),
             })?);
         }
-        let pairs = |by: &str, at: &str| -> Result<Vec<_>, EvalError> {
-            Ok(owned(str_col(df, by, T)?, true)
-                .into_iter()
-                .zip(time_col(df, at, T)?)
-                .collect())
-        };
         Ok(Resources {
             resource_type,
-            resource_id: owned(str_col(df, "resource_id", T)?, false)
-                .into_iter()
-                .map(Option::unwrap_or_default)
-                .collect(),
-            environment_id: owned(str_col(df, "environment_id", T)?, false)
-                .into_iter()
-                .map(Option::unwrap_or_default)
-                .collect(),
-            display_name: owned(str_col(df, "display_name", T)?, false)
-                .into_iter()
-                .map(Option::unwrap_or_default)
-                .collect(),
-            created: pairs("created_by", "created_time")?,
-            modified: pairs("modified_by", "modified_time")?,
-            published: pairs("published_by", "published_time")?,
+            resource_id: str_col(df, "resource_id", T)?,
+            environment_id: str_col(df, "environment_id", T)?,
+            display_name: str_col(df, "display_name", T)?,
+            activity: [
+                (
+                    str_col(df, "modified_by", T)?,
+                    time_col(df, "modified_time", T)?,
+                ),
+                (
+                    str_col(df, "published_by", T)?,
+                    time_col(df, "published_time", T)?,
+                ),
+                (
+                    str_col(df, "created_by", T)?,
+                    time_col(df, "created_time", T)?,
+                ),
+            ],
         })
     }
 
@@ -237,6 +242,9 @@ impl Resources {
         self.resource_type.len()
     }
 }
+
+/// The activity sources, in the order of `Resources::activity`.
+const ACTIVITY_SOURCES: [&str; 3] = ["lastModifiedTime", "lastPublishTime", "createdTime"];
 
 /// Joins role assignments to their resource, Dataverse systemuser and Graph principal.
 /// The result is sorted by resource position (`ridx`), one row per assignment (`aidx`).
@@ -508,7 +516,7 @@ fn match_roster(
         else {
             continue;
         };
-        let entry = out.entry(a as u32).or_default();
+        let entry = out.entry(a).or_default();
         if t {
             entry.0.push(Match {
                 identity: p as usize,
@@ -521,28 +529,28 @@ fn match_roster(
     Ok(out)
 }
 
-/// The resolved assignments, column by column, sorted by resource.
-struct AssignmentRows {
+/// The resolved assignments, sorted by resource, borrowed column by column.
+struct AssignmentRows<'a> {
     aidx: Vec<u32>,
     ridx: Vec<u32>,
     role: Vec<Option<Role>>,
     kind: Vec<PrincipalIdKind>,
     ptype: Vec<PrincipalType>,
-    pid: Vec<Option<String>>,
-    oid: Vec<Option<String>>,
-    upn: Vec<Option<String>>,
-    upn_key: Vec<Option<String>>,
-    name: Vec<Option<String>>,
+    pid: &'a StringChunked,
+    oid: &'a StringChunked,
+    upn: &'a StringChunked,
+    upn_key: &'a StringChunked,
+    name: &'a StringChunked,
     assigned_on: Vec<Option<DateTime<Utc>>>,
-    enabled: Vec<Option<bool>>,
-    deleted: Vec<Option<bool>>,
-    known: Vec<bool>,
-    su_found: Vec<bool>,
-    su_disabled: Vec<Option<bool>>,
+    enabled: &'a BooleanChunked,
+    deleted: &'a BooleanChunked,
+    known: &'a BooleanChunked,
+    su_found: &'a BooleanChunked,
+    su_disabled: &'a BooleanChunked,
 }
 
-impl AssignmentRows {
-    fn read(df: &DataFrame) -> Result<AssignmentRows, EvalError> {
+impl<'a> AssignmentRows<'a> {
+    fn read(df: &'a DataFrame) -> Result<AssignmentRows<'a>, EvalError> {
         const T: &str = "role_assignments";
         let err = table_err(T);
         let idx = |name: &str| -> Result<Vec<u32>, EvalError> {
@@ -552,22 +560,16 @@ impl AssignmentRows {
                 .idx()
                 .map_err(&err)?
                 .iter()
-                .map(|v| v.unwrap_or_default() as u32)
+                .map(|v| v.unwrap_or_default())
                 .collect())
         };
-        let bools = |name: &str| -> Result<Vec<Option<bool>>, EvalError> {
-            Ok(df
-                .column(name)
-                .map_err(&err)?
-                .bool()
-                .map_err(&err)?
-                .iter()
-                .collect())
+        let bools = |name: &str| -> Result<&'a BooleanChunked, EvalError> {
+            df.column(name).map_err(&err)?.bool().map_err(&err)
         };
-        let mut role = Vec::with_capacity(df.height());
-        for r in str_col(df, "role", T)?.iter() {
-            role.push(r.and_then(|r| r.parse::<Role>().ok()));
-        }
+        let role = str_col(df, "role", T)?
+            .iter()
+            .map(|r| r.and_then(|r| r.parse::<Role>().ok()))
+            .collect();
         let kind = str_col(df, "principal_id_kind", T)?
             .iter()
             .map(|k| {
@@ -588,22 +590,16 @@ impl AssignmentRows {
             role,
             kind,
             ptype,
-            pid: owned(str_col(df, "pid", T)?, true),
-            oid: owned(str_col(df, "oid", T)?, true),
-            upn: owned(str_col(df, "upn", T)?, false),
-            upn_key: owned(str_col(df, "upn_key", T)?, false),
-            name: owned(str_col(df, "name", T)?, false),
+            pid: str_col(df, "pid", T)?,
+            oid: str_col(df, "oid", T)?,
+            upn: str_col(df, "upn", T)?,
+            upn_key: str_col(df, "upn_key", T)?,
+            name: str_col(df, "name", T)?,
             assigned_on: time_col(df, "assigned_on", T)?,
             enabled: bools("enabled")?,
             deleted: bools("deleted")?,
-            known: bools("known")?
-                .into_iter()
-                .map(|b| b.unwrap_or(false))
-                .collect(),
-            su_found: bools("su_found")?
-                .into_iter()
-                .map(|b| b.unwrap_or(false))
-                .collect(),
+            known: bools("known")?,
+            su_found: bools("su_found")?,
             su_disabled: bools("su_disabled")?,
         })
     }
@@ -612,14 +608,15 @@ impl AssignmentRows {
         self.aidx.len()
     }
 
-    /// True when the resource's activity field `actor` names this assignment's holder.
+    /// True when the resource's activity field `actor` (lower-cased) names this
+    /// assignment's holder.
     fn is_actor(&self, a: usize, actor: &str, actor_kind: PrincipalIdKind) -> bool {
         match actor_kind {
-            PrincipalIdKind::Upn => self.upn_key[a].as_deref() == Some(&ids::upn_match_key(actor)),
+            PrincipalIdKind::Upn => cell(self.upn_key, a) == Some(&ids::upn_match_key(actor)),
             PrincipalIdKind::EntraObjectId => {
-                self.oid[a].as_deref() == Some(actor) || self.pid[a].as_deref() == Some(actor)
+                cell(self.oid, a) == Some(actor) || cell(self.pid, a) == Some(actor)
             }
-            _ => self.kind[a] == actor_kind && self.pid[a].as_deref() == Some(actor),
+            _ => self.kind[a] == actor_kind && cell(self.pid, a) == Some(actor),
         }
     }
 }
@@ -645,15 +642,15 @@ fn decide(
 ) -> Verdict {
     let rt = res.resource_type[r];
     let rule = rules.rule_for(rt);
-    let env_key = ids::norm(&res.environment_id[r]);
-    let env = environments.get(&env_key);
+    let environment_id = res.environment_id.get(r).unwrap_or_default();
+    let env = environments.get(&ids::norm(environment_id));
     let mut verdict = Verdict {
-        environment_id: res.environment_id[r].clone(),
+        environment_id: environment_id.to_owned(),
         environment_name: env.map(|e| e.0.clone()).unwrap_or_default(),
         environment_type: env.map(|e| e.1.clone()).unwrap_or_default(),
         resource_type: rt,
-        resource_id: res.resource_id[r].clone(),
-        resource_name: res.display_name[r].clone(),
+        resource_id: res.resource_id.get(r).unwrap_or_default().to_owned(),
+        resource_name: res.display_name.get(r).unwrap_or_default().to_owned(),
         status: Status::Unknown,
         partner_id: None,
         attributed_principal_id: None,
@@ -678,9 +675,10 @@ fn decide(
         let attributing = rule.attributing_roles.contains(&role);
         if attributing {
             holders += 1;
-            let unresolved = rows.pid[a].is_none()
+            let unresolved = cell(rows.pid, a).is_none()
                 || rows.kind[a] == PrincipalIdKind::None
-                || (rows.kind[a] == PrincipalIdKind::DataverseSystemUser && !rows.su_found[a]);
+                || (rows.kind[a] == PrincipalIdKind::DataverseSystemUser
+                    && rows.su_found.get(a) != Some(true));
             if matches!(rows.ptype[a], PrincipalType::Group | PrincipalType::Team) {
                 reasons.insert(Reason::GroupPrincipal);
             } else if unresolved {
@@ -696,17 +694,13 @@ fn decide(
         for m in found {
             let identity: &Identity = &roster.identities[m.identity];
             let mut activity = Vec::new();
-            for (source, (by, at)) in [
-                ("lastModifiedTime", &res.modified[r]),
-                ("lastPublishTime", &res.published[r]),
-                ("createdTime", &res.created[r]),
-            ] {
-                if let (Some(by), Some(at)) = (by, at)
+            for (source, (by, at)) in ACTIVITY_SOURCES.iter().zip(&res.activity) {
+                if let (Some(by), Some(at)) = (cell(by, r), at[r])
                     && rows.is_actor(a, by, actor_kind)
                 {
                     activity.push(Activity {
-                        source: source.into(),
-                        at: *at,
+                        source: (*source).into(),
+                        at,
                     });
                 }
             }
@@ -719,24 +713,26 @@ fn decide(
             activity.sort_by(|x, y| y.at.cmp(&x.at).then_with(|| x.source.cmp(&y.source)));
             let disqualified_by = if !attributing {
                 Some(Reason::PalIdentityLacksRole)
-            } else if rows.deleted[a] == Some(true) {
+            } else if rows.deleted.get(a) == Some(true) {
                 Some(Reason::IdentityDeleted)
-            } else if rows.enabled[a] == Some(false) || rows.su_disabled[a] == Some(true) {
+            } else if rows.enabled.get(a) == Some(false) || rows.su_disabled.get(a) == Some(true) {
                 Some(Reason::IdentityDisabled)
-            } else if !rows.known[a] {
+            } else if rows.known.get(a) != Some(true) {
                 Some(Reason::IdentityHealthUnknown)
             } else {
                 None
             };
             verdict.evidence.candidates.push(Candidate {
                 partner_id: identity.partner_id.clone(),
-                principal_id: rows.oid[a]
-                    .clone()
-                    .unwrap_or_else(|| identity.principal_id().to_owned()),
-                display_name: rows.name[a]
-                    .clone()
+                principal_id: cell(rows.oid, a)
+                    .unwrap_or_else(|| identity.principal_id())
+                    .to_owned(),
+                display_name: cell(rows.name, a)
+                    .map(str::to_owned)
                     .or_else(|| identity.display_name.clone()),
-                upn: rows.upn[a].clone().or_else(|| identity.upn.clone()),
+                upn: cell(rows.upn, a)
+                    .map(str::to_owned)
+                    .or_else(|| identity.upn.clone()),
                 role,
                 matched_by: m.matched_by.into(),
                 qualifies: disqualified_by.is_none(),
