@@ -1,8 +1,8 @@
 //! Audit at scale: a synthetic tenant of N resources (default 1,000,000) is streamed to a
-//! snapshot, then opened, evaluated and written as CSV, each phase timed, with the
-//! process's peak resident memory.
+//! snapshot by a child process, then opened, evaluated and written as CSV, each phase
+//! timed, with the auditing process's peak resident memory.
 //!
-//! `cargo bench -p palaudit --bench audit_scale` (set `PALAUDIT_BENCH_RESOURCES` for
+//! `cargo bench -p palaudit-rules --bench audit_scale` (set `PALAUDIT_BENCH_RESOURCES` for
 //! another size). Numbers are recorded in BENCHMARKS.md.
 
 use chrono::{Duration, TimeZone, Utc};
@@ -177,13 +177,24 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if benching { 1_000_000 } else { 1_000 });
+    // The snapshot is written by a child process, so the peak memory reported below is
+    // the audit's own, as in `palaudit audit`.
+    if let Some(dir) = std::env::var_os("PALAUDIT_BENCH_GENERATE_INTO") {
+        let t = Instant::now();
+        generate(std::path::Path::new(&dir), n);
+        report("generate + write snapshot", t);
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let snap_dir = dir.path().join("snapshot");
     println!("audit_scale: {n} resources, {ENVIRONMENTS} environments, {USERS} users");
-
-    let t = Instant::now();
-    generate(&snap_dir, n);
-    report("generate + write snapshot", t);
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(std::env::args().skip(1))
+        .env("PALAUDIT_BENCH_GENERATE_INTO", &snap_dir)
+        .env("PALAUDIT_BENCH_RESOURCES", n.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "generating the synthetic tenant failed");
 
     let t = Instant::now();
     let snapshot = Snapshot::open(&snap_dir).unwrap();
