@@ -57,6 +57,9 @@ fn kind_is(kind: PrincipalIdKind) -> Expr {
     col("principal_id_kind").eq(lit(kind.as_str()))
 }
 
+/// Resources judged per batch of joins.
+const BATCH: usize = 100_000;
+
 /// Evaluates every resource of `frames` for the customer tenant `tenant_id`.
 pub fn evaluate(
     frames: &Frames,
@@ -64,32 +67,47 @@ pub fn evaluate(
     roster: &Roster,
     rules: &RuleSet,
 ) -> Result<Findings, EvalError> {
+    evaluate_in_batches(frames, tenant_id, roster, rules, BATCH)
+}
+
+fn evaluate_in_batches(
+    frames: &Frames,
+    tenant_id: &str,
+    roster: &Roster,
+    rules: &RuleSet,
+    batch_size: usize,
+) -> Result<Findings, EvalError> {
     let tenant = ids::norm(tenant_id);
     let environments = environments(&frames.environments)?;
     let resources_df = resources_frame(&frames.resources)?;
     let resources = Resources::read(&resources_df)?;
-    let mut assignments = resolve_assignments(frames)?;
-    assignments.rechunk_mut();
-    let matches = match_roster(&assignments, roster, &tenant)?;
-    let rows = AssignmentRows::read(&assignments)?;
 
+    // Resources are judged in batches, so the joined assignment rows held at once stay
+    // bounded however large the tenant (or portfolio) is.
     let mut verdicts = Vec::with_capacity(resources.len());
-    let mut next = 0usize;
-    for r in 0..resources.len() {
-        let start = next;
-        while next < rows.len() && rows.ridx[next] as usize == r {
-            next += 1;
+    for first in (0..resources.len()).step_by(batch_size.max(1)) {
+        let batch = first..resources.len().min(first + batch_size.max(1));
+        let mut assignments = resolve_assignments(frames, batch.clone())?;
+        assignments.rechunk_mut();
+        let matches = match_roster(&assignments, roster, &tenant)?;
+        let rows = AssignmentRows::read(&assignments)?;
+        let mut next = 0usize;
+        for r in batch {
+            let start = next;
+            while next < rows.len() && rows.ridx[next] as usize == r {
+                next += 1;
+            }
+            verdicts.push(decide(
+                &resources,
+                r,
+                &rows,
+                start..next,
+                &matches,
+                roster,
+                &environments,
+                rules,
+            ));
         }
-        verdicts.push(decide(
-            &resources,
-            r,
-            &rows,
-            start..next,
-            &matches,
-            roster,
-            &environments,
-            rules,
-        ));
     }
     verdicts.sort_by(|a, b| {
         (
@@ -246,14 +264,18 @@ impl<'a> Resources<'a> {
 /// The activity sources, in the order of `Resources::activity`.
 const ACTIVITY_SOURCES: [&str; 3] = ["lastModifiedTime", "lastPublishTime", "createdTime"];
 
-/// Joins role assignments to their resource, Dataverse systemuser and Graph principal.
-/// The result is sorted by resource position (`ridx`), one row per assignment (`aidx`).
-fn resolve_assignments(frames: &Frames) -> Result<DataFrame, EvalError> {
+/// Joins the role assignments of the resources at positions `batch` to their resource,
+/// Dataverse systemuser and Graph principal. The result is sorted by resource position
+/// (`ridx`), one row per assignment (`aidx`, numbered within the batch).
+fn resolve_assignments(
+    frames: &Frames,
+    batch: std::ops::Range<usize>,
+) -> Result<DataFrame, EvalError> {
     let resources = frames
         .resources
-        .clone()
+        .slice(batch.start as i64, batch.len())
         .lazy()
-        .with_row_index("ridx", None)
+        .with_row_index("ridx", Some(batch.start as IdxSize))
         .select([
             col("ridx"),
             col("resource_type").alias("rt"),
@@ -899,6 +921,31 @@ mod tests {
             .collect();
         let expected: Vec<String> = samples.iter().map(|s| ids::upn_match_key(s)).collect();
         assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn batching_does_not_change_any_verdict() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/cases");
+        let rules = RuleSet::bundled();
+        for name in [
+            "latest_partner_wins.pass.json",
+            "identity_deleted.pass.json",
+            "owner_unresolved.pass.json",
+            "non_production_environment.pass.json",
+        ] {
+            let text = std::fs::read_to_string(format!("{dir}/{name}")).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let inv: palaudit_model::Inventory =
+                serde_json::from_value(v["inventory"].clone()).unwrap();
+            assert!(inv.resources.len() > 1, "{name} needs several resources");
+            let roster = Roster::parse(v["identities"].as_str().unwrap().as_bytes()).unwrap();
+            let frames = inv.to_frames().unwrap();
+            let whole =
+                evaluate_in_batches(&frames, &inv.tenant_id, &roster, &rules, 1000).unwrap();
+            let one_by_one =
+                evaluate_in_batches(&frames, &inv.tenant_id, &roster, &rules, 1).unwrap();
+            assert_eq!(whole, one_by_one, "{name}");
+        }
     }
 
     #[test]
