@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// The verdict on one resource (DESIGN.md `status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -250,11 +251,14 @@ pub struct Evidence {
 }
 
 /// The verdict on one resource: one row of the audit CSV.
+///
+/// Values that repeat across a tenant (environment fields, a type's change paths) are
+/// shared, not copied, so a million verdicts stay small.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
-    pub environment_id: String,
-    pub environment_name: String,
-    pub environment_type: String,
+    pub environment_id: Arc<str>,
+    pub environment_name: Arc<str>,
+    pub environment_type: Arc<str>,
     pub resource_type: ResourceType,
     pub resource_id: String,
     pub resource_name: String,
@@ -268,8 +272,8 @@ pub struct Verdict {
     #[serde(default)]
     pub attributing_role: Option<AttributingRole>,
     pub reasons: Vec<Reason>,
-    pub change_paths_user: Vec<ChangePath>,
-    pub change_paths_service_principal: Vec<ChangePath>,
+    pub change_paths_user: Arc<[ChangePath]>,
+    pub change_paths_service_principal: Arc<[ChangePath]>,
     #[serde(default)]
     pub evidence: Evidence,
 }
@@ -340,7 +344,7 @@ impl Findings {
     pub fn counts_by_environment_and_type(&self) -> BTreeMap<(String, ResourceType), Counts> {
         let mut map: BTreeMap<(String, ResourceType), Counts> = BTreeMap::new();
         for v in &self.verdicts {
-            map.entry((v.environment_id.clone(), v.resource_type))
+            map.entry((v.environment_id.to_string(), v.resource_type))
                 .or_default()
                 .add(v.status);
         }
@@ -351,8 +355,12 @@ impl Findings {
     pub fn environments(&self) -> BTreeMap<String, (String, String)> {
         let mut map = BTreeMap::new();
         for v in &self.verdicts {
-            map.entry(v.environment_id.clone())
-                .or_insert_with(|| (v.environment_name.clone(), v.environment_type.clone()));
+            map.entry(v.environment_id.to_string()).or_insert_with(|| {
+                (
+                    v.environment_name.to_string(),
+                    v.environment_type.to_string(),
+                )
+            });
         }
         map
     }

@@ -92,7 +92,7 @@ pub(crate) fn coverage_rows(findings: &Findings) -> Vec<CoverageRow<'_>> {
     // on its name; the first verdict's name and type are shown.
     let mut map: BTreeMap<(&str, ResourceType), CoverageRow<'_>> = BTreeMap::new();
     for v in &findings.verdicts {
-        map.entry((v.environment_id.as_str(), v.resource_type))
+        map.entry((&*v.environment_id, v.resource_type))
             .or_insert_with(|| CoverageRow {
                 environment_id: &v.environment_id,
                 environment_name: &v.environment_name,

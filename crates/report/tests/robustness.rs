@@ -27,7 +27,7 @@ fn odd_findings() -> Findings {
         v.resource_name = name;
         v.status = Status::Unattributed;
     }
-    f.verdicts[0].environment_name = "\u{1b}]0;pwned\u{7}".to_owned();
+    f.verdicts[0].environment_name = "\u{1b}]0;pwned\u{7}".into();
     f.verdicts[1].partner_id = None;
     f.verdicts[1].status = Status::Attributed;
     f.collection_errors = vec!["\u{1b}[31merror\n with newline".to_owned()];

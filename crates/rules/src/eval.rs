@@ -9,12 +9,13 @@
 use crate::load::RuleSet;
 use chrono::{DateTime, Utc};
 use palaudit_model::{
-    Activity, Candidate, Evidence, Findings, Frames, Identity, PrincipalIdKind, PrincipalType,
-    Reason, ResourceType, Role, Roster, Status, Verdict, ids,
+    Activity, Candidate, ChangePath, Evidence, Findings, Frames, Identity, PrincipalIdKind,
+    PrincipalType, Reason, ResourceType, Role, Roster, Status, Verdict, ids,
 };
 use polars::prelude::*;
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// The audit could not run over these tables (a snapshot that passed its checksums but
 /// does not hold what the schema promises).
@@ -81,6 +82,13 @@ fn evaluate_in_batches(
     let environments = environments(&frames.environments)?;
     let resources_df = resources_frame(&frames.resources)?;
     let resources = Resources::read(&resources_df)?;
+    let paths: ChangePathsByType = ResourceType::ALL.map(|t| {
+        let rule = rules.rule_for(t);
+        (
+            rule.to_user.paths().into(),
+            rule.to_service_principal.paths().into(),
+        )
+    });
 
     // Resources are judged in batches, so the joined assignment rows held at once stay
     // bounded however large the tenant (or portfolio) is.
@@ -106,6 +114,7 @@ fn evaluate_in_batches(
                 roster,
                 &environments,
                 rules,
+                &paths,
             ));
         }
     }
@@ -135,7 +144,19 @@ fn evaluate_in_batches(
 }
 
 /// Environment id (lower-cased) → (display name, type).
-fn environments(df: &DataFrame) -> Result<HashMap<String, (String, String)>, EvalError> {
+/// Per resource type (indexed by `ResourceType as usize`), the change paths to a user
+/// and to a service principal, shared by every verdict of that type.
+type ChangePathsByType = [(Arc<[ChangePath]>, Arc<[ChangePath]>); 5];
+
+/// An environment as verdicts show it; shared by all of its resources' verdicts.
+#[derive(Clone)]
+struct Env {
+    id: Arc<str>,
+    name: Arc<str>,
+    kind: Arc<str>,
+}
+
+fn environments(df: &DataFrame) -> Result<HashMap<String, Env>, EvalError> {
     let err = table_err("environments");
     let ids = df
         .column("environment_id")
@@ -157,7 +178,11 @@ fn environments(df: &DataFrame) -> Result<HashMap<String, (String, String)>, Eva
         if let Some(id) = id {
             map.insert(
                 ids::norm(id),
-                (name.unwrap_or(id).to_owned(), ty.unwrap_or("").to_owned()),
+                Env {
+                    id: id.into(),
+                    name: name.unwrap_or(id).into(),
+                    kind: ty.unwrap_or("").into(),
+                },
             );
         }
     }
@@ -659,17 +684,20 @@ fn decide(
     range: std::ops::Range<usize>,
     matches: &HashMap<u32, (Vec<Match>, bool)>,
     roster: &Roster,
-    environments: &HashMap<String, (String, String)>,
+    environments: &HashMap<String, Env>,
     rules: &RuleSet,
+    paths: &ChangePathsByType,
 ) -> Verdict {
     let rt = res.resource_type[r];
     let rule = rules.rule_for(rt);
     let environment_id = res.environment_id.get(r).unwrap_or_default();
     let env = environments.get(&ids::norm(environment_id));
     let mut verdict = Verdict {
-        environment_id: environment_id.to_owned(),
-        environment_name: env.map(|e| e.0.clone()).unwrap_or_default(),
-        environment_type: env.map(|e| e.1.clone()).unwrap_or_default(),
+        environment_id: env
+            .map(|e| e.id.clone())
+            .unwrap_or_else(|| environment_id.into()),
+        environment_name: env.map(|e| e.name.clone()).unwrap_or_else(|| "".into()),
+        environment_type: env.map(|e| e.kind.clone()).unwrap_or_else(|| "".into()),
         resource_type: rt,
         resource_id: res.resource_id.get(r).unwrap_or_default().to_owned(),
         resource_name: res.display_name.get(r).unwrap_or_default().to_owned(),
@@ -679,15 +707,15 @@ fn decide(
         attributed_principal_name: None,
         attributing_role: None,
         reasons: Vec::new(),
-        change_paths_user: rule.to_user.paths(),
-        change_paths_service_principal: rule.to_service_principal.paths(),
+        change_paths_user: paths[rt as usize].0.clone(),
+        change_paths_service_principal: paths[rt as usize].1.clone(),
         evidence: Evidence::default(),
     };
-    let Some((_, env_type)) = env else {
+    let Some(env) = env else {
         verdict.reasons.push(Reason::EnvironmentUnknown);
         return verdict;
     };
-    let eligible = rules.eligibility.is_eligible(env_type);
+    let eligible = rules.eligibility.is_eligible(&env.kind);
     let actor_kind = rt.actor_id_kind();
 
     let mut reasons: BTreeSet<Reason> = BTreeSet::new();

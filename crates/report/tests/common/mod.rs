@@ -75,9 +75,9 @@ fn verdict(
 ) -> Verdict {
     let (change_paths_user, change_paths_service_principal) = paths(resource_type);
     Verdict {
-        environment_id: env.0.to_owned(),
-        environment_name: env.1.to_owned(),
-        environment_type: env.2.to_owned(),
+        environment_id: env.0.into(),
+        environment_name: env.1.into(),
+        environment_type: env.2.into(),
         resource_type,
         resource_id: resource_id.to_owned(),
         resource_name: resource_name.to_owned(),
@@ -87,8 +87,8 @@ fn verdict(
         attributed_principal_name: None,
         attributing_role: None,
         reasons: reasons.to_vec(),
-        change_paths_user,
-        change_paths_service_principal,
+        change_paths_user: change_paths_user.into(),
+        change_paths_service_principal: change_paths_service_principal.into(),
         evidence: Evidence::default(),
     }
 }
