@@ -1,1 +1,193 @@
-//! placeholder
+//! palaudit's collection stage: a read-only inventory of one customer tenant over the
+//! admin APIs (Power Platform, Power Automate, Dataverse, Power BI, Microsoft Graph),
+//! streamed into a snapshot.
+//!
+//! This crate owns the config file ([`config`]), sign-in ([`auth`]), the one HTTP client
+//! requests leave through with its read-only and transport guards, retries and paging
+//! ([`http`]), the collectors, and progress ([`progress`]). It must not decide verdicts
+//! (the rules crate does), must not print (the CLI does), and must never write to a
+//! tenant: [`http::HttpClient`] refuses anything that is not a read.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use palaudit_collect::{CollectOptions, collect, config::Config};
+//! let config = Config::load(std::path::Path::new("contoso.toml"))?;
+//! let report = collect(&config, &CollectOptions::new("snapshots/contoso")).await?;
+//! let partial = !report.manifest.collection_errors.is_empty();
+//! # let _ = partial; Ok(()) }
+//! ```
+
+pub mod auth;
+mod collectors;
+pub mod config;
+pub mod http;
+pub mod progress;
+
+use crate::auth::{Auth, AuthError};
+use crate::config::Config;
+use crate::http::{HttpClient, HttpError, HttpSettings, RetryPolicy};
+use crate::progress::{CollectSummary, Progress};
+use collectors::{Ctx, RawPages};
+use palaudit_model::{CollectionError, Manifest, SnapshotError, SnapshotWriter};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// How to run one collection.
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    /// The snapshot directory (replaced atomically once complete).
+    pub out: PathBuf,
+    /// Also save every raw API page under `<out>.raw/<collector>/<n>.json`.
+    pub raw: bool,
+    /// Draw progress bars (only if stderr is a terminal and `CI` is unset).
+    pub progress: bool,
+    /// Log every request at `info` through `tracing` (otherwise `debug`).
+    pub verbose: bool,
+    /// Tokens from here instead of the config's `[auth]` (tests, the demo).
+    pub auth: Option<Auth>,
+}
+
+impl CollectOptions {
+    pub fn new(out: impl Into<PathBuf>) -> CollectOptions {
+        CollectOptions {
+            out: out.into(),
+            raw: false,
+            progress: false,
+            verbose: false,
+            auth: None,
+        }
+    }
+}
+
+/// A finished collection: the manifest written with the snapshot, and the summary.
+#[derive(Debug, Clone)]
+pub struct CollectReport {
+    pub manifest: Manifest,
+    pub summary: CollectSummary,
+    /// Where `--raw` pages went.
+    pub raw_dir: Option<PathBuf>,
+}
+
+/// Why no snapshot was written. Failures of single APIs or environments are not errors
+/// here: they are listed in the manifest's `collection_errors`.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error("{path}: {source}")]
+    Raw {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// Not a single environment or workspace could be read; the snapshot was not written
+    /// (an earlier one at the destination is kept).
+    #[error("nothing could be collected ({} error(s)); the first: {}", errors.len(), errors.first().map(ToString::to_string).unwrap_or_default())]
+    NothingCollected { errors: Vec<CollectionError> },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The directory `--raw` pages go to: `<out>.raw` beside the snapshot (the snapshot
+/// writer owns the snapshot directory itself).
+pub fn raw_dir_for(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "snapshot".into());
+    out.with_file_name(format!("{name}.raw"))
+}
+
+/// Collects the tenant of `config` into a snapshot at `opts.out`.
+///
+/// Returns `Ok` when a snapshot was written, complete or not: the CLI decides the exit
+/// code from `report.manifest.collection_errors`.
+pub async fn collect(
+    config: &Config,
+    opts: &CollectOptions,
+) -> Result<CollectReport, CollectError> {
+    let started = Instant::now();
+    let auth = match &opts.auth {
+        Some(a) => a.clone(),
+        None => Auth::from_config(config)?,
+    };
+    let http = HttpClient::new(HttpSettings {
+        concurrency: config.collect.concurrency,
+        retry: RetryPolicy {
+            max_retries: config.collect.max_retries,
+            ..RetryPolicy::default()
+        },
+        verbose: opts.verbose,
+        ..HttpSettings::default()
+    })?;
+    let out = opts.out.clone();
+    let writer = tokio::task::spawn_blocking(move || SnapshotWriter::create(&out))
+        .await
+        .map_err(|e| CollectError::Internal(e.to_string()))??;
+    let raw = if opts.raw {
+        Some(RawPages::create(&raw_dir_for(&opts.out))?)
+    } else {
+        None
+    };
+    let raw_dir = raw.as_ref().map(|r| r.dir().to_owned());
+    let (row_tx, row_rx) = mpsc::channel(1024);
+    let writer_task = collectors::spawn_writer(writer, row_rx);
+    let (graph_tx, graph_rx) = mpsc::unbounded_channel();
+    let progress = Progress::new(progress::should_draw(opts.progress));
+    let ctx = Ctx::new(config.clone(), http, auth, row_tx, graph_tx, raw, progress);
+
+    let sources = async {
+        tokio::join!(
+            collectors::power_platform(&ctx),
+            collectors::powerbi::collect(&ctx)
+        );
+        ctx.close_graph();
+    };
+    tokio::join!(sources, collectors::graph::resolve(&ctx, graph_rx));
+
+    let mut errors = ctx.take_errors();
+    errors.sort_by(|a, b| {
+        (&a.collector, &a.scope, &a.endpoint, &a.message).cmp(&(
+            &b.collector,
+            &b.scope,
+            &b.endpoint,
+            &b.message,
+        ))
+    });
+    let requests = ctx.http.requests_sent();
+    ctx.progress.finish();
+    // Dropping the context closes the row channel: the writer drains and returns.
+    drop(ctx);
+    let (writer, summary) = writer_task
+        .await
+        .map_err(|e| CollectError::Internal(e.to_string()))??;
+
+    if summary.environment_rows() == 0 && !errors.is_empty() {
+        // Keep whatever snapshot was there; this run produced nothing to audit.
+        tokio::task::spawn_blocking(move || drop(writer))
+            .await
+            .map_err(|e| CollectError::Internal(e.to_string()))?;
+        return Err(CollectError::NothingCollected { errors });
+    }
+    let error_count = errors.len();
+    let tenant = config.tenant_id.clone();
+    let manifest =
+        tokio::task::spawn_blocking(move || writer.finish(&tenant, chrono::Utc::now(), errors))
+            .await
+            .map_err(|e| CollectError::Internal(e.to_string()))??;
+    let mut summary = summary.finish();
+    summary.tenant_id = config.tenant_id.clone();
+    summary.errors = error_count;
+    summary.requests = requests;
+    summary.elapsed = started.elapsed();
+    Ok(CollectReport {
+        manifest,
+        summary,
+        raw_dir,
+    })
+}

@@ -1,0 +1,198 @@
+//! `palaudit demo` end to end: the bundled sample tenant is served by the loopback replay
+//! server, collected by the real collectors, audited, and every verdict compared with
+//! `fixtures/tenants/contoso/expected.csv`.
+
+use assert_cmd::Command;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+type Row = BTreeMap<String, String>;
+
+fn read_csv(text: &str) -> Vec<Row> {
+    let mut lines = text.lines();
+    let header: Vec<String> = split(lines.next().unwrap());
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| header.iter().cloned().zip(split(l)).collect())
+        .collect()
+}
+
+/// Splits one CSV line (quoted cells may hold commas and doubled quotes).
+fn split(line: &str) -> Vec<String> {
+    let mut cells = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => cells.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    cells.push(cur);
+    cells
+}
+
+/// Replaces the collection timestamp, which is the time the demo ran.
+fn redact_time(s: &str) -> String {
+    let mut out = String::new();
+    for line in s.lines() {
+        match line.find("collected 20") {
+            Some(i) => {
+                let rest = &line[i + "collected ".len()..];
+                let end = rest.find(" UTC").map(|e| e + 4).unwrap_or(rest.len());
+                out.push_str(&line[..i]);
+                out.push_str("collected [TIME]");
+                out.push_str(&rest[end..]);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn demo_collects_the_sample_tenant_and_every_verdict_is_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("palaudit")
+        .unwrap()
+        .args([
+            "demo",
+            "--csv",
+            "audit.csv",
+            "--json",
+            "findings.json",
+            "--markdown",
+            "checklist.md",
+        ])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stderr.is_empty(),
+        "the demo tenant collects cleanly: {stderr}"
+    );
+    insta::assert_snapshot!(
+        "demo_stdout",
+        redact_time(&String::from_utf8_lossy(&out.stdout))
+    );
+
+    let got = read_csv(&std::fs::read_to_string(dir.path().join("audit.csv")).unwrap());
+    let expected = read_csv(
+        &std::fs::read_to_string(repo().join("fixtures/tenants/contoso/expected.csv")).unwrap(),
+    );
+    assert_eq!(got.len(), expected.len(), "one row per resource");
+    let by_id: BTreeMap<&str, &Row> = got.iter().map(|r| (r["resource_id"].as_str(), r)).collect();
+    let mut wrong = Vec::new();
+    for e in &expected {
+        let Some(g) = by_id.get(e["resource_id"].as_str()) else {
+            wrong.push(format!(
+                "missing {} {}",
+                e["resource_type"], e["resource_name"]
+            ));
+            continue;
+        };
+        for col in [
+            "resource_type",
+            "environment_id",
+            "status",
+            "partner_id",
+            "attributing_role",
+            "reasons",
+        ] {
+            if g[col] != e[col] {
+                wrong.push(format!(
+                    "{} ({}): {col} is `{}`, expected `{}`",
+                    e["resource_name"], e["resource_id"], g[col], e[col]
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+
+    // Change paths, cell for cell from the rule book's compatibility tables.
+    let seed: BTreeMap<&str, (&str, &str)> = BTreeMap::from([
+        (
+            "canvas_app",
+            ("gui;powershell;pp_cli;devops", "pp_cli;devops"),
+        ),
+        ("model_driven_app", ("pp_cli;devops", "pp_cli;devops")),
+        (
+            "flow",
+            (
+                "gui;powershell;pp_cli;devops",
+                "gui;powershell;pp_cli;devops",
+            ),
+        ),
+        ("powerbi_dataset", ("powershell", "powershell")),
+        ("bot", ("pp_cli;devops", "pp_cli;devops")),
+    ]);
+    for (rt, (user, sp)) in &seed {
+        let rows: Vec<&Row> = got.iter().filter(|r| r["resource_type"] == *rt).collect();
+        assert!(!rows.is_empty(), "no {rt} rows");
+        for r in rows {
+            assert_eq!(r["change_paths_user"], *user, "{rt} {}", r["resource_name"]);
+            assert_eq!(
+                r["change_paths_service_principal"], *sp,
+                "{rt} {}",
+                r["resource_name"]
+            );
+        }
+    }
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("findings.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["verdicts"].as_array().unwrap().len(), expected.len());
+    let md = std::fs::read_to_string(dir.path().join("checklist.md")).unwrap();
+    assert!(md.contains("- [ ]") && md.contains("- [x]"));
+}
+
+#[test]
+fn demo_takes_a_roster_and_fail_under() {
+    let dir = tempfile::tempdir().unwrap();
+    // A roster for another tenant only: nothing in Contoso can be credited.
+    std::fs::write(
+        dir.path().join("other.csv"),
+        "partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name\n\
+         1234567,11111111-2222-3333-4444-555555555555,user,9723d9b0-b8d6-48af-b381-fb4a9f0403e4,,,\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("palaudit")
+        .unwrap()
+        .args([
+            "demo",
+            "--identities",
+            "other.csv",
+            "--quiet",
+            "--fail-under",
+            "1",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no identity for tenant d8d86e5f"),
+        "{stderr}"
+    );
+}

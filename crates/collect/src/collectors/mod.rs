@@ -1,0 +1,309 @@
+//! The collectors: each reads one API family and streams rows to the snapshot writer as
+//! pages arrive. Every failure becomes a [`CollectionError`] and collection carries on
+//! with the other environments and APIs.
+
+pub(crate) mod dataverse;
+pub(crate) mod environments;
+pub(crate) mod flows;
+pub(crate) mod graph;
+pub(crate) mod json;
+pub(crate) mod permissions;
+pub(crate) mod powerapps;
+pub(crate) mod powerbi;
+
+use crate::auth::{Auth, TokenSource};
+use crate::config::Config;
+use crate::http::{Endpoint, HttpClient, HttpError};
+use crate::progress::{Progress, SummaryBuilder};
+use futures::StreamExt;
+use palaudit_model::{
+    CollectionError, Environment, Principal, Resource, RoleAssignment, SnapshotError,
+    SnapshotWriter, SystemUser,
+};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::Mutex;
+use tokio::sync::mpsc;
+
+pub(crate) use graph::PrincipalKey;
+
+/// One snapshot row on its way to the writer.
+pub(crate) enum RowMsg {
+    Environment(Environment),
+    Resource(Resource),
+    RoleAssignment(RoleAssignment),
+    Principal(Principal),
+    SystemUser(SystemUser),
+}
+
+/// Writes rows as they come, on a blocking thread (Parquet and file I/O), counting them
+/// for the summary. Returns the writer, unfinished, so the caller decides whether the
+/// snapshot is worth keeping.
+pub(crate) fn spawn_writer(
+    mut writer: SnapshotWriter,
+    mut rows: mpsc::Receiver<RowMsg>,
+) -> tokio::task::JoinHandle<Result<(SnapshotWriter, SummaryBuilder), SnapshotError>> {
+    tokio::task::spawn_blocking(move || {
+        let mut summary = SummaryBuilder::default();
+        while let Some(row) = rows.blocking_recv() {
+            match row {
+                RowMsg::Environment(r) => {
+                    summary.environment(&r);
+                    writer.environment(&r)?;
+                }
+                RowMsg::Resource(r) => {
+                    summary.resource(&r);
+                    writer.resource(&r)?;
+                }
+                RowMsg::RoleAssignment(r) => {
+                    summary.role_assignment();
+                    writer.role_assignment(&r)?;
+                }
+                RowMsg::Principal(r) => {
+                    summary.principal();
+                    writer.principal(&r)?;
+                }
+                RowMsg::SystemUser(r) => {
+                    summary.systemuser();
+                    writer.systemuser(&r)?;
+                }
+            }
+        }
+        Ok((writer, summary))
+    })
+}
+
+/// `--raw`: every page as received, under `<dir>/<collector>/<n>.json`.
+pub(crate) struct RawPages {
+    dir: PathBuf,
+    counters: Mutex<HashMap<&'static str, u64>>,
+}
+
+/// Marks a raw-pages directory as palaudit's, so a rerun may replace it.
+const RAW_MARKER: &str = ".palaudit-raw";
+
+impl RawPages {
+    /// Prepares `dir`: replaces an earlier raw directory of palaudit's, refuses any other
+    /// non-empty directory.
+    pub(crate) fn create(dir: &Path) -> Result<RawPages, crate::CollectError> {
+        let io = |source| crate::CollectError::Raw {
+            path: dir.to_owned(),
+            source,
+        };
+        if dir.exists() {
+            let empty = std::fs::read_dir(dir).map_err(io)?.next().is_none();
+            if dir.join(RAW_MARKER).exists() {
+                std::fs::remove_dir_all(dir).map_err(io)?;
+            } else if !empty {
+                return Err(crate::CollectError::Raw {
+                    path: dir.to_owned(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "exists and is not a palaudit raw-pages directory; refusing to replace it",
+                    ),
+                });
+            }
+        }
+        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::write(
+            dir.join(RAW_MARKER),
+            "raw API pages written by `palaudit collect --raw`\n",
+        )
+        .map_err(io)?;
+        Ok(RawPages {
+            dir: dir.to_owned(),
+            counters: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    async fn save(&self, collector: &'static str, body: &[u8]) -> Result<(), std::io::Error> {
+        let n = {
+            let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+            let n = c.entry(collector).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let dir = self.dir.join(collector);
+        tokio::fs::create_dir_all(&dir).await?;
+        tokio::fs::write(dir.join(format!("{n}.json")), body).await
+    }
+}
+
+/// Power BI's published request quotas, enforced client-side so a run never bursts past
+/// them (api-reference §5):
+/// - `admin/groups`: 50 requests/hour or 15/minute per tenant. At `$top=5000` that is at
+///   most 75,000 workspaces a minute and 250,000 an hour, so all but the largest tenants
+///   list in one burst; beyond 15 pages the collector waits rather than draw 429s.
+/// - scanner: `workspaces/modified` 30/hour; `getInfo` 500/hour with at most 16
+///   simultaneous, 100 workspaces each, so 50,000 workspaces an hour; `scanStatus`
+///   10,000/hour, polled with backoff; `scanResult` 500/hour, one per `getInfo`.
+pub(crate) struct PowerBiLimits {
+    pub groups: crate::http::RateLimit,
+    pub modified: crate::http::RateLimit,
+    pub get_info: crate::http::RateLimit,
+    pub get_info_slots: tokio::sync::Semaphore,
+    pub scan_status: crate::http::RateLimit,
+    pub scan_result: crate::http::RateLimit,
+}
+
+impl PowerBiLimits {
+    fn new() -> PowerBiLimits {
+        use crate::http::RateLimit;
+        use std::time::Duration;
+        const MINUTE: Duration = Duration::from_secs(60);
+        const HOUR: Duration = Duration::from_secs(3600);
+        PowerBiLimits {
+            groups: RateLimit::new(
+                "Power BI admin/groups (15/minute, 50/hour)",
+                &[(15, MINUTE), (50, HOUR)],
+            ),
+            modified: RateLimit::new("Power BI workspaces/modified (30/hour)", &[(30, HOUR)]),
+            get_info: RateLimit::new("Power BI workspaces/getInfo (500/hour)", &[(500, HOUR)]),
+            get_info_slots: tokio::sync::Semaphore::new(16),
+            scan_status: RateLimit::new(
+                "Power BI workspaces/scanStatus (10,000/hour)",
+                &[(10_000, HOUR)],
+            ),
+            scan_result: RateLimit::new(
+                "Power BI workspaces/scanResult (500/hour)",
+                &[(500, HOUR)],
+            ),
+        }
+    }
+}
+
+/// What every collector shares: config, HTTP, tokens, and the ways out (rows, errors,
+/// principals to resolve, raw pages, progress).
+pub(crate) struct Ctx {
+    pub config: Config,
+    pub http: HttpClient,
+    auth: Auth,
+    rows: mpsc::Sender<RowMsg>,
+    errors: Mutex<Vec<CollectionError>>,
+    graph: Mutex<Option<mpsc::UnboundedSender<PrincipalKey>>>,
+    raw: Option<RawPages>,
+    pub progress: Progress,
+    pub powerbi_limits: PowerBiLimits,
+}
+
+impl Ctx {
+    pub(crate) fn new(
+        config: Config,
+        http: HttpClient,
+        auth: Auth,
+        rows: mpsc::Sender<RowMsg>,
+        graph: mpsc::UnboundedSender<PrincipalKey>,
+        raw: Option<RawPages>,
+        progress: Progress,
+    ) -> Ctx {
+        Ctx {
+            config,
+            http,
+            auth,
+            rows,
+            errors: Mutex::new(Vec::new()),
+            graph: Mutex::new(Some(graph)),
+            raw,
+            progress,
+            powerbi_limits: PowerBiLimits::new(),
+        }
+    }
+
+    pub(crate) fn token(&self, scope: &str) -> Arc<dyn TokenSource> {
+        self.auth.source(scope)
+    }
+
+    pub(crate) fn concurrency(&self) -> usize {
+        self.config.collect.concurrency.max(1)
+    }
+
+    /// Sends a row to the writer. If the writer has stopped (a disk error), the row is
+    /// dropped here and the writer's own error ends the collection.
+    pub(crate) async fn emit(&self, row: RowMsg) {
+        let _ = self.rows.send(row).await;
+    }
+
+    pub(crate) fn error(&self, e: CollectionError) {
+        tracing::warn!("{e}");
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(e);
+    }
+
+    pub(crate) fn http_error(&self, e: &HttpError, collector: &str, scope: Option<&str>) {
+        self.error(e.to_collection_error(collector, scope));
+    }
+
+    /// A problem with one item of a page: recorded, with the page's endpoint.
+    pub(crate) fn item_error(
+        &self,
+        collector: &str,
+        scope: Option<&str>,
+        endpoint: &Endpoint,
+        message: String,
+    ) {
+        self.error(CollectionError {
+            collector: collector.to_owned(),
+            scope: scope.map(str::to_owned),
+            endpoint: Some(endpoint.to_string()),
+            status: None,
+            message,
+        });
+    }
+
+    pub(crate) fn take_errors(&self) -> Vec<CollectionError> {
+        std::mem::take(&mut *self.errors.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Queues a principal for Graph resolution (deduplicated by the resolver).
+    pub(crate) fn resolve(&self, key: PrincipalKey) {
+        if let Some(tx) = &*self.graph.lock().unwrap_or_else(|e| e.into_inner()) {
+            let _ = tx.send(key);
+        }
+    }
+
+    /// No more principals will come: lets the resolver finish.
+    pub(crate) fn close_graph(&self) {
+        self.graph.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    pub(crate) async fn save_raw(&self, collector: &'static str, body: &[u8]) {
+        if let Some(raw) = &self.raw
+            && let Err(e) = raw.save(collector, body).await
+        {
+            self.error(CollectionError {
+                collector: "raw".into(),
+                scope: Some(collector.into()),
+                endpoint: None,
+                status: None,
+                message: format!(
+                    "could not save a raw page under {}: {e}",
+                    raw.dir().display()
+                ),
+            });
+        }
+    }
+}
+
+/// Power Platform: the environments, then each one's apps, flows and Dataverse tables,
+/// environments overlapping up to the configured concurrency.
+pub(crate) async fn power_platform(ctx: &Ctx) {
+    let envs = environments::collect(ctx).await;
+    futures::stream::iter(envs)
+        .map(|env| async move {
+            tokio::join!(
+                powerapps::collect(ctx, &env),
+                flows::collect(ctx, &env),
+                dataverse::collect(ctx, &env),
+            );
+        })
+        .buffer_unordered(ctx.concurrency())
+        .collect::<Vec<()>>()
+        .await;
+}

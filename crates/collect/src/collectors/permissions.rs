@@ -1,0 +1,174 @@
+//! App and flow `/permissions` entries as role assignments: `Owner` → owner, `CanEdit` →
+//! co_owner, `CanView` → viewer; principal `User`, `Group`, `Tenant`, `ServicePrincipal`.
+
+use super::json::{id, text, time};
+use super::{Ctx, PrincipalKey, RowMsg};
+use crate::auth::TokenSource;
+use crate::http::ApiRequest;
+use crate::http::paging::LinkPager;
+use palaudit_model::{PrincipalIdKind, PrincipalType, ResourceType, Role, RoleAssignment};
+use serde_json::Value;
+use std::sync::Arc;
+use url::Url;
+
+/// One permission entry as a role assignment, and the principal Graph should resolve.
+/// An unknown `roleName` is an error for the caller to record, never skipped silently.
+pub(crate) fn assignment(
+    resource_type: ResourceType,
+    resource_id: &str,
+    item: &Value,
+) -> Result<(RoleAssignment, Option<PrincipalKey>), String> {
+    let role_name = text(item, "/properties/roleName").unwrap_or("");
+    let Some(role) = Role::from_permission_role_name(role_name) else {
+        return Err(format!(
+            "unknown permission roleName `{role_name}` on {resource_type} {resource_id}; the assignment was not recorded"
+        ));
+    };
+    let principal_type = text(item, "/properties/principal/type")
+        .map(PrincipalType::from_api)
+        .unwrap_or(PrincipalType::Unknown);
+    let principal_id = id(item, "/properties/principal/id");
+    let (principal_id, kind) = match (principal_type, principal_id) {
+        // A share with the whole tenant names no principal (only `tenantId`).
+        (PrincipalType::Tenant, _) | (_, None) => (String::new(), PrincipalIdKind::None),
+        (_, Some(oid)) => (oid, PrincipalIdKind::EntraObjectId),
+    };
+    // Users and service principals get a directory record; groups and tenant shares
+    // cannot earn credit, so no lookup is spent on them.
+    let key = (kind == PrincipalIdKind::EntraObjectId
+        && !matches!(principal_type, PrincipalType::Group | PrincipalType::Tenant))
+    .then(|| PrincipalKey::ObjectId(principal_id.clone()));
+    let display_name = text(item, "/properties/principal/displayName")
+        .or_else(|| text(item, "/properties/principal/email"))
+        .map(str::to_owned);
+    Ok((
+        RoleAssignment {
+            resource_type,
+            resource_id: resource_id.to_owned(),
+            role,
+            principal_id,
+            principal_id_kind: kind,
+            principal_type,
+            display_name,
+            assigned_on: time(item, "/properties/createdOn"),
+        },
+        key,
+    ))
+}
+
+/// Reads every page of one resource's `/permissions` and writes the assignments.
+pub(crate) async fn collect(
+    ctx: &Ctx,
+    collector: &'static str,
+    env_id: &str,
+    resource_type: ResourceType,
+    resource_id: &str,
+    url: Url,
+    token: Arc<dyn TokenSource>,
+) {
+    let mut pager = LinkPager::new(&ctx.http, ApiRequest::get(url).bearer(token));
+    while let Some(page) = pager.next_page().await {
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => {
+                ctx.http_error(&e, collector, Some(env_id));
+                return;
+            }
+        };
+        ctx.save_raw(collector, &page.raw).await;
+        for item in &page.items {
+            match assignment(resource_type, resource_id, item) {
+                Ok((row, key)) => {
+                    if let Some(key) = key {
+                        ctx.resolve(key);
+                    }
+                    ctx.emit(RowMsg::RoleAssignment(row)).await;
+                }
+                Err(message) => ctx.item_error(collector, Some(env_id), &page.endpoint, message),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn perm(role: &str, ptype: &str, id: Option<&str>) -> Value {
+        let mut principal =
+            json!({ "type": ptype, "displayName": "John Doe", "email": "john@contoso.com" });
+        if let Some(id) = id {
+            principal["id"] = json!(id);
+        }
+        json!({ "properties": { "roleName": role, "principal": principal,
+                "createdOn": "2022-10-25T21:28:14.2122305Z" } })
+    }
+
+    #[test]
+    fn roles_and_principals() {
+        let (a, key) = assignment(
+            ResourceType::CanvasApp,
+            "app",
+            &perm(
+                "Owner",
+                "User",
+                Some("FE36F75E-C103-410B-A18A-2BF6DF06AC3A"),
+            ),
+        )
+        .unwrap();
+        assert_eq!(a.role, Role::Owner);
+        assert_eq!(a.principal_id, "fe36f75e-c103-410b-a18a-2bf6df06ac3a");
+        assert_eq!(a.principal_id_kind, PrincipalIdKind::EntraObjectId);
+        assert_eq!(a.principal_type, PrincipalType::User);
+        assert_eq!(a.display_name.as_deref(), Some("John Doe"));
+        assert!(a.assigned_on.is_some());
+        assert!(
+            matches!(key, Some(PrincipalKey::ObjectId(ref k)) if k == "fe36f75e-c103-410b-a18a-2bf6df06ac3a")
+        );
+
+        let (a, key) = assignment(
+            ResourceType::CanvasApp,
+            "app",
+            &perm("CanEdit", "Group", Some("g1")),
+        )
+        .unwrap();
+        assert_eq!(
+            (a.role, a.principal_type),
+            (Role::CoOwner, PrincipalType::Group)
+        );
+        assert!(key.is_none());
+
+        let (a, key) = assignment(
+            ResourceType::CanvasApp,
+            "app",
+            &perm("CanView", "Tenant", None),
+        )
+        .unwrap();
+        assert_eq!(
+            (a.role, a.principal_id_kind, a.principal_id.as_str()),
+            (Role::Viewer, PrincipalIdKind::None, "")
+        );
+        assert!(key.is_none());
+
+        let (a, key) = assignment(
+            ResourceType::Flow,
+            "f",
+            &perm("CanEdit", "ServicePrincipal", Some("s1")),
+        )
+        .unwrap();
+        assert_eq!(a.principal_type, PrincipalType::ServicePrincipal);
+        assert!(key.is_some());
+
+        let err = assignment(
+            ResourceType::CanvasApp,
+            "app",
+            &perm("CanShare", "User", Some("u")),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("CanShare") && err.contains("canvas_app app"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! Canvas apps of one environment (Power Apps admin `apps`, api-version 2016-11-01) and
+//! each app's `/permissions` (owner, co-owner, viewer).
+
+use super::environments::EnvInfo;
+use super::json::{id, text, time};
+use super::{Ctx, RowMsg, permissions};
+use crate::http::ApiRequest;
+use crate::http::paging::{LinkPager, build_url, encode_path_segment};
+use futures::StreamExt;
+use palaudit_model::{CollectionError, Resource, ResourceType};
+use serde_json::Value;
+
+const APPS: &str = "canvas_apps";
+const PERMISSIONS: &str = "canvas_app_permissions";
+
+/// An app list item as a resource row (`None` without a `name`).
+pub(crate) fn app_resource(item: &Value, env_id: &str) -> Option<Resource> {
+    let resource_id = id(item, "/name")?;
+    Some(Resource {
+        resource_type: ResourceType::CanvasApp,
+        display_name: text(item, "/properties/displayName")
+            .unwrap_or(&resource_id)
+            .to_owned(),
+        resource_id,
+        environment_id: env_id.to_owned(),
+        workspace_name: None,
+        created_time: time(item, "/properties/createdTime"),
+        created_by: id(item, "/properties/createdBy/id"),
+        modified_time: time(item, "/properties/lastModifiedTime"),
+        modified_by: id(item, "/properties/lastModifiedBy/id"),
+        published_time: time(item, "/properties/lastPublishTime"),
+        published_by: id(item, "/properties/lastPublishedBy/id"),
+        state: text(item, "/properties/lifeCycleId")
+            .or_else(|| text(item, "/properties/status"))
+            .map(str::to_owned),
+    })
+}
+
+pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
+    let base = &ctx.config.endpoints.powerapps;
+    let env_seg = encode_path_segment(&env.name);
+    let url = match build_url(
+        base,
+        &format!("/providers/Microsoft.PowerApps/scopes/admin/environments/{env_seg}/apps"),
+        &[("api-version", "2016-11-01"), ("$top", "250")],
+    ) {
+        Ok(u) => u,
+        Err(message) => {
+            ctx.error(CollectionError {
+                collector: APPS.into(),
+                scope: Some(env.id.clone()),
+                endpoint: None,
+                status: None,
+                message,
+            });
+            return;
+        }
+    };
+    let token = ctx.token(&ctx.config.scopes.powerapps);
+    let mut pager = LinkPager::new(&ctx.http, ApiRequest::get(url).bearer(token.clone()));
+    while let Some(page) = pager.next_page().await {
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => {
+                ctx.http_error(&e, APPS, Some(&env.id));
+                return;
+            }
+        };
+        ctx.save_raw(APPS, &page.raw).await;
+        // Apps of this page whose permissions to read: (API name for the URL, row id).
+        let mut apps = Vec::with_capacity(page.items.len());
+        for item in &page.items {
+            let Some(resource) = app_resource(item, &env.id) else {
+                ctx.item_error(
+                    APPS,
+                    Some(&env.id),
+                    &page.endpoint,
+                    "an app without `name` was skipped".into(),
+                );
+                continue;
+            };
+            apps.push((
+                text(item, "/name").unwrap_or_default().to_owned(),
+                resource.resource_id.clone(),
+            ));
+            ctx.emit(RowMsg::Resource(resource)).await;
+            ctx.progress.add("canvas apps", 1);
+        }
+        futures::stream::iter(apps)
+            .map(|(name, resource_id)| {
+                let token = token.clone();
+                let env_seg = &env_seg;
+                async move {
+                    let path = format!(
+                        "/providers/Microsoft.PowerApps/scopes/admin/environments/{env_seg}/apps/{}/permissions",
+                        encode_path_segment(&name)
+                    );
+                    match build_url(base, &path, &[("api-version", "2016-11-01")]) {
+                        Ok(url) => {
+                            permissions::collect(
+                                ctx,
+                                PERMISSIONS,
+                                &env.id,
+                                ResourceType::CanvasApp,
+                                &resource_id,
+                                url,
+                                token,
+                            )
+                            .await;
+                        }
+                        Err(message) => ctx.error(CollectionError {
+                            collector: PERMISSIONS.into(),
+                            scope: Some(env.id.clone()),
+                            endpoint: None,
+                            status: None,
+                            message,
+                        }),
+                    }
+                }
+            })
+            .buffer_unordered(ctx.concurrency())
+            .collect::<Vec<()>>()
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_rows_carry_activity() {
+        let item = serde_json::json!({
+            "name": "37EA6004-F07B-46CA-8EF3-A256B67B4DBB",
+            "properties": {
+                "displayName": "Expense App", "lifeCycleId": "Published",
+                "createdTime": "2022-10-25T21:28:12.7171469Z",
+                "lastModifiedTime": "2022-10-25T21:28:12.7456297Z",
+                "lastPublishTime": "2022-10-25T21:28:12Z",
+                "createdBy": {"id": "A1"}, "lastModifiedBy": {"id": "B2"}, "lastPublishedBy": {"id": "C3"}
+            }
+        });
+        let r = app_resource(&item, "env").unwrap();
+        assert_eq!(r.resource_id, "37ea6004-f07b-46ca-8ef3-a256b67b4dbb");
+        assert_eq!(r.display_name, "Expense App");
+        assert_eq!(
+            (
+                r.created_by.as_deref(),
+                r.modified_by.as_deref(),
+                r.published_by.as_deref()
+            ),
+            (Some("a1"), Some("b2"), Some("c3"))
+        );
+        assert!(
+            r.created_time.is_some() && r.modified_time.is_some() && r.published_time.is_some()
+        );
+        assert_eq!(r.state.as_deref(), Some("Published"));
+        assert!(app_resource(&serde_json::json!({"properties": {}}), "env").is_none());
+    }
+}

@@ -1,0 +1,742 @@
+//! The collection config file (TOML): which tenant, which cloud, how to sign in, and how
+//! hard to push the APIs.
+//!
+//! Every key is checked: unknown keys and bad values are errors naming the file, line and
+//! column, and every validation problem is reported at once.
+//!
+//! ```toml
+//! tenant_id = "d8d86e5f-13e9-4bb5-bb94-0f99b507cd15"
+//! cloud = "public"                 # public | gcc | gcc_high | dod
+//!
+//! [auth]
+//! method = "azure-cli"             # azure-cli | client-secret | managed-identity | static-token
+//! # client_id = "…"                # managed-identity only: a user-assigned identity
+//!
+//! [endpoints]                      # optional overrides of the cloud's base URLs
+//! # bap = "https://api.bap.microsoft.com"
+//!
+//! [collect]
+//! concurrency = 8                  # requests in flight per API host
+//! powerbi = "auto"                 # groups | scanner | auto | off
+//! powerbi_page_size = 5000         # $top of the admin groups API (1..=5000)
+//! powerbi_auto_threshold = 10000   # auto: switch to the scanner beyond this many workspaces
+//! dataverse_page_size = 5000       # Prefer: odata.maxpagesize (1..=5000)
+//! max_retries = 6                  # retries per request after the first attempt
+//! # environments = ["Default-…"]   # only these Power Platform environments
+//! ```
+
+use serde::Deserialize;
+use serde_spanned::Spanned;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use url::Url;
+
+/// Why a config file could not be used. Every problem names the file and, where it has
+/// one, the line and column.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", render_problems(path, problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<ConfigProblem>,
+    },
+}
+
+/// One problem in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// 1-based line and column, when the problem has a place in the file.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+fn render_problems(path: &Path, problems: &[ConfigProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| match (p.line, p.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}: {}", path.display(), p.message),
+            _ => format!("{}: {}", path.display(), p.message),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The Microsoft cloud the tenant lives in; picks the API hosts and token scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cloud {
+    #[default]
+    Public,
+    /// US Government Community Cloud (moderate): commercial Entra ID, `gov.` hosts.
+    Gcc,
+    /// US Government Community Cloud High: Azure Government Entra ID, `high.` hosts.
+    GccHigh,
+    /// US Department of Defense.
+    Dod,
+}
+
+impl Cloud {
+    /// Whether Entra ID sign-in for this cloud goes to Azure Government
+    /// (`login.microsoftonline.us`) rather than the public authority.
+    pub fn uses_government_authority(self) -> bool {
+        matches!(self, Cloud::GccHigh | Cloud::Dod)
+    }
+}
+
+/// Base URLs of the APIs palaudit reads (no trailing slash; paths are appended exactly as
+/// the real APIs use them). Dataverse URLs come from each environment instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub bap: String,
+    pub powerapps: String,
+    pub flow: String,
+    pub powerbi: String,
+    pub graph: String,
+    pub arm: String,
+}
+
+/// OAuth scopes (`…/.default`) per API. Dataverse scopes are derived per environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scopes {
+    pub bap: String,
+    pub powerapps: String,
+    pub flow: String,
+    pub powerbi: String,
+    pub graph: String,
+    pub arm: String,
+}
+
+impl Endpoints {
+    /// The cloud's hosts.
+    ///
+    /// Public hosts: api-reference §0. The Power Platform hosts of GCC, GCC High and DoD
+    /// come from the admin PowerShell module's host map (api-reference §0 "Sovereign
+    /// hosts"). The Power BI, Graph and ARM hosts of those clouds are the well-known ones
+    /// from public Microsoft docs (Power BI for US Government, Graph national cloud
+    /// deployments, Azure Government developer guide), not re-verified here.
+    pub fn for_cloud(cloud: Cloud) -> Endpoints {
+        let e = |bap: &str, powerapps: &str, flow: &str, powerbi: &str, graph: &str, arm: &str| {
+            Endpoints {
+                bap: bap.into(),
+                powerapps: powerapps.into(),
+                flow: flow.into(),
+                powerbi: powerbi.into(),
+                graph: graph.into(),
+                arm: arm.into(),
+            }
+        };
+        match cloud {
+            Cloud::Public => e(
+                "https://api.bap.microsoft.com",
+                "https://api.powerapps.com",
+                "https://api.flow.microsoft.com",
+                "https://api.powerbi.com",
+                "https://graph.microsoft.com",
+                "https://management.azure.com",
+            ),
+            // From public Microsoft docs: GCC keeps the commercial Graph.
+            Cloud::Gcc => e(
+                "https://gov.api.bap.microsoft.us",
+                "https://gov.api.powerapps.us",
+                "https://gov.api.flow.microsoft.us",
+                "https://api.powerbigov.us",
+                "https://graph.microsoft.com",
+                "https://management.usgovcloudapi.net",
+            ),
+            // From public Microsoft docs.
+            Cloud::GccHigh => e(
+                "https://high.api.bap.microsoft.us",
+                "https://high.api.powerapps.us",
+                "https://high.api.flow.microsoft.us",
+                "https://api.high.powerbigov.us",
+                "https://graph.microsoft.us",
+                "https://management.usgovcloudapi.net",
+            ),
+            // From public Microsoft docs.
+            Cloud::Dod => e(
+                "https://api.bap.appsplatform.us",
+                "https://api.apps.appsplatform.us",
+                "https://api.flow.appsplatform.us",
+                "https://api.mil.powerbigov.us",
+                "https://dod-graph.microsoft.us",
+                "https://management.usgovcloudapi.net",
+            ),
+        }
+    }
+
+    /// The endpoints of a palaudit replay server at `base` (`http://127.0.0.1:<port>`):
+    /// `{base}/bap`, `{base}/powerapps`, … (docs/fixtures.md).
+    pub fn replay(base: &str) -> Endpoints {
+        let base = base.trim_end_matches('/');
+        Endpoints {
+            bap: format!("{base}/bap"),
+            powerapps: format!("{base}/powerapps"),
+            flow: format!("{base}/flow"),
+            powerbi: format!("{base}/powerbi"),
+            graph: format!("{base}/graph"),
+            arm: format!("{base}/arm"),
+        }
+    }
+}
+
+impl Scopes {
+    /// The token scopes of a cloud. Public: api-reference §0, including the intentional
+    /// double slash of the Power Apps and Flow audiences (the audience
+    /// `https://service.powerapps.com/` followed by `/.default`). Sovereign audiences of the Power Platform RPs: api-reference §0
+    /// "Sovereign hosts", built the same way. Power BI, Graph and ARM audiences of the
+    /// government clouds: from public Microsoft docs.
+    pub fn for_cloud(cloud: Cloud) -> Scopes {
+        let s = |powerapps: &str, flow: &str, powerbi: &str, graph: &str, arm: &str| Scopes {
+            bap: powerapps.into(),
+            powerapps: powerapps.into(),
+            flow: flow.into(),
+            powerbi: powerbi.into(),
+            graph: graph.into(),
+            arm: arm.into(),
+        };
+        match cloud {
+            Cloud::Public => s(
+                "https://service.powerapps.com//.default",
+                "https://service.flow.microsoft.com//.default",
+                "https://analysis.windows.net/powerbi/api/.default",
+                "https://graph.microsoft.com/.default",
+                "https://management.azure.com/.default",
+            ),
+            Cloud::Gcc => s(
+                "https://gov.service.powerapps.us//.default",
+                "https://gov.service.flow.microsoft.us//.default",
+                "https://analysis.usgovcloudapi.net/powerbi/api/.default",
+                "https://graph.microsoft.com/.default",
+                "https://management.usgovcloudapi.net/.default",
+            ),
+            Cloud::GccHigh => s(
+                "https://high.service.powerapps.us//.default",
+                "https://high.service.flow.microsoft.us//.default",
+                "https://high.analysis.usgovcloudapi.net/powerbi/api/.default",
+                "https://graph.microsoft.us/.default",
+                "https://management.usgovcloudapi.net/.default",
+            ),
+            Cloud::Dod => s(
+                "https://service.apps.appsplatform.us//.default",
+                "https://service.flow.appsplatform.us//.default",
+                "https://mil.analysis.usgovcloudapi.net/powerbi/api/.default",
+                "https://dod-graph.microsoft.us/.default",
+                "https://management.usgovcloudapi.net/.default",
+            ),
+        }
+    }
+}
+
+/// How palaudit signs in (`[auth] method`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// Reuse `az login` (Azure CLI), for the configured tenant.
+    AzureCli,
+    /// A service principal: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
+    ClientSecret,
+    /// The managed identity of the machine; `client_id` picks a user-assigned one.
+    ManagedIdentity { client_id: Option<String> },
+    /// A bearer token from `PALAUDIT_ACCESS_TOKEN` (air-gapped replays and tests).
+    StaticToken,
+}
+
+impl AuthMethod {
+    /// The config word for this method.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AuthMethod::AzureCli => "azure-cli",
+            AuthMethod::ClientSecret => "client-secret",
+            AuthMethod::ManagedIdentity { .. } => "managed-identity",
+            AuthMethod::StaticToken => "static-token",
+        }
+    }
+}
+
+/// How the Power BI inventory is read (`[collect] powerbi`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PowerBiMode {
+    /// `GET admin/groups?$expand=datasets`, paged with `$top`/`$skip`.
+    Groups,
+    /// The scanner API: modified workspaces → getInfo → scanStatus → scanResult.
+    Scanner,
+    /// Groups while the tenant has fewer workspaces than `powerbi_auto_threshold`, else
+    /// the scanner for the rest.
+    #[default]
+    Auto,
+    /// Do not read Power BI.
+    Off,
+}
+
+/// `[collect]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectSettings {
+    /// Requests in flight per API host.
+    pub concurrency: usize,
+    pub powerbi: PowerBiMode,
+    pub powerbi_page_size: u32,
+    pub powerbi_auto_threshold: usize,
+    pub dataverse_page_size: u32,
+    /// Retries per request after the first attempt (429, 5xx, timeouts, resets).
+    pub max_retries: u32,
+    /// Only these Power Platform environments (lower-cased ids); `None` = all.
+    pub environments: Option<Vec<String>>,
+}
+
+impl Default for CollectSettings {
+    fn default() -> Self {
+        CollectSettings {
+            concurrency: 8,
+            powerbi: PowerBiMode::Auto,
+            powerbi_page_size: 5000,
+            powerbi_auto_threshold: 10_000,
+            dataverse_page_size: 5000,
+            max_retries: 6,
+            environments: None,
+        }
+    }
+}
+
+/// A validated config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The customer's Entra tenant id (lower-case GUID).
+    pub tenant_id: String,
+    pub cloud: Cloud,
+    /// The cloud's base URLs with `[endpoints]` overrides applied.
+    pub endpoints: Endpoints,
+    pub scopes: Scopes,
+    pub auth: AuthMethod,
+    pub collect: CollectSettings,
+}
+
+impl Config {
+    /// A config for `tenant_id` in `cloud` with default settings.
+    pub fn new(tenant_id: &str, cloud: Cloud, auth: AuthMethod) -> Config {
+        Config {
+            tenant_id: tenant_id.trim().to_ascii_lowercase(),
+            cloud,
+            endpoints: Endpoints::for_cloud(cloud),
+            scopes: Scopes::for_cloud(cloud),
+            auth,
+            collect: CollectSettings::default(),
+        }
+    }
+
+    /// A config that reads everything from a palaudit replay server at `base_url`
+    /// (`palaudit demo`): its endpoints, and `static-token` sign-in (give the token through
+    /// `CollectOptions::auth`).
+    pub fn for_replay(tenant_id: &str, base_url: &str) -> Config {
+        let mut c = Config::new(tenant_id, Cloud::Public, AuthMethod::StaticToken);
+        c.endpoints = Endpoints::replay(base_url);
+        c
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates config text; `path` is only used to name the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |problems| ConfigError::Invalid {
+            path: path.to_owned(),
+            problems,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, column) = match e.span() {
+                Some(span) => {
+                    let (l, c) = line_col(text, span.start);
+                    (Some(l), Some(c))
+                }
+                None => (None, None),
+            };
+            invalid(vec![ConfigProblem {
+                line,
+                column,
+                message: e.message().trim().to_owned(),
+            }])
+        })?;
+        let mut problems = Vec::new();
+        let mut problem = |span: Range<usize>, message: String| {
+            let (l, c) = line_col(text, span.start);
+            problems.push(ConfigProblem {
+                line: Some(l),
+                column: Some(c),
+                message,
+            });
+        };
+
+        let tenant_id = raw.tenant_id.get_ref().trim().to_ascii_lowercase();
+        if !palaudit_model::ids::is_guid(&tenant_id) {
+            problem(
+                raw.tenant_id.span(),
+                format!(
+                    "tenant_id `{}` is not a GUID (the customer's Entra tenant id, e.g. d8d86e5f-13e9-4bb5-bb94-0f99b507cd15)",
+                    raw.tenant_id.get_ref()
+                ),
+            );
+        }
+        let cloud = raw.cloud.unwrap_or_default();
+        let mut endpoints = Endpoints::for_cloud(cloud);
+        let overrides = [
+            (&raw.endpoints.bap, &mut endpoints.bap, "bap"),
+            (
+                &raw.endpoints.powerapps,
+                &mut endpoints.powerapps,
+                "powerapps",
+            ),
+            (&raw.endpoints.flow, &mut endpoints.flow, "flow"),
+            (&raw.endpoints.powerbi, &mut endpoints.powerbi, "powerbi"),
+            (&raw.endpoints.graph, &mut endpoints.graph, "graph"),
+            (&raw.endpoints.arm, &mut endpoints.arm, "arm"),
+        ];
+        for (value, slot, key) in overrides {
+            if let Some(v) = value {
+                match validate_base_url(v.get_ref()) {
+                    Ok(u) => *slot = u,
+                    Err(m) => problem(v.span(), format!("endpoints.{key}: {m}")),
+                }
+            }
+        }
+
+        let auth = match raw.auth {
+            None => AuthMethod::AzureCli,
+            Some(a) => {
+                let client_id = a.client_id.map(|c| {
+                    let id = c.get_ref().trim().to_owned();
+                    if a.method != RawAuthMethod::ManagedIdentity {
+                        problem(
+                            c.span(),
+                            "auth.client_id is only used with method = \"managed-identity\"; client-secret reads AZURE_CLIENT_ID".into(),
+                        );
+                    } else if !palaudit_model::ids::is_guid(&id) {
+                        problem(c.span(), format!("auth.client_id `{id}` is not a GUID"));
+                    }
+                    id
+                });
+                match a.method {
+                    RawAuthMethod::AzureCli => AuthMethod::AzureCli,
+                    RawAuthMethod::ClientSecret => AuthMethod::ClientSecret,
+                    RawAuthMethod::ManagedIdentity => AuthMethod::ManagedIdentity { client_id },
+                    RawAuthMethod::StaticToken => AuthMethod::StaticToken,
+                }
+            }
+        };
+
+        let mut collect = CollectSettings::default();
+        let c = raw.collect;
+        let mut ranged = |v: &Option<Spanned<i64>>, key: &str, lo: i64, hi: i64| -> Option<i64> {
+            let v = v.as_ref()?;
+            let n = *v.get_ref();
+            if (lo..=hi).contains(&n) {
+                Some(n)
+            } else {
+                problem(
+                    v.span(),
+                    format!("collect.{key} = {n} is out of range ({lo}..={hi})"),
+                );
+                None
+            }
+        };
+        // Bounds: Power BI `$top` and Dataverse `odata.maxpagesize` both top out at 5,000.
+        if let Some(n) = ranged(&c.concurrency, "concurrency", 1, 64) {
+            collect.concurrency = n as usize;
+        }
+        if let Some(n) = ranged(&c.powerbi_page_size, "powerbi_page_size", 1, 5000) {
+            collect.powerbi_page_size = n as u32;
+        }
+        if let Some(n) = ranged(
+            &c.powerbi_auto_threshold,
+            "powerbi_auto_threshold",
+            1,
+            10_000_000,
+        ) {
+            collect.powerbi_auto_threshold = n as usize;
+        }
+        if let Some(n) = ranged(&c.dataverse_page_size, "dataverse_page_size", 1, 5000) {
+            collect.dataverse_page_size = n as u32;
+        }
+        if let Some(n) = ranged(&c.max_retries, "max_retries", 0, 20) {
+            collect.max_retries = n as u32;
+        }
+        if let Some(p) = c.powerbi {
+            collect.powerbi = p;
+        }
+        if let Some(envs) = c.environments {
+            let mut ids = Vec::new();
+            for e in envs {
+                let id = e.get_ref().trim().to_ascii_lowercase();
+                if id.is_empty() {
+                    problem(e.span(), "collect.environments holds an empty id".into());
+                } else {
+                    ids.push(id);
+                }
+            }
+            collect.environments = Some(ids);
+        }
+
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        Ok(Config {
+            tenant_id,
+            cloud,
+            endpoints,
+            scopes: Scopes::for_cloud(cloud),
+            auth,
+            collect,
+        })
+    }
+}
+
+impl fmt::Display for Cloud {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Cloud::Public => "public",
+            Cloud::Gcc => "gcc",
+            Cloud::GccHigh => "gcc_high",
+            Cloud::Dod => "dod",
+        })
+    }
+}
+
+/// Checks a base URL: http(s), a host, no query or fragment, and plain http only to a
+/// loopback host (a bearer token must never cross the network unencrypted). Returns it
+/// without a trailing slash.
+pub fn validate_base_url(s: &str) -> Result<String, String> {
+    let url = Url::parse(s.trim()).map_err(|e| format!("`{s}` is not a URL ({e})"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if crate::http::is_loopback(&url) => {}
+        "http" => {
+            return Err(format!(
+                "`{s}` uses plain http to a host that is not loopback; palaudit sends bearer tokens only over https (or http to 127.0.0.1/localhost)"
+            ));
+        }
+        other => return Err(format!("`{s}`: scheme `{other}` is not http or https")),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{s}` has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{s}` must not have a query string or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    tenant_id: Spanned<String>,
+    #[serde(default)]
+    cloud: Option<Cloud>,
+    #[serde(default)]
+    endpoints: RawEndpoints,
+    #[serde(default)]
+    auth: Option<RawAuth>,
+    #[serde(default)]
+    collect: RawCollect,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoints {
+    bap: Option<Spanned<String>>,
+    powerapps: Option<Spanned<String>>,
+    flow: Option<Spanned<String>>,
+    powerbi: Option<Spanned<String>>,
+    graph: Option<Spanned<String>>,
+    arm: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    method: RawAuthMethod,
+    client_id: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum RawAuthMethod {
+    AzureCli,
+    ClientSecret,
+    ManagedIdentity,
+    StaticToken,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCollect {
+    concurrency: Option<Spanned<i64>>,
+    powerbi: Option<PowerBiMode>,
+    powerbi_page_size: Option<Spanned<i64>>,
+    powerbi_auto_threshold: Option<Spanned<i64>>,
+    dataverse_page_size: Option<Spanned<i64>>,
+    max_retries: Option<Spanned<i64>>,
+    environments: Option<Vec<Spanned<String>>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TENANT: &str = "d8d86e5f-13e9-4bb5-bb94-0f99b507cd15";
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("palaudit.toml"))
+    }
+
+    #[test]
+    fn minimal_config_gets_public_defaults() {
+        let c = parse(&format!("tenant_id = \"{}\"\n", TENANT.to_uppercase())).unwrap();
+        assert_eq!(c.tenant_id, TENANT);
+        assert_eq!(c.cloud, Cloud::Public);
+        assert_eq!(c.auth, AuthMethod::AzureCli);
+        assert_eq!(c.endpoints.bap, "https://api.bap.microsoft.com");
+        assert_eq!(
+            c.scopes.powerapps,
+            "https://service.powerapps.com//.default"
+        );
+        assert_eq!(
+            c.scopes.flow,
+            "https://service.flow.microsoft.com//.default"
+        );
+        assert_eq!(c.collect, CollectSettings::default());
+    }
+
+    #[test]
+    fn full_config() {
+        let c = parse(&format!(
+            r#"tenant_id = "{TENANT}"
+cloud = "gcc_high"
+[auth]
+method = "managed-identity"
+client_id = "0f747967-84c4-4f29-84c2-682fb00390c8"
+[endpoints]
+graph = "http://127.0.0.1:8080/graph/"
+[collect]
+concurrency = 4
+powerbi = "scanner"
+powerbi_page_size = 2
+dataverse_page_size = 100
+max_retries = 0
+environments = ["Default-{TENANT}"]
+"#
+        ))
+        .unwrap();
+        assert_eq!(c.cloud, Cloud::GccHigh);
+        assert_eq!(c.endpoints.graph, "http://127.0.0.1:8080/graph");
+        assert_eq!(c.endpoints.bap, "https://high.api.bap.microsoft.us");
+        assert_eq!(c.endpoints.powerbi, "https://api.high.powerbigov.us");
+        assert_eq!(c.scopes.graph, "https://graph.microsoft.us/.default");
+        assert_eq!(
+            c.auth,
+            AuthMethod::ManagedIdentity {
+                client_id: Some("0f747967-84c4-4f29-84c2-682fb00390c8".into())
+            }
+        );
+        assert_eq!(c.collect.concurrency, 4);
+        assert_eq!(c.collect.powerbi, PowerBiMode::Scanner);
+        assert_eq!(c.collect.max_retries, 0);
+        assert_eq!(
+            c.collect.environments,
+            Some(vec![format!("default-{TENANT}")])
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_at_their_line() {
+        let err = parse(&format!(
+            "tenant_id = \"{TENANT}\"\n[collect]\nconcurency = 4\n"
+        ))
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("palaudit.toml:3:1: "), "{msg}");
+        assert!(msg.contains("concurency"), "{msg}");
+    }
+
+    #[test]
+    fn bad_values_name_file_line_and_column_all_at_once() {
+        let err = parse(
+            "tenant_id = \"not-a-guid\"\n[endpoints]\nbap = \"http://api.bap.example.com\"\n[collect]\nconcurrency = 0\n",
+        )
+        .unwrap_err();
+        let ConfigError::Invalid { problems, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(problems.len(), 3, "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("palaudit.toml:1:13: tenant_id `not-a-guid`"),
+            "{msg}"
+        );
+        assert!(msg.contains("palaudit.toml:3:7: endpoints.bap"), "{msg}");
+        assert!(msg.contains("plain http"), "{msg}");
+        assert!(
+            msg.contains("palaudit.toml:5:15: collect.concurrency = 0"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn enum_values_are_checked() {
+        let err = parse(&format!("tenant_id = \"{TENANT}\"\ncloud = \"mooncake\"\n")).unwrap_err();
+        assert!(err.to_string().starts_with("palaudit.toml:2:9: "), "{err}");
+        let err = parse(&format!(
+            "tenant_id = \"{TENANT}\"\n[auth]\nmethod = \"password\"\n"
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("palaudit.toml:3:"), "{err}");
+        let err = parse(&format!(
+            "tenant_id = \"{TENANT}\"\n[auth]\nmethod = \"azure-cli\"\nclient_id = \"0f747967-84c4-4f29-84c2-682fb00390c8\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("palaudit.toml:4:13: auth.client_id"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_tenant_is_an_error() {
+        let err = parse("cloud = \"public\"\n").unwrap_err();
+        assert!(err.to_string().contains("tenant_id"), "{err}");
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            validate_base_url("https://api.bap.microsoft.com/").unwrap(),
+            "https://api.bap.microsoft.com"
+        );
+        assert!(validate_base_url("http://localhost:1234/x").is_ok());
+        assert!(validate_base_url("http://[::1]:1234").is_ok());
+        assert!(validate_base_url("http://10.0.0.1").is_err());
+        assert!(validate_base_url("ftp://x").is_err());
+        assert!(validate_base_url("https://x/?a=b").is_err());
+    }
+}

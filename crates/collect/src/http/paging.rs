@@ -1,0 +1,439 @@
+//! Paging as the admin APIs do it:
+//! - [`LinkPager`]: a top-level `nextLink` (BAP, Power Apps, Flow) or `@odata.nextLink`
+//!   (Dataverse, Graph) next to `value`; for Dataverse with `Prefer: odata.maxpagesize`
+//!   on every page ([`dataverse_request`]);
+//! - [`SkipPager`]: Power BI `$top`/`$skip`, stopping at the first short page.
+//!
+//! A page that is not a JSON object with a `value` array is a
+//! [`HttpError::MalformedPage`] naming the endpoint. A `nextLink` is only followed to the
+//! origin of the first request (the bearer token must not travel elsewhere) and never
+//! twice (a repeating link would loop forever).
+
+use super::{ApiRequest, Endpoint, HttpClient, HttpError};
+use serde_json::Value;
+use std::collections::HashSet;
+use url::Url;
+
+/// One page of a listing.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The `value` array.
+    pub items: Vec<Value>,
+    /// The body as received (for `--raw`).
+    pub raw: Vec<u8>,
+    pub endpoint: Endpoint,
+}
+
+/// A bound on pages per listing, far beyond any real tenant, so a misbehaving API
+/// cannot keep palaudit paging forever.
+const MAX_PAGES: usize = 100_000;
+
+/// Characters left as they are in query values: unreserved ones plus those OData
+/// syntax uses and servers read literally (`$`, `,`, `'`, `(`, `)`, `:`, `@`, `/`).
+fn encode_query_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'$'
+            | b','
+            | b'\''
+            | b'('
+            | b')'
+            | b':'
+            | b'@'
+            | b'/' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Percent-encodes one path segment (ids, UPNs: `#` becomes `%23`).
+pub fn encode_path_segment(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'@'
+            | b'\''
+            | b'('
+            | b')'
+            | b'='
+            | b'!'
+            | b'$'
+            | b'+'
+            | b','
+            | b';'
+            | b'*' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `{base}{path}?k=v&…`, values encoded as OData servers expect.
+pub fn build_url(base: &str, path: &str, query: &[(&str, &str)]) -> Result<Url, String> {
+    let mut s = format!("{}{}", base.trim_end_matches('/'), path);
+    for (i, (k, v)) in query.iter().enumerate() {
+        s.push(if i == 0 && !path.contains('?') {
+            '?'
+        } else {
+            '&'
+        });
+        s.push_str(k);
+        s.push('=');
+        s.push_str(&encode_query_value(v));
+    }
+    Url::parse(&s).map_err(|e| format!("`{s}` is not a URL ({e})"))
+}
+
+/// The next page's link: top-level `@odata.nextLink` or `nextLink`.
+pub fn next_link(body: &Value) -> Option<&str> {
+    ["@odata.nextLink", "nextLink"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(Value::as_str))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Reads a page body: a JSON object with a `value` array.
+pub fn parse_page(endpoint: &Endpoint, raw: &[u8]) -> Result<Value, HttpError> {
+    let malformed = |message: String| HttpError::MalformedPage {
+        endpoint: endpoint.clone(),
+        message,
+    };
+    let body: Value = serde_json::from_slice(raw)
+        .map_err(|e| malformed(format!("the body is not JSON ({e})")))?;
+    if !body.get("value").is_some_and(Value::is_array) {
+        return Err(malformed(
+            "expected a JSON object with a `value` array".into(),
+        ));
+    }
+    Ok(body)
+}
+
+/// A Dataverse Web API GET: JSON, OData 4.0, and `Prefer: odata.maxpagesize` so the
+/// server pages with `@odata.nextLink` (`$skip` is not supported there).
+pub fn dataverse_request(url: Url, page_size: u32, extra_prefer: Option<&str>) -> ApiRequest {
+    let mut prefer = format!("odata.maxpagesize={page_size}");
+    if let Some(p) = extra_prefer {
+        prefer.push(',');
+        prefer.push_str(p);
+    }
+    ApiRequest::get(url)
+        .header("Accept", "application/json")
+        .header("OData-MaxVersion", "4.0")
+        .header("OData-Version", "4.0")
+        .header("Prefer", prefer)
+}
+
+/// Whether a `nextLink` may be followed with the first request's token: to the same
+/// origin, or over https to a subdomain of the API's own domain (`api.powerapps.com` may
+/// page through `unitedstates.api.powerapps.com`, as its regional runtime endpoints
+/// suggest; the nextLink format is unconfirmed). Graph and Dataverse hosts page on the
+/// same host only.
+pub fn may_follow(origin: &url::Origin, first: &Url, next: &Url) -> bool {
+    if next.origin() == *origin {
+        return true;
+    }
+    if first.scheme() != "https" || next.scheme() != "https" || next.port().is_some() {
+        return false;
+    }
+    let (Some(host), Some(next_host)) = (first.host_str(), next.host_str()) else {
+        return false;
+    };
+    let host = host.to_ascii_lowercase();
+    let stem = ["api.", "gov.api.", "high.api."]
+        .iter()
+        .find_map(|p| host.strip_prefix(p));
+    match stem {
+        Some(stem) if stem.contains('.') => next_host
+            .to_ascii_lowercase()
+            .ends_with(&format!(".{stem}")),
+        _ => false,
+    }
+}
+
+/// Follows `nextLink` / `@odata.nextLink` from a first request. Every page is sent like
+/// the first one (same token and headers).
+pub struct LinkPager<'a> {
+    http: &'a HttpClient,
+    template: ApiRequest,
+    next: Option<Url>,
+    first: Url,
+    origin: url::Origin,
+    seen: HashSet<String>,
+    pages: usize,
+    /// A bad `nextLink`, reported after the (good) page that carried it.
+    deferred: Option<HttpError>,
+}
+
+impl<'a> LinkPager<'a> {
+    pub fn new(http: &'a HttpClient, first: ApiRequest) -> LinkPager<'a> {
+        LinkPager {
+            http,
+            origin: first.url.origin(),
+            first: first.url.clone(),
+            next: Some(first.url.clone()),
+            template: first,
+            seen: HashSet::new(),
+            pages: 0,
+            deferred: None,
+        }
+    }
+
+    /// The next page; `None` when the listing is done or after an error.
+    pub async fn next_page(&mut self) -> Option<Result<Page, HttpError>> {
+        if let Some(e) = self.deferred.take() {
+            return Some(Err(e));
+        }
+        let url = self.next.take()?;
+        let mut req = self.template.clone();
+        req.url = url;
+        let endpoint = req.endpoint();
+        let resp = match self.http.send(&req).await {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        };
+        let body = match parse_page(&endpoint, &resp.body) {
+            Ok(b) => b,
+            Err(e) => return Some(Err(e)),
+        };
+        self.pages += 1;
+        self.seen.insert(req.url.as_str().to_owned());
+        if let Some(link) = next_link(&body) {
+            match self.follow(&req.url, link, &endpoint) {
+                Ok(next) => self.next = Some(next),
+                Err(e) => self.deferred = Some(e),
+            }
+        }
+        let items = match body {
+            Value::Object(mut m) => match m.remove("value") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        Some(Ok(Page {
+            items,
+            raw: resp.body,
+            endpoint,
+        }))
+    }
+
+    fn follow(&self, current: &Url, link: &str, endpoint: &Endpoint) -> Result<Url, HttpError> {
+        let malformed = |message: String| HttpError::MalformedPage {
+            endpoint: endpoint.clone(),
+            message,
+        };
+        let next = current
+            .join(link)
+            .map_err(|e| malformed(format!("nextLink `{link}` is not a URL ({e})")))?;
+        if !may_follow(&self.origin, &self.first, &next) {
+            return Err(malformed(format!(
+                "nextLink leads to another host ({}); not followed, so the token stays with the API it is for",
+                next.origin().ascii_serialization()
+            )));
+        }
+        if self.seen.contains(next.as_str()) {
+            return Err(malformed(
+                "nextLink repeats a page already read; paging stopped".into(),
+            ));
+        }
+        if self.pages >= MAX_PAGES {
+            return Err(malformed(format!(
+                "more than {MAX_PAGES} pages; paging stopped"
+            )));
+        }
+        Ok(next)
+    }
+}
+
+/// Power BI's `$top`/`$skip` paging: no continuation link; the listing ends at the first
+/// page shorter than `$top`.
+pub struct SkipPager<'a> {
+    http: &'a HttpClient,
+    template: ApiRequest,
+    top: u32,
+    skip: u64,
+    done: bool,
+}
+
+impl<'a> SkipPager<'a> {
+    /// `template.url` carries every parameter but `$top` and `$skip`.
+    pub fn new(http: &'a HttpClient, template: ApiRequest, top: u32) -> SkipPager<'a> {
+        SkipPager {
+            http,
+            template,
+            top: top.max(1),
+            skip: 0,
+            done: false,
+        }
+    }
+
+    /// Rows requested so far (the next page's `$skip`).
+    pub fn skip(&self) -> u64 {
+        self.skip
+    }
+
+    pub async fn next_page(&mut self) -> Option<Result<Page, HttpError>> {
+        if self.done {
+            return None;
+        }
+        let mut req = self.template.clone();
+        let top = self.top.to_string();
+        let skip = self.skip.to_string();
+        let sep = if req.url.query().is_some() { '&' } else { '?' };
+        let url = format!("{}{sep}$top={top}&$skip={skip}", req.url);
+        req.url = match Url::parse(&url) {
+            Ok(u) => u,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(HttpError::MalformedPage {
+                    endpoint: req.endpoint(),
+                    message: format!("could not build the next page's URL ({e})"),
+                }));
+            }
+        };
+        let endpoint = req.endpoint();
+        let result = async {
+            let resp = self.http.send(&req).await?;
+            let body = parse_page(&endpoint, &resp.body)?;
+            Ok::<_, HttpError>((body, resp.body))
+        }
+        .await;
+        let (body, raw) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        let items = match body {
+            Value::Object(mut m) => match m.remove("value") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        if (items.len() as u64) < u64::from(self.top)
+            || self.skip / u64::from(self.top) >= MAX_PAGES as u64
+        {
+            self.done = true;
+        }
+        self.skip += u64::from(self.top);
+        Some(Ok(Page {
+            items,
+            raw,
+            endpoint,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_keep_odata_syntax_readable() {
+        let u = build_url(
+            "https://org.api.crm.dynamics.com/",
+            "/api/data/v9.2/systemusers",
+            &[
+                ("$select", "systemuserid,fullname"),
+                ("$filter", "name eq 'a b'"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://org.api.crm.dynamics.com/api/data/v9.2/systemusers?$select=systemuserid,fullname&$filter=name%20eq%20%27a%20b%27"
+        );
+        assert_eq!(
+            encode_path_segment("pat_f.com#EXT#@c.onmicrosoft.com"),
+            "pat_f.com%23EXT%23@c.onmicrosoft.com"
+        );
+        assert_eq!(encode_path_segment("a/b?c%"), "a%2Fb%3Fc%25");
+    }
+
+    #[test]
+    fn next_links_stay_with_the_api() {
+        let ok = |first: &str, next: &str| {
+            let first = Url::parse(first).unwrap();
+            may_follow(&first.origin(), &first, &Url::parse(next).unwrap())
+        };
+        assert!(ok(
+            "https://api.powerapps.com/a",
+            "https://api.powerapps.com/b"
+        ));
+        assert!(ok(
+            "https://api.powerapps.com/a",
+            "https://unitedstates.api.powerapps.com/b"
+        ));
+        assert!(ok(
+            "https://api.bap.microsoft.com/a",
+            "https://europe.api.bap.microsoft.com/b"
+        ));
+        assert!(ok(
+            "https://gov.api.flow.microsoft.us/a",
+            "https://x.flow.microsoft.us/b"
+        ));
+        assert!(!ok(
+            "https://api.bap.microsoft.com/a",
+            "https://evil.microsoft.com/b"
+        ));
+        assert!(!ok(
+            "https://api.powerapps.com/a",
+            "http://unitedstates.api.powerapps.com/b"
+        ));
+        assert!(!ok(
+            "https://api.powerapps.com/a",
+            "https://powerapps.com.evil.net/b"
+        ));
+        assert!(!ok(
+            "https://graph.microsoft.com/a",
+            "https://other.microsoft.com/b"
+        ));
+        assert!(!ok(
+            "https://org.api.crm.dynamics.com/a",
+            "https://org2.api.crm.dynamics.com/b"
+        ));
+        assert!(ok("http://127.0.0.1:5/a", "http://127.0.0.1:5/b?x"));
+        assert!(!ok("http://127.0.0.1:5/a", "http://127.0.0.1:6/b"));
+    }
+
+    #[test]
+    fn next_links_and_pages() {
+        let b: Value = serde_json::json!({"value": [], "nextLink": "https://x/a"});
+        assert_eq!(next_link(&b), Some("https://x/a"));
+        let b: Value = serde_json::json!({"value": [], "@odata.nextLink": "https://x/b"});
+        assert_eq!(next_link(&b), Some("https://x/b"));
+        let b: Value = serde_json::json!({"value": [], "nextLink": ""});
+        assert_eq!(next_link(&b), None);
+        let e = Endpoint {
+            method: "GET".into(),
+            url: "https://x/y".into(),
+        };
+        let err = parse_page(&e, b"{\"values\":[]}").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("GET https://x/y: malformed page"),
+            "{err}"
+        );
+        assert!(parse_page(&e, b"<html>").is_err());
+        assert!(parse_page(&e, b"{\"value\":[1]}").is_ok());
+    }
+}

@@ -1,0 +1,206 @@
+//! End to end: collect the bundled sample tenant (`fixtures/tenants/contoso/`) through
+//! the replay server and check the snapshot holds exactly the resources of
+//! `expected.csv`. (The verdicts themselves are the rules crate's; the CLI tests compare
+//! them.)
+
+mod common;
+
+use common::*;
+use palaudit_collect::config::PowerBiMode;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// (resource_type, resource_id, environment_id) of every row of `expected.csv`.
+fn expected() -> BTreeSet<(String, String, String)> {
+    let mut rdr = csv::Reader::from_path(tenant_dir("contoso").join("expected.csv")).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (t, i, e) = (
+        col("resource_type"),
+        col("resource_id"),
+        col("environment_id"),
+    );
+    rdr.records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[t].to_owned(),
+                r[i].to_ascii_lowercase(),
+                r[e].to_ascii_lowercase(),
+            )
+        })
+        .collect()
+}
+
+fn collected(out: &std::path::Path) -> BTreeSet<(String, String, String)> {
+    read(out)
+        .resources
+        .iter()
+        .map(|r| {
+            (
+                r.resource_type.to_string(),
+                r.resource_id.clone(),
+                r.environment_id.clone(),
+            )
+        })
+        .collect()
+}
+
+fn per_type(set: &BTreeSet<(String, String, String)>) -> BTreeMap<&str, BTreeSet<&str>> {
+    let mut m: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (t, i, _) in set {
+        m.entry(t.as_str()).or_default().insert(i.as_str());
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contoso_snapshot_holds_the_expected_resources() {
+    let server = serve("contoso").await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("contoso");
+    let report = run(&config(&server), &out).await;
+    assert!(
+        report.manifest.collection_errors.is_empty(),
+        "{}",
+        errors_text(&report)
+    );
+
+    let expected = expected();
+    let got = collected(&out);
+    assert_eq!(per_type(&got), per_type(&expected), "resource ids per type");
+    assert_eq!(got, expected, "and each in its environment");
+    assert_eq!(report.summary.total_resources(), expected.len() as u64);
+    assert_eq!(
+        report.manifest.counts.values().sum::<u64>(),
+        expected.len() as u64
+    );
+    assert_eq!(
+        report.summary.environments.len(),
+        10,
+        "5 environments, 5 workspaces"
+    );
+
+    let inv = read(&out);
+    // Identifiers are stored lower-cased.
+    for r in &inv.resources {
+        assert_eq!(r.resource_id, r.resource_id.to_ascii_lowercase());
+        assert_eq!(r.environment_id, r.environment_id.to_ascii_lowercase());
+    }
+    for a in &inv.role_assignments {
+        assert_eq!(a.principal_id, a.principal_id.to_ascii_lowercase());
+    }
+    // The partner co-owner / viewer on the second permissions pages are there.
+    assert!(inv.role_assignments.len() > expected.len());
+    // Every environment with Dataverse gave its users.
+    let envs_with_users: BTreeSet<&str> = inv
+        .systemusers
+        .iter()
+        .map(|s| s.environment_id.as_str())
+        .collect();
+    assert_eq!(envs_with_users.len(), 3);
+
+    let log = server.requests();
+    assert!(log.iter().all(|r| r.authorization));
+    // Graph: one lookup per distinct principal and path.
+    let mut seen = BTreeSet::new();
+    for r in log.iter().filter(|r| r.in_batch) {
+        assert!(
+            seen.insert(r.path().to_ascii_lowercase()),
+            "looked up twice: {}",
+            r.target
+        );
+    }
+    // Nothing unexpected was sent. The one lookup the fixture does not route is the
+    // `mail` query for `pat@fabrikam.com`, which Graph's UPN lookup cannot find (the
+    // replay answers it 404, as an empty result would read).
+    let unrouted: Vec<&str> = log
+        .iter()
+        .filter(|r| r.unmatched())
+        .map(|r| r.target.as_str())
+        .collect();
+    assert!(
+        unrouted
+            .iter()
+            .all(|t| t.starts_with("/graph/v1.0/users?$filter=mail%20eq%20'pat@fabrikam.com'")),
+        "{unrouted:?}"
+    );
+    // No request for the environments without Dataverse went to Dataverse, and Power BI
+    // was read through the groups API only.
+    assert!(log.iter().all(|r| !r.target.contains("/workspaces/")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contoso_scanner_finds_the_same_datasets() {
+    let server = serve("contoso").await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("contoso");
+    let mut cfg = config(&server);
+    cfg.collect.powerbi = PowerBiMode::Scanner;
+    let report = run(&cfg, &out).await;
+    assert!(
+        report.manifest.collection_errors.is_empty(),
+        "{}",
+        errors_text(&report)
+    );
+    let datasets = |s: &BTreeSet<(String, String, String)>| -> BTreeSet<(String, String, String)> {
+        s.iter()
+            .filter(|(t, _, _)| t == "powerbi_dataset")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(datasets(&collected(&out)), datasets(&expected()));
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| !r.target.contains("/admin/groups"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_pages_are_kept_beside_the_snapshot() {
+    let server = serve("contoso").await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("contoso");
+    let mut opts = options(&out);
+    opts.raw = true;
+    let report = palaudit_collect::collect(&config(&server), &opts)
+        .await
+        .unwrap();
+    let raw = report.raw_dir.clone().unwrap();
+    assert_eq!(raw, dir.path().join("contoso.raw"));
+    for collector in [
+        "environments",
+        "canvas_apps",
+        "canvas_app_permissions",
+        "flows",
+        "flow_permissions",
+        "systemusers",
+        "appmodules",
+        "bots",
+        "powerbi",
+        "graph",
+    ] {
+        let first = raw.join(collector).join("1.json");
+        assert!(first.is_file(), "{}", first.display());
+    }
+    // Two environment pages, byte for byte as served.
+    let page2 = std::fs::read_to_string(raw.join("environments/2.json")).unwrap();
+    assert!(page2.contains(&server.base_url()) || !page2.contains("{{base}}"));
+    assert!(!raw.join("environments/3.json").exists());
+    // The snapshot directory itself holds only the snapshot.
+    let names: BTreeSet<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.contains("manifest.json") && names.len() == 6,
+        "{names:?}"
+    );
+    // A second run replaces the raw pages it wrote before.
+    palaudit_collect::collect(&config(&server), &opts)
+        .await
+        .unwrap();
+    assert!(raw.join("environments/1.json").is_file());
+    assert!(!raw.join("environments/3.json").exists());
+}

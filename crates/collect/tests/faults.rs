@@ -1,0 +1,519 @@
+//! Collection against small recorded tenants that misbehave (`fixtures/tenants/faults/`):
+//! throttling, server errors, malformed pages, rejected tokens, and the identity shapes
+//! that are easy to get wrong. Everything runs against a loopback replay server.
+
+mod common;
+
+use common::*;
+use palaudit_collect::CollectError;
+use palaudit_collect::config::PowerBiMode;
+use palaudit_model::{PrincipalIdKind, PrincipalType, ResourceType, Role};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_server_errors_are_retried_to_a_complete_snapshot() {
+    let server = serve("faults/throttled").await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snap");
+    let started = Instant::now();
+    let report = run(&config(&server), &out).await;
+    let elapsed = started.elapsed();
+
+    assert!(
+        report.manifest.collection_errors.is_empty(),
+        "{}",
+        errors_text(&report)
+    );
+    // Each Retry-After is 1 s; the waits overlap, and nothing waits much longer.
+    assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+
+    let inv = read(&out);
+    let count = |t| {
+        inv.resources
+            .iter()
+            .filter(|r| r.resource_type == t)
+            .count()
+    };
+    assert_eq!(count(ResourceType::CanvasApp), 2, "both app pages");
+    assert_eq!(count(ResourceType::Flow), 1);
+    assert_eq!(count(ResourceType::PowerbiDataset), 1);
+    assert_eq!(inv.environments.len(), 3, "one environment, two workspaces");
+    let ds = inv
+        .resources
+        .iter()
+        .find(|r| r.resource_type == ResourceType::PowerbiDataset)
+        .unwrap();
+    assert_eq!(ds.resource_id, "d0000000-0000-4000-8000-0000000000d1");
+    assert_eq!(ds.environment_id, "b0000000-0000-4000-8000-0000000000b1");
+    assert_eq!(
+        ds.created_time.map(|t| t.to_rfc3339()),
+        Some("2025-05-01T17:00:00.123+00:00".into())
+    );
+    // Every role holder was resolved once, after its 429/503.
+    assert_eq!(inv.principals.len(), 3);
+    assert!(
+        inv.principals
+            .iter()
+            .all(|p| !p.deleted && p.enabled == Some(true))
+    );
+
+    let log = server.requests();
+    let statuses = |path: &str| -> Vec<u16> { hits(&log, path).iter().map(|r| r.status).collect() };
+    assert_eq!(
+        statuses("/bap/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments"),
+        [429, 200]
+    );
+    assert_eq!(
+        statuses(
+            "/powerapps/providers/Microsoft.PowerApps/scopes/admin/environments/a1a1a1a1-0000-4000-8000-000000000001/apps"
+        ),
+        [503, 200, 200],
+        "503, then page 1 and page 2"
+    );
+    assert_eq!(
+        statuses("/graph/v1.0/users/11111111-aaaa-4000-8000-000000000001"),
+        [429, 200]
+    );
+    assert_eq!(
+        statuses("/graph/v1.0/users/11111111-aaaa-4000-8000-000000000002"),
+        [503, 200]
+    );
+    // The groups listing ends on the empty page after a full one.
+    let groups: Vec<String> = hits(&log, "/powerbi/v1.0/myorg/admin/groups")
+        .iter()
+        .map(|r| r.target.clone())
+        .collect();
+    assert_eq!(groups.len(), 3, "{groups:?}");
+    assert!(groups[2].contains("$skip=2"), "{groups:?}");
+    assert!(
+        log.iter().all(|r| r.authorization),
+        "every request carries the token"
+    );
+    assert!(
+        log.iter().all(|r| !r.unmatched()),
+        "nothing unexpected was sent"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_pages_are_errors_naming_the_endpoint_and_the_rest_is_collected() {
+    let server = serve("faults/malformed").await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snap");
+    let report = run(&config(&server), &out).await;
+    let errors = &report.manifest.collection_errors;
+    let text = errors_text(&report);
+
+    let broken = "c1c1c1c1-0000-4000-8000-00000000000a";
+    let apps = errors
+        .iter()
+        .find(|e| e.collector == "canvas_apps")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(apps.scope.as_deref(), Some(broken));
+    let endpoint = apps.endpoint.as_deref().unwrap();
+    assert!(
+        endpoint.starts_with("GET http://127.0.0.1:")
+            && endpoint.contains(&format!(
+                "/environments/{broken}/apps?api-version=2016-11-01"
+            )),
+        "{endpoint}"
+    );
+    assert!(
+        apps.message.contains("malformed page") && apps.message.contains("not JSON"),
+        "{text}"
+    );
+    let flows = errors
+        .iter()
+        .find(|e| e.collector == "flows" && e.scope.as_deref() == Some(broken))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(flows.message.contains("`value` array"), "{text}");
+
+    // An unknown roleName is recorded, not skipped silently.
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.collector == "canvas_app_permissions"
+                && e.message.contains("unknown permission roleName `CanShare`")),
+        "{text}"
+    );
+    // A nextLink to another host (plain http at that) is not followed.
+    assert!(
+        errors.iter().any(|e| e.collector == "flows"
+            && e.message.contains("another host")
+            && e.message.contains("evil.example.com")),
+        "{text}"
+    );
+    // Power BI rejected the token: a 401 with a clear message.
+    let pbi = errors
+        .iter()
+        .find(|e| e.collector == "powerbi")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(pbi.status, Some(401));
+    assert!(pbi.message.contains("rejected the token"), "{text}");
+    assert!(
+        pbi.message.contains("PowerBINotAuthorizedException"),
+        "{text}"
+    );
+    assert_eq!(errors.len(), 5, "{text}");
+
+    // The healthy environment is all there.
+    let inv = read(&out);
+    let healthy = "c1c1c1c1-0000-4000-8000-00000000000b";
+    let ids: Vec<&str> = inv
+        .resources
+        .iter()
+        .map(|r| r.environment_id.as_str())
+        .collect();
+    assert_eq!(ids.iter().filter(|e| **e == healthy).count(), 3, "{ids:?}");
+    assert!(!ids.contains(&broken));
+    let odd = inv
+        .role_assignments
+        .iter()
+        .filter(|r| r.resource_id == "b1000000-0000-4000-8000-0000000000b2")
+        .count();
+    assert_eq!(
+        odd, 1,
+        "the owner is kept; the unknown role is not invented"
+    );
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| !r.target.contains("evil.example.com"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_token_everywhere_fails_without_replacing_the_last_snapshot() {
+    let server = serve("faults/unauthorized").await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snap");
+    let earlier = palaudit_model::Inventory {
+        tenant_id: TENANT.into(),
+        ..Default::default()
+    };
+    earlier.write_snapshot(&out, chrono::Utc::now()).unwrap();
+    let before = std::fs::read(out.join("manifest.json")).unwrap();
+
+    let err = palaudit_collect::collect(&config(&server), &options(&out))
+        .await
+        .unwrap_err();
+    let CollectError::NothingCollected { errors } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(errors.len(), 2, "{err}");
+    assert!(errors.iter().all(|e| e.status == Some(401)));
+    let msg = err.to_string();
+    assert!(
+        msg.contains("HTTP 401") || msg.contains("-> HTTP 401"),
+        "{msg}"
+    );
+    assert!(msg.contains("rejected the token"), "{msg}");
+    assert!(msg.contains("The access token is invalid."), "{msg}");
+    assert!(
+        !msg.contains("replay-token"),
+        "the token never shows: {msg}"
+    );
+    assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), before);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no leftovers"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identities_deleted_owner_app_user_guest_publisher_and_no_dataverse() {
+    let server = serve("faults/identities").await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snap");
+    let mut cfg = config(&server);
+    cfg.collect.powerbi_page_size = 5;
+    let report = run(&cfg, &out).await;
+    assert!(
+        report.manifest.collection_errors.is_empty(),
+        "{}",
+        errors_text(&report)
+    );
+    let inv = read(&out);
+    let log = server.requests();
+
+    // No Dataverse request for the environment without Dataverse; three for the other.
+    let dataverse: Vec<&str> = log
+        .iter()
+        .filter(|r| r.target.starts_with("/dataverse/"))
+        .map(|r| r.path())
+        .collect();
+    assert_eq!(
+        dataverse.len(),
+        3,
+        "systemusers, appmodules, bots of orgp only: {dataverse:?}"
+    );
+    assert!(dataverse.iter().all(|p| p.starts_with("/dataverse/orgp/")));
+    // An empty app list asks for no permissions.
+    let trial = "d1d1d1d1-0000-4000-8000-00000000000e";
+    assert!(
+        !log.iter()
+            .any(|r| r.target.contains(&format!("/environments/{trial}/apps/"))),
+        "{log:?}"
+    );
+    assert!(log.iter().all(|r| !r.unmatched()), "{log:?}");
+
+    // Ids are lower-cased, names kept.
+    let prod = "d1d1d1d1-0000-4000-8000-00000000000f";
+    let env = inv
+        .environments
+        .iter()
+        .find(|e| e.environment_id == prod)
+        .unwrap();
+    assert_eq!(env.display_name, "Prod With Dataverse");
+    assert!(
+        env.dataverse_url
+            .as_deref()
+            .is_some_and(|u| u.ends_with("/dataverse/orgp"))
+    );
+    let trial_env = inv
+        .environments
+        .iter()
+        .find(|e| e.environment_id == trial)
+        .unwrap();
+    assert_eq!(trial_env.dataverse_url, None);
+
+    // The deleted owner: one lookup as a user, one as a service principal, then deleted.
+    let deleted = "0de1e7ed-0000-4000-8000-000000000001";
+    let p = inv
+        .principals
+        .iter()
+        .find(|p| p.object_id == deleted)
+        .unwrap();
+    assert!(p.deleted);
+    assert_eq!(hits(&log, &format!("/graph/v1.0/users/{deleted}")).len(), 1);
+    assert_eq!(
+        hits(&log, &format!("/graph/v1.0/servicePrincipals/{deleted}")).len(),
+        1
+    );
+    let owner = inv
+        .role_assignments
+        .iter()
+        .find(|r| r.resource_type == ResourceType::CanvasApp && r.role == Role::Owner)
+        .unwrap();
+    assert_eq!(owner.principal_id, deleted);
+    let roles: HashMap<Role, (PrincipalType, PrincipalIdKind, String)> = inv
+        .role_assignments
+        .iter()
+        .filter(|r| r.resource_type == ResourceType::CanvasApp)
+        .map(|r| {
+            (
+                r.role,
+                (
+                    r.principal_type,
+                    r.principal_id_kind,
+                    r.principal_id.clone(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(roles[&Role::CoOwner].0, PrincipalType::Group);
+    assert_eq!(
+        roles[&Role::Viewer],
+        (PrincipalType::Tenant, PrincipalIdKind::None, String::new())
+    );
+    assert!(
+        !log.iter()
+            .any(|r| r.target.contains("96000000-0000-4000-8000-000000000001")),
+        "groups are never looked up"
+    );
+
+    // The application user: creator of the model-driven app, resolved by app id.
+    let mda = inv
+        .role_assignments
+        .iter()
+        .find(|r| r.resource_type == ResourceType::ModelDrivenApp)
+        .unwrap();
+    assert_eq!(mda.role, Role::Creator);
+    assert_eq!(mda.principal_id, "e5000000-0000-4000-8000-000000000001");
+    assert_eq!(mda.principal_id_kind, PrincipalIdKind::DataverseSystemUser);
+    assert_eq!(mda.principal_type, PrincipalType::ServicePrincipal);
+    assert_eq!(mda.display_name.as_deref(), Some("# Deployment App"));
+    let sp = inv
+        .principals
+        .iter()
+        .find(|p| p.principal_type == PrincipalType::ServicePrincipal)
+        .unwrap();
+    assert_eq!(sp.object_id, "5b000000-0000-4000-8000-000000000001");
+    assert_eq!(
+        sp.app_id.as_deref(),
+        Some("a9900000-0000-4000-8000-000000000001")
+    );
+    let su = inv
+        .systemusers
+        .iter()
+        .find(|s| s.systemuser_id == "e5000000-0000-4000-8000-000000000001")
+        .unwrap();
+    assert_eq!(su.access_mode, Some(4));
+    assert_eq!(inv.systemusers.len(), 3);
+    assert_eq!(
+        inv.systemusers
+            .iter()
+            .find(|s| s.full_name.as_deref() == Some("SYSTEM"))
+            .unwrap()
+            .azure_ad_object_id,
+        None
+    );
+
+    // The bot: created by a guest's Dataverse user, owned by a team, published by the app.
+    let bot = inv
+        .resources
+        .iter()
+        .find(|r| r.resource_type == ResourceType::Bot)
+        .unwrap();
+    assert_eq!(
+        bot.published_by.as_deref(),
+        Some("e5000000-0000-4000-8000-000000000001")
+    );
+    let bot_owner = inv
+        .role_assignments
+        .iter()
+        .find(|r| r.resource_type == ResourceType::Bot && r.role == Role::Owner)
+        .unwrap();
+    assert_eq!(bot_owner.principal_type, PrincipalType::Team);
+
+    // The guest publisher, looked up by UPN with `#` sent as %23, and by object id via the
+    // bot's creator: two lookups, one principal row.
+    let publisher = inv
+        .role_assignments
+        .iter()
+        .find(|r| r.role == Role::Publisher && !r.principal_id.is_empty())
+        .unwrap();
+    assert_eq!(
+        publisher.principal_id,
+        "pat_fabrikam.com#ext#@contoso.onmicrosoft.com"
+    );
+    assert_eq!(publisher.principal_id_kind, PrincipalIdKind::Upn);
+    let upn_lookups: Vec<&str> = log
+        .iter()
+        .filter(|r| r.in_batch && r.target.contains("pat_fabrikam.com"))
+        .map(|r| r.target.as_str())
+        .collect();
+    assert_eq!(upn_lookups.len(), 1, "{upn_lookups:?}");
+    assert!(upn_lookups[0].contains("%23ext%23"), "{upn_lookups:?}");
+    let pats: Vec<_> = inv
+        .principals
+        .iter()
+        .filter(|p| p.object_id == "9723d9b0-b8d6-48af-b381-fb4a9f0403e4")
+        .collect();
+    assert_eq!(pats.len(), 1);
+    assert_eq!(pats[0].user_type.as_deref(), Some("Guest"));
+    assert_eq!(pats[0].external_user_state.as_deref(), Some("Accepted"));
+    // The push dataset names no publisher: an empty publisher row, no lookup.
+    let push = inv
+        .role_assignments
+        .iter()
+        .find(|r| r.resource_id == "db000000-0000-4000-8000-0000000000db")
+        .unwrap();
+    assert_eq!(
+        (push.principal_id.as_str(), push.principal_id_kind),
+        ("", PrincipalIdKind::None)
+    );
+    let personal = inv
+        .environments
+        .iter()
+        .find(|e| e.environment_id == "c3000000-0000-4000-8000-0000000000c4")
+        .unwrap();
+    assert_eq!(personal.environment_type, "PowerBIPersonal");
+    // Graph: exactly one lookup per distinct target.
+    let mut seen = std::collections::HashSet::new();
+    for r in log.iter().filter(|r| r.in_batch) {
+        assert!(
+            seen.insert(r.path().to_ascii_lowercase()),
+            "looked up twice: {}",
+            r.target
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn powerbi_scanner_polls_until_succeeded() {
+    let server = serve("faults/powerbi-scanner").await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snap");
+    let mut cfg = config(&server);
+    cfg.collect.powerbi = PowerBiMode::Scanner;
+    let report = run(&cfg, &out).await;
+    assert!(
+        report.manifest.collection_errors.is_empty(),
+        "{}",
+        errors_text(&report)
+    );
+    let inv = read(&out);
+    let mut datasets: Vec<(&str, &str)> = inv
+        .resources
+        .iter()
+        .map(|r| (r.resource_id.as_str(), r.environment_id.as_str()))
+        .collect();
+    datasets.sort();
+    assert_eq!(
+        datasets,
+        [
+            (
+                "d5000000-0000-4000-8000-000000000001",
+                "e1000000-0000-4000-8000-0000000000e1"
+            ),
+            (
+                "d5000000-0000-4000-8000-000000000002",
+                "e1000000-0000-4000-8000-0000000000e2"
+            )
+        ]
+    );
+    assert!(
+        inv.resources.iter().all(|r| r.created_time.is_some()),
+        "CreatedDate is read"
+    );
+    let log = server.requests();
+    let status = hits(
+        &log,
+        "/powerbi/v1.0/myorg/admin/workspaces/scanStatus/5ca00000-0000-4000-8000-000000000001",
+    );
+    assert_eq!(status.len(), 2, "Running, then Succeeded");
+    let get_info = hits(&log, "/powerbi/v1.0/myorg/admin/workspaces/getInfo");
+    assert_eq!(get_info.len(), 1);
+    assert_eq!(get_info[0].method, "POST");
+    assert!(get_info[0].target.contains("getArtifactUsers=true"));
+    assert!(
+        get_info[0].route.is_some(),
+        "the body held both workspace ids"
+    );
+    assert!(hits(&log, "/powerbi/v1.0/myorg/admin/groups").is_empty());
+    assert_eq!(inv.principals.len(), 1, "one publisher, looked up once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn powerbi_auto_switches_to_the_scanner_for_the_rest() {
+    let server = serve("faults/powerbi-scanner").await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snap");
+    let mut cfg = config(&server);
+    cfg.collect.powerbi = PowerBiMode::Auto;
+    cfg.collect.powerbi_page_size = 1;
+    cfg.collect.powerbi_auto_threshold = 1;
+    let report = run(&cfg, &out).await;
+    assert!(
+        report.manifest.collection_errors.is_empty(),
+        "{}",
+        errors_text(&report)
+    );
+    let inv = read(&out);
+    assert_eq!(inv.resources.len(), 2);
+    assert_eq!(inv.environments.len(), 2, "each workspace once");
+    let log = server.requests();
+    assert_eq!(hits(&log, "/powerbi/v1.0/myorg/admin/groups").len(), 1);
+    let get_info = hits(&log, "/powerbi/v1.0/myorg/admin/workspaces/getInfo");
+    assert_eq!(get_info.len(), 1);
+    assert_eq!(
+        get_info[0].route,
+        Some(4),
+        "only the workspace not yet read"
+    );
+}
