@@ -6,6 +6,7 @@
 //! prints, and maps outcomes to the exit codes scripts rely on.
 
 mod audit;
+mod collect;
 mod demo;
 
 use clap::{Args, Parser, Subcommand};
@@ -160,7 +161,7 @@ fn parse_pct(s: &str) -> Result<f64, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Collect(args) => demo::run_collect(&args),
+        Command::Collect(args) => collect::run(&args),
         Command::Audit(args) => audit::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Rules(args) => audit::list_rules(args.rules.as_deref()),

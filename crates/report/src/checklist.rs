@@ -37,7 +37,11 @@ fn head(findings: &Findings) -> String {
     );
     match &findings.collected_at {
         Some(at) => {
-            let _ = writeln!(s, "Snapshot collected {at}.\n");
+            let _ = writeln!(
+                s,
+                "Snapshot collected {}.\n",
+                at.format("%Y-%m-%d %H:%M:%S UTC")
+            );
         }
         None => s.push_str("Snapshot collection time not recorded.\n\n"),
     }

@@ -47,7 +47,7 @@ pub(crate) fn render(
         |out: &mut dyn Write, part: &str, text: &str| write_part(out, Format::Terminal, part, text);
 
     let collected = match &findings.collected_at {
-        Some(at) => format!("collected {at}"),
+        Some(at) => format!("collected {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
         None => "collection time not recorded".to_owned(),
     };
     let title = format!(
