@@ -8,6 +8,7 @@
 mod audit;
 mod collect;
 mod demo;
+mod identities;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -57,6 +58,34 @@ enum Command {
     Rules(RulesArgs),
     /// Explain one rule.
     Rule(RuleArgs),
+    /// Check the PAL identities of the roster against the customer tenant.
+    #[command(subcommand)]
+    Identities(IdentitiesCommand),
+}
+
+#[derive(Subcommand)]
+pub enum IdentitiesCommand {
+    /// Read each identity's PAL link (ManagementPartner API) and Azure RBAC role
+    /// assignments in the tenant. Never creates or changes a link: prints the commands
+    /// that would fix each gap.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// Config file (TOML): tenant_id, [auth] (the identity that reads RBAC), [endpoints],
+    /// and [[credentials]] for the service principals palaudit may sign in as.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// PAL identities file (CSV); only rows for the config's tenant are checked.
+    #[arg(long)]
+    pub identities: PathBuf,
+    /// Also write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Do not print the table.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Args)]
@@ -166,6 +195,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Rules(args) => audit::list_rules(args.rules.as_deref()),
         Command::Rule(args) => audit::explain_rule(&args.id, args.rules.as_deref()),
+        Command::Identities(IdentitiesCommand::Verify(args)) => identities::verify(&args),
     };
     match result {
         Ok(outcome) => outcome.into(),

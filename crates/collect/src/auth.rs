@@ -112,22 +112,7 @@ impl Auth {
             method,
             message: one_line(&e.to_string()),
         };
-        let client_options = || ClientOptions {
-            // The SDK default retries for up to a minute; a sign-in problem should surface
-            // quickly, with one short retry for a transient failure.
-            retry: RetryOptions::exponential(ExponentialRetryOptions {
-                initial_delay: azure_core::time::Duration::milliseconds(500),
-                max_retries: 2,
-                max_total_elapsed: azure_core::time::Duration::seconds(15),
-                max_delay: azure_core::time::Duration::seconds(5),
-            }),
-            cloud: Some(Arc::new(if config.cloud.uses_government_authority() {
-                azure_core::cloud::CloudConfiguration::AzureGovernment
-            } else {
-                azure_core::cloud::CloudConfiguration::AzurePublic
-            })),
-            ..Default::default()
-        };
+        let client_options = || client_options(config);
         let credential: Arc<dyn TokenCredential> = match &config.auth {
             AuthMethod::StaticToken => {
                 let token = env(STATIC_TOKEN_VAR).unwrap_or_default();
@@ -193,6 +178,14 @@ impl Auth {
         Ok(Auth::with(Provider::Credential { credential, method }))
     }
 
+    /// Tokens from `credential`, labelled `method` in error messages.
+    pub fn from_named_credential(
+        credential: Arc<dyn TokenCredential>,
+        method: &'static str,
+    ) -> Auth {
+        Auth::with(Provider::Credential { credential, method })
+    }
+
     /// The token source for `scope`, made once per scope.
     pub fn source(&self, scope: &str) -> Arc<dyn TokenSource> {
         let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
@@ -213,6 +206,37 @@ impl Auth {
             })
             .clone()
     }
+}
+
+/// Sign-in options for azure_identity credentials: the tenant's cloud authority, and a
+/// short retry so that a sign-in problem surfaces quickly.
+pub(crate) fn client_options(config: &Config) -> ClientOptions {
+    ClientOptions {
+        // The SDK default retries for up to a minute; one short retry is enough for a
+        // transient failure.
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            initial_delay: azure_core::time::Duration::milliseconds(500),
+            max_retries: 2,
+            max_total_elapsed: azure_core::time::Duration::seconds(15),
+            max_delay: azure_core::time::Duration::seconds(5),
+        }),
+        cloud: Some(Arc::new(if config.cloud.uses_government_authority() {
+            azure_core::cloud::CloudConfiguration::AzureGovernment
+        } else {
+            azure_core::cloud::CloudConfiguration::AzurePublic
+        })),
+        ..Default::default()
+    }
+}
+
+/// The token endpoint of the tenant's authority: the audience of a client assertion.
+pub(crate) fn token_endpoint(config: &Config) -> String {
+    let authority = if config.cloud.uses_government_authority() {
+        "https://login.microsoftonline.us"
+    } else {
+        "https://login.microsoftonline.com"
+    };
+    format!("{authority}/{}/oauth2/v2.0/token", config.tenant_id)
 }
 
 struct StaticSource {
@@ -269,7 +293,7 @@ pub fn dataverse_scope(instance_url: Option<&str>, instance_api_url: &str) -> St
 }
 
 /// An SDK message as one short line: whitespace collapsed, capped.
-pub(crate) fn one_line(s: &str) -> String {
+pub fn one_line(s: &str) -> String {
     let mut out = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if out.chars().count() > 400 {
         out = out.chars().take(400).collect::<String>() + "…";

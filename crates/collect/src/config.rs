@@ -316,6 +316,32 @@ pub struct Config {
     pub scopes: Scopes,
     pub auth: AuthMethod,
     pub collect: CollectSettings,
+    /// `[[credentials]]`: how `palaudit identities verify` signs in as each PAL-linked
+    /// service principal of the roster, to read that identity's own PAL link.
+    pub credentials: Vec<IdentityCredential>,
+}
+
+/// One `[[credentials]]` entry: a PAL-linked service principal palaudit may sign in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityCredential {
+    /// The line of the entry in the config file, for messages.
+    pub line: usize,
+    /// The service principal's application (client) id, lower-cased.
+    pub app_id: String,
+    pub source: CredentialSource,
+}
+
+/// Where a service principal's credential comes from. Files are resolved against the
+/// config file's directory; their contents are read only when needed and never printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// A file holding the client secret (surrounding white space ignored).
+    ClientSecretFile(PathBuf),
+    /// A PEM file holding the certificate and its unencrypted PKCS#8 private key.
+    CertificateFile(PathBuf),
+    /// An environment variable holding a bearer token for ARM already issued to the
+    /// identity (air-gapped runs and tests).
+    TokenEnv(String),
 }
 
 impl Config {
@@ -328,6 +354,7 @@ impl Config {
             scopes: Scopes::for_cloud(cloud),
             auth,
             collect: CollectSettings::default(),
+            credentials: Vec::new(),
         }
     }
 
@@ -488,6 +515,63 @@ impl Config {
             collect.environments = Some(ids);
         }
 
+        let base_dir = path.parent().unwrap_or(Path::new(""));
+        let mut credentials: Vec<IdentityCredential> = Vec::new();
+        for c in raw.credentials {
+            let line = line_col(text, c.span().start).0;
+            let c = c.into_inner();
+            let app_id = c.app_id.get_ref().trim().to_ascii_lowercase();
+            if !palaudit_model::ids::is_guid(&app_id) {
+                problem(
+                    c.app_id.span(),
+                    format!(
+                        "credentials.app_id `{}` is not a GUID (the service principal's application id)",
+                        c.app_id.get_ref()
+                    ),
+                );
+                continue;
+            }
+            if let Some(earlier) = credentials.iter().find(|e| e.app_id == app_id) {
+                problem(
+                    c.app_id.span(),
+                    format!(
+                        "a second credential for app_id {app_id} (the first is on line {})",
+                        earlier.line
+                    ),
+                );
+                continue;
+            }
+            let mut sources = Vec::new();
+            if let Some(f) = &c.client_secret_file {
+                sources.push(CredentialSource::ClientSecretFile(
+                    base_dir.join(f.get_ref().trim()),
+                ));
+            }
+            if let Some(f) = &c.certificate_file {
+                sources.push(CredentialSource::CertificateFile(
+                    base_dir.join(f.get_ref().trim()),
+                ));
+            }
+            if let Some(v) = &c.token_env {
+                sources.push(CredentialSource::TokenEnv(v.get_ref().trim().to_owned()));
+            }
+            if sources.len() != 1 {
+                problem(
+                    c.app_id.span(),
+                    format!(
+                        "credentials for app_id {app_id}: give exactly one of client_secret_file, certificate_file or token_env ({} given)",
+                        sources.len()
+                    ),
+                );
+                continue;
+            }
+            credentials.push(IdentityCredential {
+                line,
+                app_id,
+                source: sources.remove(0),
+            });
+        }
+
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
@@ -498,6 +582,7 @@ impl Config {
             scopes: Scopes::for_cloud(cloud),
             auth,
             collect,
+            credentials,
         })
     }
 }
@@ -558,6 +643,17 @@ struct RawConfig {
     auth: Option<RawAuth>,
     #[serde(default)]
     collect: RawCollect,
+    #[serde(default)]
+    credentials: Vec<Spanned<RawCredential>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCredential {
+    app_id: Spanned<String>,
+    client_secret_file: Option<Spanned<String>>,
+    certificate_file: Option<Spanned<String>>,
+    token_env: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

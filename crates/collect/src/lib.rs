@@ -18,10 +18,12 @@
 //! ```
 
 pub mod auth;
+pub mod certificate;
 mod collectors;
 pub mod config;
 pub mod http;
 pub mod progress;
+pub mod verify;
 
 use crate::auth::{Auth, AuthError};
 use crate::config::Config;

@@ -42,7 +42,7 @@ fn bad_request(message: &str) -> Reply {
 pub(crate) fn handle(
     state: &State,
     body: &[u8],
-    authorization: bool,
+    bearer: Option<&str>,
 ) -> (Reply, Vec<RecordedRequest>) {
     let batch: BatchBody = match serde_json::from_slice(body) {
         Ok(b) => b,
@@ -76,7 +76,7 @@ pub(crate) fn handle(
             .body
             .map(|b| b.to_string().into_bytes())
             .unwrap_or_default();
-        let (reply, record) = state.answer(&method, &target, &sub_body, authorization, true);
+        let (reply, record) = state.answer(&method, &target, &sub_body, bearer, true);
         log.push(record);
         let reply = reply.unwrap_or_else(|| not_found(&url));
         let mut headers = serde_json::Map::new();

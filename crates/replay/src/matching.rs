@@ -47,6 +47,8 @@ pub(crate) struct Incoming<'a> {
     pub path: &'a str,
     pub query: &'a [(String, String)],
     pub body: &'a [u8],
+    /// The request's bearer token, compared and then forgotten (never logged).
+    pub bearer: Option<&'a str>,
 }
 
 impl Incoming<'_> {
@@ -57,6 +59,10 @@ impl Incoming<'_> {
                 .query
                 .iter()
                 .all(|(k, v)| self.query.iter().any(|(qk, qv)| qk == k && qv == v))
+            && route
+                .bearer
+                .as_deref()
+                .is_none_or(|want| self.bearer == Some(want))
             && route.body_match.as_ref().is_none_or(|needle| {
                 let body = String::from_utf8_lossy(self.body);
                 body.contains(needle.as_str())
@@ -71,7 +77,9 @@ pub(crate) fn find_route(routes: &[Route], req: &Incoming<'_>) -> Option<usize> 
         if !req.matches(route) {
             continue;
         }
-        let specificity = route.query.len() + usize::from(route.body_match.is_some());
+        let specificity = route.query.len()
+            + usize::from(route.body_match.is_some())
+            + usize::from(route.bearer.is_some());
         if best.is_none_or(|(_, s)| specificity > s) {
             best = Some((i, specificity));
         }
@@ -99,6 +107,7 @@ mod tests {
                 path: &path,
                 query: &query,
                 body: body.as_bytes(),
+                bearer: None,
             },
         )
     }
@@ -171,5 +180,31 @@ mod tests {
         );
         assert_eq!(find(&t, "POST", "/x", "{\"id\":\"abc\"}"), Some(2));
         assert_eq!(find(&t, "POST", "/x", "{}"), Some(0));
+    }
+
+    #[test]
+    fn a_route_naming_a_bearer_token_answers_only_that_caller() {
+        let t = tenant(
+            r#"{"routes":[
+              {"method":"GET","path":"/arm/partners","responses":[{"status":404}]},
+              {"method":"GET","path":"/arm/partners","bearer":"token-a","responses":[{}]}
+            ]}"#,
+        );
+        let path = "/arm/partners";
+        let ask = |bearer| {
+            find_route(
+                t.routes(),
+                &Incoming {
+                    method: "GET",
+                    path,
+                    query: &[],
+                    body: b"",
+                    bearer,
+                },
+            )
+        };
+        assert_eq!(ask(Some("token-a")), Some(1));
+        assert_eq!(ask(Some("token-b")), Some(0));
+        assert_eq!(ask(None), Some(0));
     }
 }

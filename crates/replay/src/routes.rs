@@ -62,6 +62,8 @@ struct RawRoute {
     query: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     body_match: Option<String>,
+    #[serde(default)]
+    bearer: Option<String>,
     responses: Vec<RawResponse>,
     #[serde(default, rename = "comment")]
     _comment: Option<serde_json::Value>,
@@ -99,6 +101,9 @@ pub struct Route {
     pub query: Vec<(String, String)>,
     /// A string the request body must contain (POST routes).
     pub body_match: Option<String>,
+    /// The bearer token the request must carry: for APIs whose answer depends on who
+    /// asks (ManagementPartner answers for the calling identity). Test tokens only.
+    pub bearer: Option<String>,
     pub responses: Vec<ResponseSpec>,
 }
 
@@ -265,6 +270,7 @@ impl Tenant {
                 path: raw.path,
                 query,
                 body_match: raw.body_match,
+                bearer: raw.bearer,
                 responses,
             });
         }

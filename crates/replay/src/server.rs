@@ -82,9 +82,10 @@ impl State {
         method: &str,
         target: &str,
         body: &[u8],
-        authorization: bool,
+        bearer: Option<&str>,
         in_batch: bool,
     ) -> (Option<Reply>, RecordedRequest) {
+        let authorization = bearer.is_some();
         let (raw_path, raw_query) = target.split_once('?').unwrap_or((target, ""));
         let path = decode_path(raw_path).to_lowercase();
         let query = parse_query(raw_query);
@@ -95,6 +96,7 @@ impl State {
                 path: &path,
                 query: &query,
                 body,
+                bearer,
             },
         );
         let reply = found.map(|i| self.next_reply(i));
@@ -236,7 +238,11 @@ async fn handle(
         .uri()
         .path_and_query()
         .map_or_else(|| req.uri().path().to_owned(), |pq| pq.as_str().to_owned());
-    let authorization = req.headers().contains_key(hyper::header::AUTHORIZATION);
+    // The token is only compared with routes that name one; it is never stored.
+    let bearer: Option<String> = req.headers().get(hyper::header::AUTHORIZATION).map(|v| {
+        let v = v.to_str().unwrap_or("");
+        v.strip_prefix("Bearer ").unwrap_or(v).trim().to_owned()
+    });
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
@@ -246,7 +252,7 @@ async fn handle(
             ));
         }
     };
-    let (reply, mut record) = state.answer(&method, &target, &body, authorization, false);
+    let (reply, mut record) = state.answer(&method, &target, &body, bearer.as_deref(), false);
     if let Some(reply) = reply {
         state.record([record]);
         return Ok(to_response(reply));
@@ -254,7 +260,7 @@ async fn handle(
     // No recorded route: the built-in Graph batch endpoint, then a 404 naming the path.
     let path = decode_path(target.split('?').next().unwrap_or("")).to_lowercase();
     if method == "POST" && path == batch::BATCH_PATH {
-        let (reply, sub_requests) = batch::handle(&state, &body, authorization);
+        let (reply, sub_requests) = batch::handle(&state, &body, bearer.as_deref());
         record.status = reply.status;
         record.builtin = true;
         state.record(std::iter::once(record).chain(sub_requests));

@@ -1,0 +1,629 @@
+//! `palaudit identities verify`: is each PAL identity of the roster really linked to its
+//! partner ID in this customer tenant, and does it hold Azure RBAC roles there?
+//!
+//! The ManagementPartner API answers only for the identity that calls it (api-reference
+//! §7), so a link can be read only for identities palaudit can sign in as: the config's
+//! `[auth]` identity (e.g. the `az login` user) and the service principals given in
+//! `[[credentials]]`. Every other identity is `cannot_check`, with what would make it
+//! checkable. Azure RBAC role assignments are read with the `[auth]` identity for every
+//! roster identity whose object id is known.
+//!
+//! Only reads: `GET` on ARM. It never creates or changes a link; it prints the commands a
+//! partner would run to fix each gap.
+
+use crate::auth::{Auth, AuthError, TokenSource, client_options, token_endpoint};
+use crate::certificate::CertificateAssertion;
+use crate::config::{Config, CredentialSource, IdentityCredential};
+use crate::http::paging::{LinkPager, build_url, encode_path_segment};
+use crate::http::{ApiRequest, HttpClient, HttpError, HttpSettings};
+use base64::Engine;
+use palaudit_model::{Identity, PrincipalKind};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const MANAGEMENT_PARTNER: &str = "/providers/Microsoft.ManagementPartner/partners";
+const MANAGEMENT_PARTNER_VERSION: &str = "2018-02-01";
+const SUBSCRIPTIONS_VERSION: &str = "2022-12-01";
+const ROLE_ASSIGNMENTS_VERSION: &str = "2022-04-01";
+
+/// What the ManagementPartner API says about one identity's PAL link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    /// Linked to the partner ID the roster names.
+    Linked,
+    /// No partner ID is linked (the API answers 404).
+    NotLinked,
+    /// Linked to another partner ID than the roster's.
+    OtherPartner,
+    /// palaudit could not sign in as this identity, or the API did not answer.
+    CannotCheck,
+}
+
+impl LinkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Linked => "linked",
+            LinkState::NotLinked => "not_linked",
+            LinkState::OtherPartner => "other_partner",
+            LinkState::CannotCheck => "cannot_check",
+        }
+    }
+}
+
+/// The result for one roster identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityCheck {
+    /// The identities file line of the roster row.
+    pub line: u64,
+    pub partner_id: String,
+    /// `user` or `service_principal`.
+    pub principal_type: String,
+    #[serde(default)]
+    pub object_id: Option<String>,
+    #[serde(default)]
+    pub app_id: Option<String>,
+    #[serde(default)]
+    pub upn: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub link_state: LinkState,
+    /// The partner ID the API reports, when one is linked.
+    #[serde(default)]
+    pub linked_partner_id: Option<String>,
+    /// How the link was checked, or why it could not be.
+    pub detail: String,
+    /// Azure RBAC role assignments of the identity at subscription, resource group or
+    /// resource scope; `None` when they could not be read.
+    #[serde(default)]
+    pub rbac_assignments: Option<u32>,
+    /// The distinct scopes of those assignments.
+    #[serde(default)]
+    pub rbac_scopes: Vec<String>,
+    /// The commands that would fix a missing or wrong link (palaudit never runs them).
+    #[serde(default)]
+    pub fix: Vec<String>,
+}
+
+/// `palaudit identities verify --out`: what was checked, for `audit` to show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RosterCheck {
+    pub tenant_id: String,
+    pub checked_at: chrono::DateTime<chrono::Utc>,
+    /// Subscriptions the `[auth]` identity can see (`None`: the list could not be read).
+    #[serde(default)]
+    pub subscriptions: Option<u32>,
+    /// Problems that did not stop the check (an unreadable subscription, …).
+    #[serde(default)]
+    pub notes: Vec<String>,
+    pub identities: Vec<IdentityCheck>,
+}
+
+/// Why the check could not run at all. All of these are bad input or a tenant that
+/// cannot be read, and exit 2.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("{config}:{line}: credentials for app_id {app_id}: {message}")]
+    Credential {
+        config: PathBuf,
+        line: usize,
+        app_id: String,
+        message: String,
+    },
+    #[error(
+        "tenant {tenant_id} cannot be read with this sign-in ({endpoint} -> HTTP {status} {code}): check tenant_id in the config, and that the identity belongs to that tenant"
+    )]
+    UnknownTenant {
+        tenant_id: String,
+        endpoint: String,
+        status: u16,
+        code: String,
+    },
+}
+
+/// Checks every roster identity of `config.tenant_id`. `auditor` signs in as the `[auth]`
+/// identity; `env` reads environment variables (`token_env` credentials); `config_path`
+/// names the config in messages.
+pub async fn verify(
+    config: &Config,
+    config_path: &std::path::Path,
+    roster: &[Identity],
+    auditor: Auth,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<RosterCheck, VerifyError> {
+    let http = HttpClient::new(HttpSettings {
+        concurrency: config.collect.concurrency,
+        ..HttpSettings::default()
+    })?;
+    let rows: Vec<&Identity> = roster
+        .iter()
+        .filter(|i| i.tenant_id.eq_ignore_ascii_case(&config.tenant_id))
+        .collect();
+    let mut checks: Vec<IdentityCheck> = rows.iter().map(|i| unchecked(i, config)).collect();
+
+    // 1. The [auth] identity: who it is, and its own link.
+    let auditor_source = auditor.source(&config.scopes.arm);
+    let who = caller_identity(&*auditor_source).await?;
+    let auditor_link = read_link(&http, config, auditor_source.clone()).await?;
+    let mut checked_as_auditor = false;
+    for (row, check) in rows.iter().zip(checks.iter_mut()) {
+        if who.is(row) {
+            apply_link(
+                check,
+                row,
+                &auditor_link,
+                "signed in as the config's [auth] identity",
+            );
+            checked_as_auditor = true;
+        }
+    }
+    let mut notes = Vec::new();
+    if !checked_as_auditor {
+        notes.push(format!(
+            "the [auth] identity ({}) is not on the roster for this tenant",
+            who.describe()
+        ));
+    }
+
+    // 2. Service principals with a credential of their own.
+    for cred in &config.credentials {
+        let matching: Vec<usize> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.principal_type == PrincipalKind::ServicePrincipal
+                    && r.app_id
+                        .as_deref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(&cred.app_id))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if matching.is_empty() {
+            notes.push(format!(
+                "{}:{}: credentials for app_id {} match no service principal of the roster for this tenant",
+                config_path.display(),
+                cred.line,
+                cred.app_id
+            ));
+            continue;
+        }
+        let bad = |message: String| VerifyError::Credential {
+            config: config_path.to_owned(),
+            line: cred.line,
+            app_id: cred.app_id.clone(),
+            message,
+        };
+        let auth = identity_auth(config, cred, env).map_err(bad)?;
+        let source = auth.source(&config.scopes.arm);
+        let link = read_link(&http, config, source.clone()).await?;
+        let sp = caller_identity(&*source).await.ok();
+        for i in matching {
+            apply_link(
+                &mut checks[i],
+                rows[i],
+                &link,
+                credential_kind(&cred.source),
+            );
+            if checks[i].object_id.is_none()
+                && let Some(oid) = sp.as_ref().and_then(|w| w.object_id.clone())
+            {
+                checks[i].object_id = Some(oid);
+            }
+        }
+    }
+
+    // 3. Azure RBAC, read by the [auth] identity for every identity with an object id.
+    let subscriptions = match list_subscriptions(&http, config, auditor_source.clone()).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            notes.push(format!("Azure subscriptions could not be listed: {e}"));
+            None
+        }
+    };
+    if let Some(subs) = &subscriptions {
+        if subs.is_empty() {
+            notes.push(
+                "the [auth] identity sees no Azure subscription in this tenant: RBAC role assignments were not read".into(),
+            );
+        } else {
+            for check in checks.iter_mut() {
+                let Some(oid) = check.object_id.clone() else {
+                    continue;
+                };
+                let mut count = 0u32;
+                let mut scopes = BTreeSet::new();
+                let mut complete = true;
+                for sub in subs {
+                    match role_assignments(&http, config, auditor_source.clone(), sub, &oid).await {
+                        Ok(found) => {
+                            count += found.len() as u32;
+                            scopes.extend(found);
+                        }
+                        Err(e) => {
+                            complete = false;
+                            notes.push(format!(
+                                "role assignments of {oid} in subscription {sub}: {e}"
+                            ));
+                        }
+                    }
+                }
+                if complete {
+                    check.rbac_assignments = Some(count);
+                    check.rbac_scopes = scopes.into_iter().collect();
+                }
+            }
+        }
+    }
+
+    Ok(RosterCheck {
+        tenant_id: config.tenant_id.clone(),
+        checked_at: chrono::Utc::now(),
+        subscriptions: subscriptions.map(|s| s.len() as u32),
+        notes,
+        identities: checks,
+    })
+}
+
+/// A roster row before any check: `cannot_check`, saying what would make it checkable.
+fn unchecked(row: &Identity, config: &Config) -> IdentityCheck {
+    let detail = match row.principal_type {
+        PrincipalKind::ServicePrincipal => match &row.app_id {
+            Some(app) => format!(
+                "no credential: add a [[credentials]] entry with app_id = \"{app}\" and its client_secret_file or certificate_file to the config"
+            ),
+            None => "no credential, and the roster row has no app_id to sign in with".into(),
+        },
+        PrincipalKind::User => format!(
+            "a user's link can be read only while signed in as that user: `az login --tenant {}` as {}, then run verify with [auth] method = \"azure-cli\"",
+            config.tenant_id,
+            row.upn.as_deref().unwrap_or("the user")
+        ),
+    };
+    IdentityCheck {
+        line: row.line,
+        partner_id: row.partner_id.clone(),
+        principal_type: row.principal_type.as_str().to_owned(),
+        object_id: row.object_id.clone(),
+        app_id: row.app_id.clone(),
+        upn: row.upn.clone(),
+        display_name: row.display_name.clone(),
+        link_state: LinkState::CannotCheck,
+        linked_partner_id: None,
+        detail,
+        rbac_assignments: None,
+        rbac_scopes: Vec::new(),
+        fix: Vec::new(),
+    }
+}
+
+/// The ManagementPartner answer for the calling identity.
+enum Link {
+    Linked { partner_id: String },
+    NotLinked,
+    Unreadable(String),
+}
+
+fn apply_link(check: &mut IdentityCheck, row: &Identity, link: &Link, how: &str) {
+    let tenant = &row.tenant_id;
+    let pid = &row.partner_id;
+    let login = match row.principal_type {
+        PrincipalKind::User => format!("az login --tenant {tenant}"),
+        PrincipalKind::ServicePrincipal => format!(
+            "az login --service-principal --username {} --tenant {tenant} --password <secret or certificate>",
+            row.app_id.as_deref().unwrap_or("<app id>")
+        ),
+    };
+    let connect = match row.principal_type {
+        PrincipalKind::User => format!("Connect-AzAccount -Tenant {tenant}"),
+        PrincipalKind::ServicePrincipal => format!(
+            "Connect-AzAccount -ServicePrincipal -Tenant {tenant} -Credential (Get-Credential {})",
+            row.app_id.as_deref().unwrap_or("<app id>")
+        ),
+    };
+    match link {
+        Link::Linked { partner_id } if partner_id == pid => {
+            check.link_state = LinkState::Linked;
+            check.linked_partner_id = Some(partner_id.clone());
+            check.detail = how.to_owned();
+            check.fix.clear();
+        }
+        Link::Linked { partner_id } => {
+            check.link_state = LinkState::OtherPartner;
+            check.linked_partner_id = Some(partner_id.clone());
+            check.detail = format!("{how}; linked to partner ID {partner_id}, not {pid}");
+            check.fix = vec![
+                format!("{login} && az managementpartner update --partner-id {pid}"),
+                format!("{connect}; Update-AzManagementPartner -PartnerId {pid}"),
+            ];
+        }
+        Link::NotLinked => {
+            check.link_state = LinkState::NotLinked;
+            check.linked_partner_id = None;
+            check.detail = format!("{how}; no partner ID is linked");
+            check.fix = vec![
+                format!("{login} && az managementpartner create --partner-id {pid}"),
+                format!("{connect}; New-AzManagementPartner -PartnerId {pid}"),
+            ];
+        }
+        Link::Unreadable(message) => {
+            check.link_state = LinkState::CannotCheck;
+            check.detail = format!("{how}; {message}");
+        }
+    }
+}
+
+fn credential_kind(source: &CredentialSource) -> &'static str {
+    match source {
+        CredentialSource::ClientSecretFile(_) => {
+            "signed in as the service principal (client secret)"
+        }
+        CredentialSource::CertificateFile(_) => "signed in as the service principal (certificate)",
+        CredentialSource::TokenEnv(_) => "signed in as the service principal (token_env)",
+    }
+}
+
+/// Sign-in as one service principal. Errors are bad input (a missing file, a malformed
+/// certificate, an unset variable); a secret Entra rejects shows up later as
+/// `cannot_check`.
+fn identity_auth(
+    config: &Config,
+    cred: &IdentityCredential,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Auth, String> {
+    let tenant = config.tenant_id.clone();
+    match &cred.source {
+        CredentialSource::TokenEnv(var) => match env(var).map(|v| v.trim().to_owned()) {
+            Some(t) if !t.is_empty() => Ok(Auth::static_token(t)),
+            _ => Err(format!(
+                "token_env: the environment variable {var} is not set or is empty"
+            )),
+        },
+        CredentialSource::ClientSecretFile(path) => {
+            let secret = std::fs::read_to_string(path)
+                .map_err(|e| format!("client_secret_file {}: {e}", path.display()))?;
+            let secret = secret.trim().to_owned();
+            if secret.is_empty() {
+                return Err(format!("client_secret_file {} is empty", path.display()));
+            }
+            let credential = azure_identity::ClientSecretCredential::new(
+                &tenant,
+                cred.app_id.clone(),
+                azure_core::credentials::Secret::new(secret),
+                Some(azure_identity::ClientSecretCredentialOptions {
+                    client_options: client_options(config),
+                }),
+            )
+            .map_err(|e| crate::auth::one_line(&e.to_string()))?;
+            Ok(Auth::from_named_credential(credential, "client secret"))
+        }
+        CredentialSource::CertificateFile(path) => {
+            let assertion =
+                CertificateAssertion::from_pem_file(path, &cred.app_id, token_endpoint(config))
+                    .map_err(|m| format!("certificate_file {m}"))?;
+            let credential = azure_identity::ClientAssertionCredential::new(
+                tenant,
+                cred.app_id.clone(),
+                assertion,
+                Some(azure_identity::ClientAssertionCredentialOptions {
+                    client_options: client_options(config),
+                }),
+            )
+            .map_err(|e| crate::auth::one_line(&e.to_string()))?;
+            Ok(Auth::from_named_credential(credential, "certificate"))
+        }
+    }
+}
+
+/// Who a token belongs to, from its (unverified) claims: only used to find the roster
+/// row of the signed-in identity, never to trust anything.
+#[derive(Debug, Default)]
+struct Caller {
+    object_id: Option<String>,
+    app_id: Option<String>,
+    upn: Option<String>,
+}
+
+impl Caller {
+    fn is(&self, row: &Identity) -> bool {
+        let eq = |a: &Option<String>, b: &Option<String>| matches!((a, b), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b));
+        eq(&self.object_id, &row.object_id)
+            || (row.principal_type == PrincipalKind::ServicePrincipal
+                && eq(&self.app_id, &row.app_id))
+            || (row.principal_type == PrincipalKind::User && eq(&self.upn, &row.upn))
+    }
+
+    fn describe(&self) -> String {
+        self.upn
+            .clone()
+            .or_else(|| self.object_id.clone().map(|o| format!("object id {o}")))
+            .unwrap_or_else(|| "not identifiable from its token".into())
+    }
+}
+
+async fn caller_identity(source: &dyn TokenSource) -> Result<Caller, AuthError> {
+    let token = source.token().await?;
+    let claims = token
+        .secret()
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    let Some(claims) = claims else {
+        return Ok(Caller::default());
+    };
+    let claim = |k: &str| {
+        claims
+            .get(k)
+            .and_then(|v| v.as_str())
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+    };
+    // A user token names the app it was issued to in `appid` too; only a token without
+    // a user (`idtyp` = app, or no `upn`) identifies a service principal by it.
+    let upn = claim("upn").or_else(|| claim("unique_name"));
+    Ok(Caller {
+        object_id: claim("oid"),
+        app_id: if upn.is_none() {
+            claim("appid").or_else(|| claim("azp"))
+        } else {
+            None
+        },
+        upn,
+    })
+}
+
+async fn read_link(
+    http: &HttpClient,
+    config: &Config,
+    token: Arc<dyn TokenSource>,
+) -> Result<Link, VerifyError> {
+    let url = arm_url(
+        config,
+        MANAGEMENT_PARTNER,
+        &[("api-version", MANAGEMENT_PARTNER_VERSION)],
+    )?;
+    match http.send(&ApiRequest::get(url).bearer(token)).await {
+        Ok(resp) => {
+            let body = resp.json()?;
+            let pid = body
+                .pointer("/properties/partnerId")
+                .or_else(|| body.get("name"))
+                .and_then(|v| match v {
+                    serde_json::Value::String(s) => Some(s.trim().to_owned()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                });
+            let deleted = body
+                .pointer("/properties/state")
+                .and_then(|v| v.as_str())
+                .is_some_and(|s| s.eq_ignore_ascii_case("Deleted"));
+            Ok(match pid {
+                _ if deleted => Link::NotLinked,
+                Some(p) if !p.is_empty() => Link::Linked { partner_id: p },
+                _ => Link::Unreadable(format!("{} answered without a partnerId", resp.endpoint)),
+            })
+        }
+        Err(HttpError::Status { status: 404, .. }) => Ok(Link::NotLinked),
+        Err(HttpError::Status {
+            endpoint,
+            status,
+            code: Some(code),
+            ..
+        }) if is_tenant_error(&code) => Err(VerifyError::UnknownTenant {
+            tenant_id: config.tenant_id.clone(),
+            endpoint: endpoint.to_string(),
+            status,
+            code,
+        }),
+        Err(HttpError::Token { source, .. }) => {
+            Ok(Link::Unreadable(format!("sign-in failed: {source}")))
+        }
+        Err(HttpError::Status {
+            status, message, ..
+        }) => Ok(Link::Unreadable(format!(
+            "the ManagementPartner API answered HTTP {status}: {message}"
+        ))),
+        Err(e) => Ok(Link::Unreadable(e.to_string())),
+    }
+}
+
+/// An ARM URL. The base URL was validated when the config was read, so this fails only
+/// for a path no ARM API has.
+fn arm_url(config: &Config, path: &str, query: &[(&str, &str)]) -> Result<url::Url, HttpError> {
+    build_url(&config.endpoints.arm, path, query).map_err(|message| HttpError::Transport {
+        endpoint: crate::http::Endpoint {
+            method: "GET".into(),
+            url: format!("{}{path}", config.endpoints.arm),
+        },
+        message,
+    })
+}
+
+/// ARM error codes meaning the token's tenant is not the one asked for, or does not
+/// exist.
+fn is_tenant_error(code: &str) -> bool {
+    [
+        "InvalidAuthenticationTokenTenant",
+        "TenantNotFound",
+        "InvalidTenant",
+    ]
+    .iter()
+    .any(|c| code.eq_ignore_ascii_case(c))
+}
+
+async fn list_subscriptions(
+    http: &HttpClient,
+    config: &Config,
+    token: Arc<dyn TokenSource>,
+) -> Result<Vec<String>, HttpError> {
+    let url = arm_url(
+        config,
+        "/subscriptions",
+        &[("api-version", SUBSCRIPTIONS_VERSION)],
+    )?;
+    let mut pager = LinkPager::new(http, ApiRequest::get(url).bearer(token));
+    let mut subs = Vec::new();
+    while let Some(page) = pager.next_page().await {
+        for item in page?.items {
+            if let Some(id) = item.get("subscriptionId").and_then(|v| v.as_str()) {
+                subs.push(id.trim().to_ascii_lowercase());
+            }
+        }
+    }
+    Ok(subs)
+}
+
+/// The scopes of `principal`'s role assignments in one subscription (at, above and
+/// below the subscription: resource groups and resources included).
+async fn role_assignments(
+    http: &HttpClient,
+    config: &Config,
+    token: Arc<dyn TokenSource>,
+    subscription: &str,
+    principal: &str,
+) -> Result<Vec<String>, HttpError> {
+    let path = format!(
+        "/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments",
+        encode_path_segment(subscription)
+    );
+    let filter = format!("principalId eq '{principal}'");
+    let url = arm_url(
+        config,
+        &path,
+        &[
+            ("api-version", ROLE_ASSIGNMENTS_VERSION),
+            ("$filter", &filter),
+        ],
+    )?;
+    let mut pager = LinkPager::new(http, ApiRequest::get(url).bearer(token));
+    let mut scopes = Vec::new();
+    while let Some(page) = pager.next_page().await {
+        for item in page?.items {
+            // The filter also returns assignments of groups the principal is in only
+            // with `assignedTo()`; `principalId eq` is the principal's own.
+            let own = item
+                .pointer("/properties/principalId")
+                .and_then(|v| v.as_str())
+                .is_none_or(|p| p.eq_ignore_ascii_case(principal));
+            if own {
+                let scope = item
+                    .pointer("/properties/scope")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_owned();
+                scopes.push(scope);
+            }
+        }
+    }
+    Ok(scopes)
+}
