@@ -23,6 +23,15 @@
 //! dataverse_page_size = 5000       # Prefer: odata.maxpagesize (1..=5000)
 //! max_retries = 6                  # retries per request after the first attempt
 //! # environments = ["Default-…"]   # only these Power Platform environments
+//!
+//! # `palaudit identities verify` only: service principals of the roster palaudit may
+//! # sign in as, to read their own PAL link. Exactly one source per entry; files are
+//! # relative to this config file.
+//! [[credentials]]
+//! app_id = "4e2b3c1d-6a7f-4b8e-9c0d-1e2f3a4b5c6d"
+//! client_secret_file = "secrets/fabrikam-deploy.txt"
+//! # certificate_file = "certs/fabrikam-deploy.pem"  # certificate + PKCS#8 private key (PEM)
+//! # token_env = "FABRIKAM_DEPLOY_ARM_TOKEN"          # an ARM bearer token already issued
 //! ```
 
 use serde::Deserialize;
