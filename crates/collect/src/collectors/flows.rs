@@ -7,7 +7,6 @@ use super::json::{id, text, time};
 use super::{Ctx, PrincipalKey, RowMsg, permissions};
 use crate::http::ApiRequest;
 use crate::http::paging::{LinkPager, build_url, encode_path_segment};
-use futures::StreamExt;
 use palaudit_model::{
     CollectionError, PrincipalIdKind, PrincipalType, Resource, ResourceType, Role, RoleAssignment,
 };
@@ -117,41 +116,19 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
             ctx.emit(RowMsg::RoleAssignment(creator)).await;
             ctx.progress.add("flows", 1);
         }
-        futures::stream::iter(flows)
-            .map(|(name, resource_id)| {
-                let token = token.clone();
-                let env_seg = &env_seg;
-                async move {
-                    let path = format!(
-                        "/providers/Microsoft.ProcessSimple/scopes/admin/environments/{env_seg}/flows/{}/permissions",
-                        encode_path_segment(&name)
-                    );
-                    match build_url(base, &path, &[("api-version", "2016-11-01")]) {
-                        Ok(url) => {
-                            permissions::collect(
-                                ctx,
-                                PERMISSIONS,
-                                &env.id,
-                                ResourceType::Flow,
-                                &resource_id,
-                                url,
-                                token,
-                            )
-                            .await;
-                        }
-                        Err(message) => ctx.error(CollectionError {
-                            collector: PERMISSIONS.into(),
-                            scope: Some(env.id.clone()),
-                            endpoint: None,
-                            status: None,
-                            message,
-                        }),
-                    }
-                }
-            })
-            .buffer_unordered(ctx.concurrency())
-            .collect::<Vec<()>>()
-            .await;
+        permissions::collect_page(
+            ctx,
+            PERMISSIONS,
+            &env.id,
+            ResourceType::Flow,
+            base,
+            &format!(
+                "/providers/Microsoft.ProcessSimple/scopes/admin/environments/{env_seg}/flows"
+            ),
+            flows,
+            token.clone(),
+        )
+        .await;
     }
 }
 

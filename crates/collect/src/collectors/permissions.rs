@@ -5,8 +5,11 @@ use super::json::{id, text, time};
 use super::{Ctx, PrincipalKey, RowMsg};
 use crate::auth::TokenSource;
 use crate::http::ApiRequest;
-use crate::http::paging::LinkPager;
-use palaudit_model::{PrincipalIdKind, PrincipalType, ResourceType, Role, RoleAssignment};
+use crate::http::paging::{LinkPager, build_url, encode_path_segment};
+use futures::StreamExt;
+use palaudit_model::{
+    CollectionError, PrincipalIdKind, PrincipalType, ResourceType, Role, RoleAssignment,
+};
 use serde_json::Value;
 use std::sync::Arc;
 use url::Url;
@@ -54,6 +57,53 @@ pub(crate) fn assignment(
         },
         key,
     ))
+}
+
+/// Reads the `/permissions` of every resource of one listing page, up to the configured
+/// concurrency. `resources` are (the API's name of the resource, its row id); each URL is
+/// `{base}{parent}/{name}/permissions?api-version=2016-11-01`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn collect_page(
+    ctx: &Ctx,
+    collector: &'static str,
+    env_id: &str,
+    resource_type: ResourceType,
+    base: &str,
+    parent: &str,
+    resources: Vec<(String, String)>,
+    token: Arc<dyn TokenSource>,
+) {
+    futures::stream::iter(resources)
+        .map(|(name, resource_id)| {
+            let token = token.clone();
+            async move {
+                let path = format!("{parent}/{}/permissions", encode_path_segment(&name));
+                match build_url(base, &path, &[("api-version", "2016-11-01")]) {
+                    Ok(url) => {
+                        collect(
+                            ctx,
+                            collector,
+                            env_id,
+                            resource_type,
+                            &resource_id,
+                            url,
+                            token,
+                        )
+                        .await;
+                    }
+                    Err(message) => ctx.error(CollectionError {
+                        collector: collector.into(),
+                        scope: Some(env_id.to_owned()),
+                        endpoint: None,
+                        status: None,
+                        message,
+                    }),
+                }
+            }
+        })
+        .buffer_unordered(ctx.concurrency())
+        .collect::<Vec<()>>()
+        .await;
 }
 
 /// Reads every page of one resource's `/permissions` and writes the assignments.

@@ -6,7 +6,6 @@ use super::json::{id, text, time};
 use super::{Ctx, RowMsg, permissions};
 use crate::http::ApiRequest;
 use crate::http::paging::{LinkPager, build_url, encode_path_segment};
-use futures::StreamExt;
 use palaudit_model::{CollectionError, Resource, ResourceType};
 use serde_json::Value;
 
@@ -86,41 +85,17 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
             ctx.emit(RowMsg::Resource(resource)).await;
             ctx.progress.add("canvas apps", 1);
         }
-        futures::stream::iter(apps)
-            .map(|(name, resource_id)| {
-                let token = token.clone();
-                let env_seg = &env_seg;
-                async move {
-                    let path = format!(
-                        "/providers/Microsoft.PowerApps/scopes/admin/environments/{env_seg}/apps/{}/permissions",
-                        encode_path_segment(&name)
-                    );
-                    match build_url(base, &path, &[("api-version", "2016-11-01")]) {
-                        Ok(url) => {
-                            permissions::collect(
-                                ctx,
-                                PERMISSIONS,
-                                &env.id,
-                                ResourceType::CanvasApp,
-                                &resource_id,
-                                url,
-                                token,
-                            )
-                            .await;
-                        }
-                        Err(message) => ctx.error(CollectionError {
-                            collector: PERMISSIONS.into(),
-                            scope: Some(env.id.clone()),
-                            endpoint: None,
-                            status: None,
-                            message,
-                        }),
-                    }
-                }
-            })
-            .buffer_unordered(ctx.concurrency())
-            .collect::<Vec<()>>()
-            .await;
+        permissions::collect_page(
+            ctx,
+            PERMISSIONS,
+            &env.id,
+            ResourceType::CanvasApp,
+            base,
+            &format!("/providers/Microsoft.PowerApps/scopes/admin/environments/{env_seg}/apps"),
+            apps,
+            token.clone(),
+        )
+        .await;
     }
 }
 
