@@ -522,8 +522,16 @@ mod tests {
         .unwrap_err();
         let lines: Vec<u64> = errs.iter().map(|p| p.line).collect();
         assert_eq!(lines, vec![2, 4]);
-        assert!(errs[0].message.contains("`contractor`"), "{}", errs[0].message);
-        assert!(errs[1].message.contains("service_principal"), "{}", errs[1].message);
+        assert!(
+            errs[0].message.contains("`contractor`"),
+            "{}",
+            errs[0].message
+        );
+        assert!(
+            errs[1].message.contains("service_principal"),
+            "{}",
+            errs[1].message
+        );
     }
 
     #[test]

@@ -63,7 +63,9 @@ impl fmt::Display for IdentityHealth {
 }
 
 /// Whether the identity's PAL link to its partner ID has been verified.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkState {
     /// Nobody has checked yet: the roster's word is taken.
@@ -226,7 +228,12 @@ impl RosterFindings {
 mod tests {
     use super::*;
 
-    fn entry(partner: &str, object_id: Option<&str>, app_id: Option<&str>, upn: Option<&str>) -> RosterEntry {
+    fn entry(
+        partner: &str,
+        object_id: Option<&str>,
+        app_id: Option<&str>,
+        upn: Option<&str>,
+    ) -> RosterEntry {
         RosterEntry {
             line: 2,
             partner_id: partner.into(),
@@ -256,18 +263,53 @@ mod tests {
     fn link_checks_match_by_partner_and_principal_ignoring_case() {
         let mut roster = RosterFindings {
             identities: vec![
-                entry("1234567", Some("9723d9b0-b8d6-48af-b381-fb4a9f0403e4"), None, None),
-                entry("1234567", None, Some("4e2b3c1d-6a7f-4b8e-9c0d-1e2f3a4b5c6d"), None),
-                entry("7654321", Some("9723d9b0-b8d6-48af-b381-fb4a9f0403e4"), None, None),
-                entry("1234567", None, None, Some("pat_fabrikam.com#EXT#@contoso.onmicrosoft.com")),
+                entry(
+                    "1234567",
+                    Some("9723d9b0-b8d6-48af-b381-fb4a9f0403e4"),
+                    None,
+                    None,
+                ),
+                entry(
+                    "1234567",
+                    None,
+                    Some("4e2b3c1d-6a7f-4b8e-9c0d-1e2f3a4b5c6d"),
+                    None,
+                ),
+                entry(
+                    "7654321",
+                    Some("9723d9b0-b8d6-48af-b381-fb4a9f0403e4"),
+                    None,
+                    None,
+                ),
+                entry(
+                    "1234567",
+                    None,
+                    None,
+                    Some("pat_fabrikam.com#EXT#@contoso.onmicrosoft.com"),
+                ),
             ],
             other_tenants: OtherTenants::default(),
         };
         let checks = [
-            check("1234567", "9723D9B0-B8D6-48AF-B381-FB4A9F0403E4", LinkState::Linked, Some(2)),
-            check("1234567", "4E2B3C1D-6A7F-4B8E-9C0D-1E2F3A4B5C6D", LinkState::OtherPartner, Some(0)),
+            check(
+                "1234567",
+                "9723D9B0-B8D6-48AF-B381-FB4A9F0403E4",
+                LinkState::Linked,
+                Some(2),
+            ),
+            check(
+                "1234567",
+                "4E2B3C1D-6A7F-4B8E-9C0D-1E2F3A4B5C6D",
+                LinkState::OtherPartner,
+                Some(0),
+            ),
             check("1234567", "PAT@fabrikam.com", LinkState::CannotCheck, None),
-            check("9999999", "9723d9b0-b8d6-48af-b381-fb4a9f0403e4", LinkState::NotLinked, None),
+            check(
+                "9999999",
+                "9723d9b0-b8d6-48af-b381-fb4a9f0403e4",
+                LinkState::NotLinked,
+                None,
+            ),
         ];
         let unmatched = roster.apply_link_checks(&checks);
         assert_eq!(unmatched, vec![&checks[3]]);
@@ -293,7 +335,14 @@ mod tests {
         let health: Vec<&str> = IdentityHealth::ALL.iter().map(|h| h.as_str()).collect();
         assert_eq!(
             health,
-            ["ok", "disabled", "deleted", "invitation_pending", "not_seen", "unknown"]
+            [
+                "ok",
+                "disabled",
+                "deleted",
+                "invitation_pending",
+                "not_seen",
+                "unknown"
+            ]
         );
         for h in IdentityHealth::ALL {
             assert_eq!(serde_json::to_string(&h).unwrap(), format!("\"{h}\""));

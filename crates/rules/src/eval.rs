@@ -804,21 +804,21 @@ fn decide(
             };
             candidates.push((
                 Candidate {
-                partner_id: identity.partner_id.clone(),
-                principal_id: cell(rows.oid, a)
-                    .unwrap_or_else(|| identity.principal_id())
-                    .to_owned(),
-                display_name: cell(rows.name, a)
-                    .map(str::to_owned)
-                    .or_else(|| identity.display_name.clone()),
-                upn: cell(rows.upn, a)
-                    .map(str::to_owned)
-                    .or_else(|| identity.upn.clone()),
-                role,
-                matched_by: m.matched_by.into(),
-                qualifies: disqualified_by.is_none(),
-                disqualified_by,
-                activity,
+                    partner_id: identity.partner_id.clone(),
+                    principal_id: cell(rows.oid, a)
+                        .unwrap_or_else(|| identity.principal_id())
+                        .to_owned(),
+                    display_name: cell(rows.name, a)
+                        .map(str::to_owned)
+                        .or_else(|| identity.display_name.clone()),
+                    upn: cell(rows.upn, a)
+                        .map(str::to_owned)
+                        .or_else(|| identity.upn.clone()),
+                    role,
+                    matched_by: m.matched_by.into(),
+                    qualifies: disqualified_by.is_none(),
+                    disqualified_by,
+                    activity,
                 },
                 m.identity,
             ));

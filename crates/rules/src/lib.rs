@@ -6,8 +6,8 @@
 //! resource. It is pure: no HTTP, no printing, no command-line handling.
 
 mod eval;
-mod roster;
 mod load;
+mod roster;
 
 pub use eval::{EvalError, evaluate};
 pub use load::{

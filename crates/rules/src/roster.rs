@@ -82,7 +82,10 @@ pub(crate) fn roster_findings(
                     .display_name
                     .clone()
                     .or_else(|| record.and_then(|r| r.display_name.clone())),
-                upn: id.upn.clone().or_else(|| record.and_then(|r| r.upn.clone())),
+                upn: id
+                    .upn
+                    .clone()
+                    .or_else(|| record.and_then(|r| r.upn.clone())),
                 object_id: id
                     .object_id
                     .clone()
