@@ -98,6 +98,11 @@ pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
     if let Some(p) = &report.json {
         write_file(p, "JSON", |w| Ok(palaudit_report::json(findings, w)?))?;
     }
+    if let Some(p) = &report.roster_csv {
+        write_file(p, "roster CSV", |w| {
+            Ok(palaudit_report::roster_csv(findings, w)?)
+        })?;
+    }
     if !report.quiet {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();

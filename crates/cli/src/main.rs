@@ -122,6 +122,10 @@ pub struct ReportArgs {
     /// Write the full findings with evidence as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write the PAL identity roster (one row per identity for this tenant: health,
+    /// PAL link, RBAC assignments, credited resources) as CSV to this file.
+    #[arg(long, value_name = "FILE")]
+    pub roster_csv: Option<PathBuf>,
     /// Exit 1 when coverage (attributed ÷ all resources) is below PCT.
     #[arg(long, value_name = "PCT", value_parser = parse_pct)]
     pub fail_under: Option<f64>,
@@ -141,7 +145,8 @@ pub struct AuditArgs {
     /// Snapshot directory written by `palaudit collect`.
     #[arg(long)]
     pub snapshot: PathBuf,
-    /// PAL identities file (CSV): partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name.
+    /// PAL identities file (CSV): partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name
+    /// and optionally account_kind (personal | service_account).
     #[arg(long)]
     pub identities: PathBuf,
     #[command(flatten)]

@@ -82,11 +82,15 @@ fn audit_prints_the_table_and_writes_reports() {
             "out.md",
             "--json",
             "out.json",
+            "--roster-csv",
+            "roster.csv",
         ],
         dir.path(),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     insta::assert_snapshot!("audit_stdout", r.stdout);
+    let roster = std::fs::read_to_string(dir.path().join("roster.csv")).unwrap();
+    insta::assert_snapshot!("audit_roster_csv", roster);
     let csv = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
     assert!(csv.lines().count() == 2, "{csv}");
     assert!(csv.contains(",attributed,1234567,"), "{csv}");
@@ -136,6 +140,30 @@ fn bad_identities_name_the_file_and_line_and_exit_2() {
         assert!(r.stdout.is_empty());
         insta::assert_snapshot!(name, r.stderr);
     }
+}
+
+#[test]
+fn a_bad_account_kind_names_the_file_and_line_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    case_tenant("canvas_app.pass.json", dir.path());
+    let bad = "partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name,account_kind\n\
+               1234567,d8d86e5f-13e9-4bb5-bb94-0f99b507cd15,user,,,pat@fabrikam.com,Pat,personal\n\
+               1234567,d8d86e5f-13e9-4bb5-bb94-0f99b507cd15,user,,,svc@fabrikam.com,Svc,shared\n\
+               1234567,d8d86e5f-13e9-4bb5-bb94-0f99b507cd15,service_principal,,4e2b3c1d-6a7f-4b8e-9c0d-1e2f3a4b5c6d,,App,personal\n";
+    std::fs::write(dir.path().join("kinds.csv"), bad).unwrap();
+    let r = palaudit(
+        &[
+            "audit",
+            "--snapshot",
+            "snapshot",
+            "--identities",
+            "kinds.csv",
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stdout.is_empty());
+    insta::assert_snapshot!("bad_account_kind", r.stderr);
 }
 
 #[test]

@@ -40,6 +40,8 @@ fn demo_collects_the_sample_tenant_and_every_verdict_is_right() {
             "findings.json",
             "--markdown",
             "checklist.md",
+            "--roster-csv",
+            "roster.csv",
         ])
         .current_dir(dir.path())
         .env("NO_COLOR", "1")
@@ -100,10 +102,74 @@ fn demo_collects_the_sample_tenant_and_every_verdict_is_right() {
         }
     }
 
+    // Credit resting on a personal account: everything attributed except what
+    // svc-fabrikam (a service account) and the deployment service principal won.
+    let not_at_risk = [
+        "Field Inspection",
+        "Invoice approval",
+        "Vendor Onboarding",
+        "General Ledger",
+        "Field Service Hub",
+        "IT Helpdesk Agent",
+    ];
+    for r in &got {
+        let want =
+            r["status"] == "attributed" && !not_at_risk.contains(&r["resource_name"].as_str());
+        assert_eq!(
+            r["leaver_risk"],
+            want.to_string(),
+            "leaver_risk of {}",
+            r["resource_name"]
+        );
+    }
+
+    // The roster: Contoso's eight identities in file order; Woodgrove's three counted only.
+    let roster = read_csv(&std::fs::read_to_string(dir.path().join("roster.csv")).unwrap());
+    let health: Vec<(&str, &str, &str)> = roster
+        .iter()
+        .map(|r| {
+            (
+                r["display_name"].as_str(),
+                r["health"].as_str(),
+                r["credited_resources"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        health,
+        [
+            ("Pat Kowalski (Fabrikam guest)", "ok", "4"),
+            ("Marco Rossi (Fabrikam guest)", "ok", "2"),
+            (
+                "Jordan Blake (Fabrikam guest; left Fabrikam)",
+                "deleted",
+                "0"
+            ),
+            ("Fabrikam delivery account", "ok", "4"),
+            ("Fabrikam Deployment Automation", "ok", "2"),
+            ("Priya Sharma (Northwind guest)", "ok", "5"),
+            ("Sam Taylor (Northwind guest)", "disabled", "0"),
+            ("Lee Chen (Northwind guest)", "ok", "1"),
+        ]
+    );
+    let svc = &roster[3];
+    assert_eq!(svc["account_kind"], "service_account");
+    assert!(
+        !svc["object_id"].is_empty(),
+        "resolved from the UPN by Graph"
+    );
+    assert!(
+        roster
+            .iter()
+            .all(|r| r["link_state"] == "unverified" && r["rbac_assignments"].is_empty())
+    );
+
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("findings.json")).unwrap())
             .unwrap();
     assert_eq!(json["verdicts"].as_array().unwrap().len(), expected_rows);
+    assert_eq!(json["roster"]["other_tenants"]["identities"], 3);
+    assert_eq!(json["roster"]["other_tenants"]["tenants"], 1);
     let md = std::fs::read_to_string(dir.path().join("checklist.md")).unwrap();
     assert!(md.contains("- [ ]") && md.contains("- [x]"));
 }

@@ -4,6 +4,7 @@
 //! them; none of them is ever printed by this crate.
 
 use crate::inventory::{ResourceType, Role};
+use crate::roster_findings::{LinkCheck, RosterFindings};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -50,6 +51,7 @@ pub enum Reason {
     TieBrokenByPartnerId,
     IdentityDeleted,
     IdentityDisabled,
+    IdentityInvitationPending,
     IdentityHealthUnknown,
     PalIdentityLacksRole,
     GroupPrincipal,
@@ -61,12 +63,13 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 14] = [
         Reason::PalIdentityInRole,
         Reason::LatestPartnerWins,
         Reason::TieBrokenByPartnerId,
         Reason::IdentityDeleted,
         Reason::IdentityDisabled,
+        Reason::IdentityInvitationPending,
         Reason::IdentityHealthUnknown,
         Reason::PalIdentityLacksRole,
         Reason::GroupPrincipal,
@@ -84,6 +87,7 @@ impl Reason {
             Reason::TieBrokenByPartnerId => "tie_broken_by_partner_id",
             Reason::IdentityDeleted => "identity_deleted",
             Reason::IdentityDisabled => "identity_disabled",
+            Reason::IdentityInvitationPending => "identity_invitation_pending",
             Reason::IdentityHealthUnknown => "identity_health_unknown",
             Reason::PalIdentityLacksRole => "pal_identity_lacks_role",
             Reason::GroupPrincipal => "group_principal",
@@ -116,6 +120,9 @@ impl Reason {
             }
             Reason::IdentityDisabled => {
                 "The PAL identity in the role is disabled; disabled identities stop attribution."
+            }
+            Reason::IdentityInvitationPending => {
+                "The PAL identity in the role is a guest whose invitation was never accepted, so it has never signed in to the customer tenant and earns no credit."
             }
             Reason::IdentityHealthUnknown => {
                 "A PAL identity holds the role but the snapshot has no directory record of it, so its health cannot be checked."
@@ -271,6 +278,11 @@ pub struct Verdict {
     pub attributed_principal_name: Option<String>,
     #[serde(default)]
     pub attributing_role: Option<AttributingRole>,
+    /// The credit rests on a person's own user account (`account_kind` `personal`), not
+    /// on a dedicated service account or a service principal: it ends when that person
+    /// leaves. Only ever true for an `attributed` verdict.
+    #[serde(default)]
+    pub leaver_risk: bool,
     pub reasons: Vec<Reason>,
     pub change_paths_user: Arc<[ChangePath]>,
     pub change_paths_service_principal: Arc<[ChangePath]>,
@@ -329,6 +341,9 @@ pub struct Findings {
     pub verdicts: Vec<Verdict>,
     #[serde(default)]
     pub guidance: BTreeMap<ResourceType, TypeGuidance>,
+    /// Every PAL identity of the roster for this tenant, with its health and credit.
+    #[serde(default)]
+    pub roster: RosterFindings,
 }
 
 impl Findings {
@@ -338,6 +353,22 @@ impl Findings {
             c.add(v.status);
         }
         c
+    }
+
+    /// Attributed verdicts whose credit rests on a personal user account.
+    pub fn leaver_risk_count(&self) -> u64 {
+        self.verdicts
+            .iter()
+            .filter(|v| v.status == Status::Attributed && v.leaver_risk)
+            .count() as u64
+    }
+
+    /// Records what `palaudit identities verify` found out about PAL links and Azure
+    /// role assignments. A check applies to the roster identity of the same partner
+    /// whose object id, app id or UPN is its `principal_id` (compared case-insensitively).
+    /// Returns the checks that matched no identity, so the caller can say so.
+    pub fn apply_link_checks<'a>(&mut self, checks: &'a [LinkCheck]) -> Vec<&'a LinkCheck> {
+        self.roster.apply_link_checks(checks)
     }
 
     /// Coverage per (environment id, resource type), in environment then type order.
@@ -386,6 +417,37 @@ mod tests {
         c.add(Status::Unknown);
         assert_eq!(c.coverage_pct(), 50.0);
         assert_eq!(Counts::default().coverage_pct(), 100.0);
+    }
+
+    #[test]
+    fn leaver_risk_counts_only_attributed_verdicts() {
+        let verdict = |status, leaver_risk| Verdict {
+            environment_id: "e".into(),
+            environment_name: "E".into(),
+            environment_type: "Production".into(),
+            resource_type: ResourceType::Flow,
+            resource_id: "r".into(),
+            resource_name: "R".into(),
+            status,
+            partner_id: None,
+            attributed_principal_id: None,
+            attributed_principal_name: None,
+            attributing_role: None,
+            leaver_risk,
+            reasons: Vec::new(),
+            change_paths_user: Arc::from([]),
+            change_paths_service_principal: Arc::from([]),
+            evidence: Evidence::default(),
+        };
+        let f = Findings {
+            verdicts: vec![
+                verdict(Status::Attributed, true),
+                verdict(Status::Attributed, false),
+                verdict(Status::Unattributed, true),
+            ],
+            ..Findings::default()
+        };
+        assert_eq!(f.leaver_risk_count(), 1);
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! The identities file: the partner's PAL-linked identities, one CSV row each.
 //!
-//! `partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name` (DESIGN.md).
+//! `partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name` (DESIGN.md),
+//! plus the optional column `account_kind` (`personal` | `service_account`): whether a
+//! user row is someone's own account or a dedicated delivery account. Files without it
+//! load as before: user rows are then `personal`.
 //! Every problem in the file is reported at once, each with its line, so a delivery lead
 //! fixes the roster in one pass.
 
 use crate::ids::{is_guid, norm, upn_match_key};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,8 +23,11 @@ pub const COLUMNS: [&str; 7] = [
     "display_name",
 ];
 
+/// Optional columns: a file may leave them out, and every row then takes their default.
+pub const OPTIONAL_COLUMNS: [&str; 1] = ["account_kind"];
+
 /// Whether a PAL identity is a user account or a service principal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PrincipalKind {
     User,
@@ -37,6 +43,27 @@ impl PrincipalKind {
     }
 }
 
+/// Whose account a PAL identity is. Credit that rests on a person's own account ends
+/// when that person leaves the partner (the guest is removed, the account disabled), so
+/// the rule book recommends a dedicated service account or a service principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    /// A consultant's own user account (the default for user rows).
+    Personal,
+    /// A dedicated delivery account, or a service principal.
+    ServiceAccount,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Personal => "personal",
+            AccountKind::ServiceAccount => "service_account",
+        }
+    }
+}
+
 /// One PAL-linked identity. Ids are stored lower-cased.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Identity {
@@ -45,6 +72,9 @@ pub struct Identity {
     pub partner_id: String,
     pub tenant_id: String,
     pub principal_type: PrincipalKind,
+    /// `personal` unless the file says `service_account`; always `service_account` for a
+    /// service principal.
+    pub account_kind: AccountKind,
     pub object_id: Option<String>,
     pub app_id: Option<String>,
     pub upn: Option<String>,
@@ -270,6 +300,31 @@ impl Roster {
             {
                 bad("a service_principal needs an app_id or object_id".into());
             }
+            // A missing column and an empty cell read alike: old rosters keep loading.
+            let account_kind = match (
+                index
+                    .get("account_kind")
+                    .and_then(|i| record.get(*i))
+                    .map(|v| v.trim().to_ascii_lowercase())
+                    .filter(|v| !v.is_empty())
+                    .as_deref(),
+                principal_type,
+            ) {
+                (None, Some(PrincipalKind::ServicePrincipal)) => AccountKind::ServiceAccount,
+                (None, _) => AccountKind::Personal,
+                (Some("service_account"), _) => AccountKind::ServiceAccount,
+                (Some("personal"), Some(PrincipalKind::ServicePrincipal)) => {
+                    bad("account_kind `personal` does not fit a service_principal (leave it empty or write `service_account`)".into());
+                    AccountKind::ServiceAccount
+                }
+                (Some("personal"), _) => AccountKind::Personal,
+                (Some(other), _) => {
+                    bad(format!(
+                        "account_kind `{other}` is not `personal` or `service_account`"
+                    ));
+                    AccountKind::Personal
+                }
+            };
             if problems.len() > before {
                 continue;
             }
@@ -306,6 +361,7 @@ impl Roster {
                 partner_id,
                 tenant_id,
                 principal_type: principal_type.unwrap_or(PrincipalKind::User),
+                account_kind,
                 object_id,
                 app_id,
                 upn,
@@ -408,6 +464,92 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(r.identities.len(), 2);
+    }
+
+    const HEADER_WITH_KIND: &str =
+        "partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name,account_kind\n";
+
+    #[test]
+    fn account_kind_defaults_to_personal_for_users_and_service_account_for_sps() {
+        // No column at all: an old roster loads unchanged.
+        let r = parse(&format!(
+            "1234567,{T},user,,,pat@fabrikam.com,\n\
+             1234567,{T},service_principal,,0f747967-84c4-4f29-84c2-682fb00390c8,,\n"
+        ))
+        .unwrap();
+        assert_eq!(r.identities[0].account_kind, AccountKind::Personal);
+        assert_eq!(r.identities[1].account_kind, AccountKind::ServiceAccount);
+    }
+
+    #[test]
+    fn account_kind_column_is_read() {
+        let r = Roster::parse(
+            format!(
+                "{HEADER_WITH_KIND}\
+                 1234567,{T},user,,,pat@fabrikam.com,Pat,\n\
+                 1234567,{T},user,,,svc-fabrikam@contoso.com,Svc, Service_Account \n\
+                 1234567,{T},user,,,jo@fabrikam.com,Jo,personal\n\
+                 1234567,{T},service_principal,,0f747967-84c4-4f29-84c2-682fb00390c8,,App,\n\
+                 1234567,{T},service_principal,,8333da6b-aeb0-43be-8514-a43ca431d962,,App2,service_account\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let kinds: Vec<AccountKind> = r.identities.iter().map(|i| i.account_kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                AccountKind::Personal,
+                AccountKind::ServiceAccount,
+                AccountKind::Personal,
+                AccountKind::ServiceAccount,
+                AccountKind::ServiceAccount,
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_account_kinds_are_reported_with_their_lines() {
+        let errs = Roster::parse(
+            format!(
+                "{HEADER_WITH_KIND}\
+                 1234567,{T},user,,,pat@fabrikam.com,Pat,contractor\n\
+                 1234567,{T},user,,,jo@fabrikam.com,Jo,personal\n\
+                 1234567,{T},service_principal,,0f747967-84c4-4f29-84c2-682fb00390c8,,App,personal\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap_err();
+        let lines: Vec<u64> = errs.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![2, 4]);
+        assert!(
+            errs[0].message.contains("`contractor`"),
+            "{}",
+            errs[0].message
+        );
+        assert!(
+            errs[1].message.contains("service_principal"),
+            "{}",
+            errs[1].message
+        );
+    }
+
+    #[test]
+    fn roster_errors_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pal.csv");
+        std::fs::write(
+            &path,
+            format!(
+                "{HEADER_WITH_KIND}1234567,{T},service_principal,,0f747967-84c4-4f29-84c2-682fb00390c8,,App,personal\n"
+            ),
+        )
+        .unwrap();
+        let err = Roster::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("{}:2: account_kind `personal`", path.display())),
+            "{err}"
+        );
     }
 
     #[test]

@@ -8,16 +8,20 @@ pub mod findings;
 pub mod identities;
 pub mod ids;
 pub mod inventory;
+pub mod roster_findings;
 pub mod snapshot;
 
 pub use findings::{
     Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Reason, Status,
     TypeGuidance, Verdict,
 };
-pub use identities::{IdentitiesError, Identity, PrincipalKind, Roster};
+pub use identities::{AccountKind, IdentitiesError, Identity, PrincipalKind, Roster};
 pub use inventory::{
     Environment, Inventory, Principal, PrincipalIdKind, PrincipalType, Resource, ResourceType,
     Role, RoleAssignment, SystemUser,
+};
+pub use roster_findings::{
+    IdentityHealth, LinkCheck, LinkState, OtherTenants, RosterEntry, RosterFindings,
 };
 pub use snapshot::{
     CollectionError, Frames, Manifest, Snapshot, SnapshotError, SnapshotWriter, TableEntry,

@@ -26,18 +26,20 @@ pub const CSV_COLUMNS: [&str; 14] = [
 
 /// Columns after [`CSV_COLUMNS`] (DESIGN.md: "others may follow"). New ones are only
 /// ever appended.
-pub const CSV_EXTRA_COLUMNS: [&str; 1] = ["attributed_principal_name"];
+pub const CSV_EXTRA_COLUMNS: [&str; 2] = ["attributed_principal_name", "leaver_risk"];
 
 pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
     let mut w = csv::Writer::from_writer(out);
     let header = CSV_COLUMNS.iter().chain(CSV_EXTRA_COLUMNS.iter());
     w.write_record(header).map_err(|source| ReportError::Csv {
+        format: Format::Csv,
         part: "header".to_owned(),
         source,
     })?;
     for (i, v) in findings.verdicts.iter().enumerate() {
         w.write_record(row(&findings.tenant_id, v))
             .map_err(|source| ReportError::Csv {
+                format: Format::Csv,
                 part: format!("row {}, resource {}", i + 1, v.resource_id),
                 source,
             })?;
@@ -49,7 +51,7 @@ pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), Rep
     })
 }
 
-fn row(tenant_id: &str, v: &Verdict) -> [String; 15] {
+fn row(tenant_id: &str, v: &Verdict) -> [String; 16] {
     let opt = |s: &Option<String>| s.as_deref().map(csv_cell).unwrap_or_default();
     [
         csv_cell(tenant_id),
@@ -73,5 +75,6 @@ fn row(tenant_id: &str, v: &Verdict) -> [String; 15] {
         ChangePath::join(&v.change_paths_user),
         ChangePath::join(&v.change_paths_service_principal),
         opt(&v.attributed_principal_name),
+        v.leaver_risk.to_string(),
     ]
 }

@@ -1,12 +1,16 @@
 //! The markdown pre-handover checklist.
 
-use crate::coverage::{by_environment, coverage_rows, format_coverage, summary_sentence};
+use crate::coverage::{
+    by_environment, coverage_rows, format_coverage, leaver_risk_sentence, other_tenants_sentence,
+    summary_sentence,
+};
 use crate::text::{
     display_name, environment_label, environment_type_label, markdown_code, markdown_inline,
 };
 use crate::{Format, ReportError, write_part};
 use palaudit_model::{
-    Candidate, ChangePath, Counts, Findings, Reason, Status, TypeGuidance, Verdict,
+    Candidate, ChangePath, Counts, Findings, PrincipalKind, Reason, RosterEntry, Status,
+    TypeGuidance, Verdict,
 };
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -25,7 +29,7 @@ pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), Rep
         );
         write(out, &part, &environment_section(findings, &group))?;
     }
-    Ok(())
+    write(out, "roster section", &roster_section(findings))
 }
 
 fn head(findings: &Findings) -> String {
@@ -64,7 +68,7 @@ fn head(findings: &Findings) -> String {
     }
 
     if findings.verdicts.is_empty() {
-        s.push_str("No resources were found in the snapshot: nothing to check.\n");
+        s.push_str("No resources were found in the snapshot: nothing to check.\n\n");
         return s;
     }
 
@@ -93,6 +97,14 @@ fn head(findings: &Findings) -> String {
         "| **Total** | | | {} |\n",
         count_cells(&findings.counts())
     );
+    let attributed = findings.counts().attributed;
+    if attributed > 0 {
+        let _ = writeln!(
+            s,
+            "{}\n",
+            leaver_risk_sentence(findings.leaver_risk_count(), attributed)
+        );
+    }
     s
 }
 
@@ -265,6 +277,12 @@ fn done_item(s: &mut String, v: &Verdict) {
         let _ = write!(line, " ({})", markdown_inline(&display_name(who)));
     }
     let _ = writeln!(s, "{line}");
+    if v.leaver_risk {
+        s.push_str(
+            "  - Leaver risk: the credit rests on a personal user account; move ownership to a \
+             dedicated service account or a service principal before that person leaves.\n",
+        );
+    }
     if partners(v).len() > 1 {
         // Say how the contest was decided, not just who won.
         let how: Vec<Reason> = v
@@ -368,5 +386,62 @@ fn latest_partner_evidence(s: &mut String, v: &Verdict) {
         for a in activity {
             let _ = writeln!(s, "      - {}: {}", markdown_code(&a.source), a.at);
         }
+    }
+}
+
+/// The PAL identities of the tenant as a table, and a count of the other tenants' rows.
+fn roster_section(findings: &Findings) -> String {
+    let roster = &findings.roster;
+    let mut s = String::from("## PAL identities for this tenant\n\n");
+    if roster.identities.is_empty() {
+        s.push_str("The identities file lists no identity for this tenant.\n");
+    } else {
+        s.push_str(
+            "Health is what Microsoft Graph answered at collection (`not_seen`: the identity \
+             holds no role on any collected resource). The PAL link and the Azure role \
+             assignments are filled in by a link verification.\n\n",
+        );
+        s.push_str(
+            "| Partner | Principal | Account | Identity | Health | PAL link | RBAC assignments | Credited resources |\n",
+        );
+        s.push_str("|---|---|---|---|---|---|--:|--:|\n");
+        for e in &roster.identities {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | `{}` | `{}` | {} | {} |",
+                markdown_code(&e.partner_id),
+                match e.principal_type {
+                    PrincipalKind::User => "user",
+                    PrincipalKind::ServicePrincipal => "service principal",
+                },
+                e.account_kind.as_str().replace('_', " "),
+                roster_identity(e),
+                e.health.as_str(),
+                e.link_state.as_str(),
+                e.rbac_assignments
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "not checked".to_owned()),
+                e.credited_resources
+            );
+        }
+    }
+    if let Some(line) = other_tenants_sentence(&roster.other_tenants) {
+        let _ = writeln!(s, "\n{line}");
+    }
+    s
+}
+
+/// Name and identifier of a roster identity; identifiers as code spans so that UPNs are
+/// never turned into mail links.
+fn roster_identity(e: &RosterEntry) -> String {
+    let id = e.identifier();
+    match e.display_name.as_deref().filter(|n| !n.trim().is_empty()) {
+        Some(n) if !id.is_empty() => format!(
+            "{} ({})",
+            markdown_inline(&display_name(n)),
+            markdown_code(id)
+        ),
+        Some(n) => markdown_inline(&display_name(n)),
+        None => markdown_code(id),
     }
 }

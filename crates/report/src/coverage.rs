@@ -1,6 +1,6 @@
 //! Coverage arithmetic and grouping shared by every format.
 
-use palaudit_model::{Counts, Findings, ResourceType, Verdict};
+use palaudit_model::{Counts, Findings, OtherTenants, ResourceType, Verdict};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -45,6 +45,33 @@ pub(crate) fn summary_sentence(counts: &Counts) -> String {
         counts.unattributed,
         counts.unknown
     )
+}
+
+/// The leaver-risk count line used by the terminal and the checklist.
+pub(crate) fn leaver_risk_sentence(risky: u64, attributed: u64) -> String {
+    if risky == 0 {
+        return "Leaver risk: none — every attributed resource is credited through a service account or a service principal.".to_owned();
+    }
+    format!(
+        "Leaver risk: the credit for {risky} of {attributed} attributed resource{} rests on personal user accounts; \
+         move {} to a dedicated service account or a service principal so the credit survives staff changes.",
+        if attributed == 1 { "" } else { "s" },
+        if risky == 1 { "it" } else { "them" }
+    )
+}
+
+/// The line counting the roster's rows for other tenants, when there are any.
+pub(crate) fn other_tenants_sentence(other: &OtherTenants) -> Option<String> {
+    (other.identities > 0).then(|| {
+        format!(
+            "{} more identit{} on the roster {} for {} other tenant{} and never credit this one.",
+            other.identities,
+            if other.identities == 1 { "y" } else { "ies" },
+            if other.identities == 1 { "is" } else { "are" },
+            other.tenants,
+            if other.tenants == 1 { "" } else { "s" },
+        )
+    })
 }
 
 /// One environment × resource type line of a coverage table.

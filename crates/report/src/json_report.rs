@@ -2,7 +2,7 @@
 
 use crate::coverage::{coverage_rows, coverage_tenths};
 use crate::{Format, ReportError};
-use palaudit_model::{Counts, Findings, ResourceType, TypeGuidance, Verdict};
+use palaudit_model::{Counts, Findings, ResourceType, RosterFindings, TypeGuidance, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -25,6 +25,8 @@ struct Report<'a> {
     collection_errors: &'a [String],
     summary: Summary<'a>,
     guidance: &'a BTreeMap<ResourceType, TypeGuidance>,
+    /// The PAL identities of this tenant, their health and credit.
+    roster: &'a RosterFindings,
     verdicts: &'a [Verdict],
 }
 
@@ -32,6 +34,8 @@ struct Report<'a> {
 struct Summary<'a> {
     #[serde(flatten)]
     overall: Tally,
+    /// Attributed resources whose credit rests on a personal user account.
+    leaver_risk: u64,
     by_environment_and_type: Vec<EnvironmentTypeTally<'a>>,
 }
 
@@ -76,6 +80,7 @@ pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), Rep
         collection_errors: &findings.collection_errors,
         summary: Summary {
             overall: Tally::from(&findings.counts()),
+            leaver_risk: findings.leaver_risk_count(),
             by_environment_and_type: coverage_rows(findings)
                 .into_iter()
                 .map(|r| EnvironmentTypeTally {
@@ -88,6 +93,7 @@ pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), Rep
                 .collect(),
         },
         guidance: &findings.guidance,
+        roster: &findings.roster,
         verdicts: &findings.verdicts,
     };
     let mut out = out;

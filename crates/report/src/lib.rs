@@ -1,5 +1,5 @@
 //! palaudit's report writers: they render [`Findings`] as the terminal table, the audit
-//! CSV of DESIGN.md, a markdown pre-handover checklist and JSON.
+//! CSV of DESIGN.md, a markdown pre-handover checklist, JSON and the roster CSV.
 //!
 //! This crate owns how findings look, and nothing else. It does no HTTP, evaluates no
 //! rules (every verdict, reason and change path arrives ready-made in the findings) and
@@ -15,6 +15,7 @@ mod audit_csv;
 mod checklist;
 mod coverage;
 mod json_report;
+mod roster_csv;
 mod table;
 mod text;
 
@@ -25,6 +26,7 @@ use std::io::{self, Write};
 pub use audit_csv::{CSV_COLUMNS, CSV_EXTRA_COLUMNS};
 pub use coverage::{coverage_tenths, format_coverage};
 pub use json_report::SCHEMA_VERSION;
+pub use roster_csv::ROSTER_CSV_COLUMNS;
 pub use table::TerminalOptions;
 
 /// The output formats, named in errors.
@@ -34,6 +36,7 @@ pub enum Format {
     Csv,
     Markdown,
     Json,
+    RosterCsv,
 }
 
 impl fmt::Display for Format {
@@ -43,6 +46,7 @@ impl fmt::Display for Format {
             Format::Csv => "audit CSV",
             Format::Markdown => "markdown checklist",
             Format::Json => "JSON report",
+            Format::RosterCsv => "roster CSV",
         })
     }
 }
@@ -59,8 +63,10 @@ pub enum ReportError {
         #[source]
         source: io::Error,
     },
-    #[error("cannot write the audit CSV ({part})")]
+    #[error("cannot write the {format} ({part})")]
     Csv {
+        /// The audit CSV or the roster CSV.
+        format: Format,
         /// `header`, or the row number (1-based, header excluded) and resource id.
         part: String,
         #[source]
@@ -90,7 +96,8 @@ pub(crate) fn write_part(
 
 /// The terminal report: coverage per environment × resource type with a total row, the
 /// resources that are not attributed (sorted by environment, type, name) with their
-/// reasons and change paths, and a one-line verdict summary. When the snapshot recorded
+/// reasons and change paths, the PAL identity roster of the tenant, a leaver-risk count
+/// and a one-line verdict summary. When the snapshot recorded
 /// collection errors, a warning block says the audit is partial.
 ///
 /// With `opts.color` false the output holds no ANSI escape codes. Control characters
@@ -106,8 +113,9 @@ pub fn terminal(
 
 /// The audit CSV of DESIGN.md: the header
 /// `tenant_id,environment_id,environment_name,environment_type,resource_type,resource_id,resource_name,status,partner_id,attributed_principal_id,attributing_role,reasons,change_paths_user,change_paths_service_principal`
-/// followed by the extra columns [`CSV_EXTRA_COLUMNS`] (`attributed_principal_name`),
-/// then one row per verdict in the order given.
+/// followed by the extra columns [`CSV_EXTRA_COLUMNS`] (`attributed_principal_name`,
+/// `leaver_risk`), then one row per verdict in the order given. `leaver_risk` is `true`
+/// or `false`.
 ///
 /// `reasons` is `;`-joined reason codes; the change path cells are
 /// [`ChangePath::join`](palaudit_model::ChangePath::join) (`none` when empty); absent
@@ -127,16 +135,25 @@ pub fn csv(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> 
 /// (reasons with their explanations, how ownership can be moved to a PAL-linked user or
 /// service principal, the resource type's known limitations, and the latest-partner
 /// evidence where several partners were compared) and a checked item per attributed
-/// resource. Names are escaped so they cannot inject markdown or HTML.
+/// resource (with a note when its credit rests on a personal account), then the PAL
+/// identity roster. Names are escaped so they cannot inject markdown or HTML.
 pub fn markdown(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
     checklist::render(findings, out)
 }
 
 /// The full findings as pretty JSON: `schema_version` ([`SCHEMA_VERSION`]), tenant,
-/// collection time and errors, a `summary` (counts and coverage overall and per
-/// environment × resource type), the per-type guidance and every verdict with its
-/// evidence. Keys appear in a fixed order (struct field order; maps sorted), so two runs
+/// collection time and errors, a `summary` (counts, coverage and leaver risk overall,
+/// counts and coverage per environment × resource type), the per-type guidance, the
+/// `roster` and every verdict with its evidence. Keys appear in a fixed order (struct field order; maps sorted), so two runs
 /// over the same findings produce identical bytes.
 pub fn json(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
     json_report::render(findings, out)
+}
+
+/// The roster CSV: the header [`ROSTER_CSV_COLUMNS`], then one row per PAL identity of
+/// the audited tenant, in identities-file order. `rbac_assignments` is empty until it has
+/// been checked; other absent values are empty cells too. Names and UPNs get the same
+/// CSV-injection guard as the audit CSV.
+pub fn roster_csv(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
+    roster_csv::render(findings, out)
 }

@@ -1,13 +1,18 @@
 //! The terminal report (comfy-table).
 
-use crate::coverage::{cmp_verdict, coverage_rows, format_coverage, summary_sentence};
+use crate::coverage::{
+    cmp_verdict, coverage_rows, format_coverage, leaver_risk_sentence, other_tenants_sentence,
+    summary_sentence,
+};
 use crate::text::{display_name, environment_label, environment_type_label, one_line, shorten};
 use crate::{Format, ReportError, write_part};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{
     Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
 };
-use palaudit_model::{ChangePath, Counts, Findings, Status, Verdict};
+use palaudit_model::{
+    ChangePath, Counts, Findings, IdentityHealth, PrincipalKind, RosterEntry, Status, Verdict,
+};
 use std::io::Write;
 
 /// Longest resource name shown in a table cell; the CSV and JSON keep the full name.
@@ -65,8 +70,9 @@ pub(crate) fn render(
     }
 
     if findings.verdicts.is_empty() {
-        let text = "No resources in the snapshot: nothing to attribute.\n";
-        return write(out, "summary line", text);
+        let text = "No resources in the snapshot: nothing to attribute.\n\n";
+        write(out, "summary line", text)?;
+        return write(out, "roster table", &roster_section(findings, opts));
     }
 
     let coverage = coverage_table(findings, opts);
@@ -96,8 +102,16 @@ pub(crate) fn render(
         )
     };
     write(out, "unattributed table", &section)?;
+    write(out, "roster table", &roster_section(findings, opts))?;
 
     let counts = findings.counts();
+    if counts.attributed > 0 {
+        write(
+            out,
+            "leaver-risk line",
+            &leaver_risk_line(findings, &counts),
+        )?;
+    }
     let mut summary = summary_sentence(&counts);
     if !findings.collection_errors.is_empty() {
         summary.push_str(" (partial snapshot)");
@@ -322,4 +336,121 @@ fn missing_table(missing: &[&Verdict], opts: &TerminalOptions) -> Table {
         }
     }
     t
+}
+
+/// Longest identity name or identifier shown in the roster table.
+const MAX_IDENTITY_CHARS: usize = 60;
+
+/// The roster: one row per PAL identity of the tenant, then a line counting the rows
+/// for other tenants.
+fn roster_section(findings: &Findings, opts: &TerminalOptions) -> String {
+    let roster = &findings.roster;
+    let n = roster.identities.len();
+    let mut s = paint(&format!("PAL identities for this tenant ({n})"), BOLD, opts);
+    s.push('\n');
+    if n == 0 {
+        s.push_str("The identities file lists no identity for this tenant.\n");
+    } else {
+        s.push_str(&roster_table(&roster.identities, opts).to_string());
+        s.push_str(
+            "\nHealth is what Microsoft Graph answered at collection; not_seen = holds no role on any \
+             collected resource. PAL link and RBAC assignments are filled in by a link verification.\n",
+        );
+    }
+    if let Some(line) = other_tenants_sentence(&roster.other_tenants) {
+        s.push_str(&line);
+        s.push('\n');
+    }
+    s.push('\n');
+    s
+}
+
+fn principal_label(kind: PrincipalKind) -> &'static str {
+    match kind {
+        PrincipalKind::User => "user",
+        PrincipalKind::ServicePrincipal => "service principal",
+    }
+}
+
+fn health_cell(health: IdentityHealth, opts: &TerminalOptions) -> Cell {
+    let c = Cell::new(health.as_str());
+    if !opts.color {
+        return c;
+    }
+    match health {
+        IdentityHealth::Ok => c.fg(Color::Green),
+        IdentityHealth::NotSeen | IdentityHealth::Unknown => c.fg(Color::Yellow),
+        IdentityHealth::Disabled | IdentityHealth::Deleted | IdentityHealth::InvitationPending => {
+            c.fg(Color::Red)
+        }
+    }
+}
+
+/// "Name" over "identifier", either alone when the other is missing.
+fn identity_text(e: &RosterEntry) -> String {
+    let name = e
+        .display_name
+        .as_deref()
+        .map(one_line)
+        .filter(|n| !n.trim().is_empty());
+    let id = one_line(e.identifier());
+    match name {
+        Some(n) if !id.is_empty() => format!(
+            "{}\n{}",
+            shorten(&n, MAX_IDENTITY_CHARS),
+            shorten(&id, MAX_IDENTITY_CHARS)
+        ),
+        Some(n) => shorten(&n, MAX_IDENTITY_CHARS),
+        None => shorten(&id, MAX_IDENTITY_CHARS),
+    }
+}
+
+fn roster_table(entries: &[RosterEntry], opts: &TerminalOptions) -> Table {
+    let mut t = new_table(opts);
+    t.set_header(
+        [
+            "Partner",
+            "Principal",
+            "Account",
+            "Identity",
+            "Health",
+            "PAL link",
+            "RBAC assignments",
+            "Credited",
+        ]
+        .map(|h| header_cell(h, opts)),
+    );
+    for e in entries {
+        t.add_row(vec![
+            Cell::new(one_line(&e.partner_id)),
+            Cell::new(principal_label(e.principal_type)),
+            Cell::new(e.account_kind.as_str().replace('_', " ")),
+            Cell::new(identity_text(e)),
+            health_cell(e.health, opts),
+            Cell::new(e.link_state.as_str()),
+            Cell::new(
+                e.rbac_assignments
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "not checked".to_owned()),
+            ),
+            Cell::new(e.credited_resources),
+        ]);
+    }
+    // Stable words must not break mid-word; the identity column wraps instead.
+    for i in [0, 1, 2, 4, 5, 6] {
+        if let Some(col) = t.column_mut(i) {
+            col.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    if let Some(col) = t.column_mut(7) {
+        col.set_cell_alignment(CellAlignment::Right);
+    }
+    t
+}
+
+fn leaver_risk_line(findings: &Findings, counts: &Counts) -> String {
+    format!(
+        "{}\n\n",
+        leaver_risk_sentence(findings.leaver_risk_count(), counts.attributed)
+    )
 }

@@ -110,6 +110,49 @@ fn unattributed_rows_leave_partner_cells_empty_and_join_reasons() {
         &row[column(&header, "reasons")],
         "no_pal_identity_in_role;non_production_environment"
     );
+    assert_eq!(&row[column(&header, "leaver_risk")], "false");
+}
+
+#[test]
+fn leaver_risk_is_the_last_column_and_follows_the_verdicts() {
+    let findings = common::findings();
+    let (header, rows) = read_back(&findings);
+    assert_eq!(header.last().map(String::as_str), Some("leaver_risk"));
+    let risk = column(&header, "leaver_risk");
+    for (row, v) in rows.iter().zip(&findings.verdicts) {
+        assert_eq!(&row[risk], if v.leaver_risk { "true" } else { "false" });
+    }
+    let at_risk = rows.iter().filter(|r| &r[risk] == "true").count();
+    assert_eq!(at_risk as u64, findings.leaver_risk_count());
+    assert!(at_risk > 0 && at_risk < findings.counts().attributed as usize);
+}
+
+#[test]
+fn roster_csv_has_one_row_per_identity() {
+    let findings = common::findings();
+    let mut out = Vec::new();
+    palaudit_report::roster_csv(&findings, &mut out).unwrap();
+    let mut reader = csv::Reader::from_reader(out.as_slice());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(header, palaudit_report::ROSTER_CSV_COLUMNS);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), findings.roster.identities.len());
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for (row, e) in rows.iter().zip(&findings.roster.identities) {
+        assert_eq!(&row[col("health")], e.health.as_str());
+        assert_eq!(&row[col("link_state")], e.link_state.as_str());
+        assert_eq!(
+            &row[col("rbac_assignments")],
+            e.rbac_assignments
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        );
+    }
 }
 
 #[test]

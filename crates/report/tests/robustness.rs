@@ -3,7 +3,7 @@
 mod common;
 
 use palaudit_model::{Findings, Status};
-use palaudit_report::{TerminalOptions, csv, json, markdown, terminal};
+use palaudit_report::{TerminalOptions, csv, json, markdown, roster_csv, terminal};
 
 fn odd_findings() -> Findings {
     let mut f = common::findings();
@@ -23,9 +23,13 @@ fn odd_findings() -> Findings {
         "`rm -rf`".to_owned(),
         "🙂".repeat(100),
     ];
-    for (v, name) in f.verdicts.iter_mut().zip(names) {
+    for (v, name) in f.verdicts.iter_mut().zip(names.clone()) {
         v.resource_name = name;
         v.status = Status::Unattributed;
+    }
+    for (e, name) in f.roster.identities.iter_mut().zip(names.into_iter().rev()) {
+        e.upn = Some(name.clone());
+        e.display_name = Some(name);
     }
     f.verdicts[0].environment_name = "\u{1b}]0;pwned\u{7}".into();
     f.verdicts[1].partner_id = None;
@@ -34,7 +38,7 @@ fn odd_findings() -> Findings {
     f
 }
 
-fn all_formats(f: &Findings, width: Option<u16>) -> [String; 4] {
+fn all_formats(f: &Findings, width: Option<u16>) -> [String; 5] {
     let mut t = Vec::new();
     terminal(
         f,
@@ -51,13 +55,23 @@ fn all_formats(f: &Findings, width: Option<u16>) -> [String; 4] {
     markdown(f, &mut m).unwrap();
     let mut j = Vec::new();
     json(f, &mut j).unwrap();
-    [t, c, m, j].map(|b| String::from_utf8(b).unwrap())
+    let mut r = Vec::new();
+    roster_csv(f, &mut r).unwrap();
+    [t, c, m, j, r].map(|b| String::from_utf8(b).unwrap())
 }
 
 #[test]
 fn odd_names_render_in_every_format() {
     for width in [None, Some(0), Some(1), Some(20), Some(80), Some(400)] {
-        let [t, _, m, j] = all_formats(&odd_findings(), width);
+        let [t, _, m, j, r] = all_formats(&odd_findings(), width);
+        for row in csv::Reader::from_reader(r.as_bytes()).records() {
+            for cell in row.unwrap().iter() {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "roster cell {cell:?} could run as a formula"
+                );
+            }
+        }
         assert!(
             !t.contains('\u{1b}'),
             "terminal leaks an escape: width {width:?}"
@@ -75,9 +89,10 @@ fn odd_names_render_in_every_format() {
 #[test]
 fn default_findings_render() {
     let f = Findings::default();
-    let [t, c, m, j] = all_formats(&f, None);
+    let [t, c, m, j, r] = all_formats(&f, None);
     assert!(t.contains("nothing to attribute"));
     assert_eq!(c.lines().count(), 1);
+    assert_eq!(r.lines().count(), 1);
     assert!(m.contains("nothing to check"));
     assert!(j.contains("\"verdicts\": []"));
 }
@@ -104,6 +119,11 @@ fn write_errors_name_the_report_part() {
     let err = csv(&f, &mut Broken).unwrap_err();
     assert!(
         err.to_string().starts_with("cannot write the audit CSV"),
+        "{err}"
+    );
+    let err = roster_csv(&f, &mut Broken).unwrap_err();
+    assert!(
+        err.to_string().starts_with("cannot write the roster CSV"),
         "{err}"
     );
     let err = json(&f, &mut Broken).unwrap_err();

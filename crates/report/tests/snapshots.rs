@@ -4,7 +4,7 @@
 mod common;
 
 use palaudit_model::Findings;
-use palaudit_report::{TerminalOptions, csv, json, markdown, terminal};
+use palaudit_report::{TerminalOptions, csv, json, markdown, roster_csv, terminal};
 
 /// The width snapshot tables are laid out at: a common wide terminal.
 const WIDTH: u16 = 150;
@@ -58,6 +58,16 @@ fn csv_canned() {
 #[test]
 fn csv_empty() {
     insta::assert_snapshot!(render(|out| csv(&common::empty_findings(), out)));
+}
+
+#[test]
+fn roster_csv_canned() {
+    insta::assert_snapshot!(render(|out| roster_csv(&common::findings(), out)));
+}
+
+#[test]
+fn roster_csv_empty() {
+    insta::assert_snapshot!(render(|out| roster_csv(&common::empty_findings(), out)));
 }
 
 #[test]

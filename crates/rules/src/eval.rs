@@ -7,10 +7,12 @@
 //! `docs/verdicts.md` describes the procedure in a delivery lead's words.
 
 use crate::load::RuleSet;
+use crate::roster::roster_findings;
 use chrono::{DateTime, Utc};
 use palaudit_model::{
-    Activity, Candidate, ChangePath, Evidence, Findings, Frames, Identity, PrincipalIdKind,
-    PrincipalType, Reason, ResourceType, Role, Roster, Status, Verdict, ids,
+    AccountKind, Activity, Candidate, ChangePath, Evidence, Findings, Frames, Identity,
+    PrincipalIdKind, PrincipalKind, PrincipalType, Reason, ResourceType, Role, Roster, Status,
+    Verdict, ids,
 };
 use polars::prelude::*;
 use std::cmp::Ordering;
@@ -28,7 +30,7 @@ pub enum EvalError {
     },
 }
 
-fn table_err(table: &'static str) -> impl Fn(PolarsError) -> EvalError {
+pub(crate) fn table_err(table: &'static str) -> impl Fn(PolarsError) -> EvalError {
     move |e| EvalError::Table {
         table,
         message: e.to_string(),
@@ -57,6 +59,9 @@ fn upn_key(e: Expr) -> Expr {
 fn kind_is(kind: PrincipalIdKind) -> Expr {
     col("principal_id_kind").eq(lit(kind.as_str()))
 }
+
+/// Graph `externalUserState` of a guest whose invitation was never accepted, lower-cased.
+pub(crate) const PENDING_ACCEPTANCE: &str = "pendingacceptance";
 
 /// Resources judged per batch of joins.
 const BATCH: usize = 100_000;
@@ -93,6 +98,8 @@ fn evaluate_in_batches(
     // Resources are judged in batches, so the joined assignment rows held at once stay
     // bounded however large the tenant (or portfolio) is.
     let mut verdicts = Vec::with_capacity(resources.len());
+    // Resources credited to each roster identity, by roster position.
+    let mut credits = vec![0u64; roster.identities.len()];
     for first in (0..resources.len()).step_by(batch_size.max(1)) {
         let batch = first..resources.len().min(first + batch_size.max(1));
         let mut assignments = resolve_assignments(frames, batch.clone())?;
@@ -105,7 +112,7 @@ fn evaluate_in_batches(
             while next < rows.len() && rows.ridx[next] as usize == r {
                 next += 1;
             }
-            verdicts.push(decide(
+            let (verdict, credited) = decide(
                 &resources,
                 r,
                 &rows,
@@ -115,7 +122,11 @@ fn evaluate_in_batches(
                 &environments,
                 rules,
                 &paths,
-            ));
+            );
+            if let Some(slot) = credited.and_then(|i| credits.get_mut(i)) {
+                *slot += 1;
+            }
+            verdicts.push(verdict);
         }
     }
     verdicts.sort_by(|a, b| {
@@ -134,12 +145,14 @@ fn evaluate_in_batches(
                 &b.resource_id,
             ))
     });
+    let roster = roster_findings(&frames.principals, roster, &tenant, &credits)?;
     Ok(Findings {
         tenant_id: tenant,
         collected_at: None,
         collection_errors: Vec::new(),
         verdicts,
         guidance: rules.guidance(),
+        roster,
     })
 }
 
@@ -200,7 +213,7 @@ struct Resources<'a> {
     activity: [(&'a StringChunked, Vec<Option<DateTime<Utc>>>); 3],
 }
 
-fn str_col<'a>(
+pub(crate) fn str_col<'a>(
     df: &'a DataFrame,
     name: &str,
     table: &'static str,
@@ -340,6 +353,7 @@ fn resolve_assignments(
             col("display_name").alias("p_name"),
             col("enabled").alias("p_enabled"),
             col("deleted").alias("p_deleted"),
+            col("external_user_state").alias("p_ext"),
         ])
         .unique_stable_generic(Some(vec![col("oid")]), UniqueKeepStrategy::First);
     // Principals keyed by UPN, for Power BI publishers named only by UPN.
@@ -352,6 +366,7 @@ fn resolve_assignments(
             col("display_name").alias("q_name"),
             col("enabled").alias("q_enabled"),
             col("deleted").alias("q_deleted"),
+            col("external_user_state").alias("q_ext"),
         ])
         .unique_stable_generic(Some(vec![col("upn_pid_key")]), UniqueKeepStrategy::First);
 
@@ -429,6 +444,13 @@ fn resolve_assignments(
             .alias("name"),
             coalesce(&[col("p_enabled"), col("q_enabled")]).alias("enabled"),
             coalesce(&[col("p_deleted"), col("q_deleted")]).alias("deleted"),
+            // A guest that never accepted its invitation has never signed in here.
+            coalesce(&[col("p_ext"), col("q_ext")])
+                .str()
+                .to_lowercase()
+                .eq(lit(PENDING_ACCEPTANCE))
+                .fill_null(lit(false))
+                .alias("pending"),
             (col("p_deleted")
                 .is_not_null()
                 .or(col("q_deleted").is_not_null()))
@@ -456,6 +478,7 @@ fn resolve_assignments(
             col("assigned_on"),
             col("enabled"),
             col("deleted"),
+            col("pending"),
             col("known"),
             col("su_found"),
             col("su_disabled"),
@@ -591,6 +614,7 @@ struct AssignmentRows<'a> {
     assigned_on: Vec<Option<DateTime<Utc>>>,
     enabled: &'a BooleanChunked,
     deleted: &'a BooleanChunked,
+    pending: &'a BooleanChunked,
     known: &'a BooleanChunked,
     su_found: &'a BooleanChunked,
     su_disabled: &'a BooleanChunked,
@@ -645,6 +669,7 @@ impl<'a> AssignmentRows<'a> {
             assigned_on: time_col(df, "assigned_on", T)?,
             enabled: bools("enabled")?,
             deleted: bools("deleted")?,
+            pending: bools("pending")?,
             known: bools("known")?,
             su_found: bools("su_found")?,
             su_disabled: bools("su_disabled")?,
@@ -687,7 +712,7 @@ fn decide(
     environments: &HashMap<String, Env>,
     rules: &RuleSet,
     paths: &ChangePathsByType,
-) -> Verdict {
+) -> (Verdict, Option<usize>) {
     let rt = res.resource_type[r];
     let rule = rules.rule_for(rt);
     let environment_id = res.environment_id.get(r).unwrap_or_default();
@@ -706,6 +731,7 @@ fn decide(
         attributed_principal_id: None,
         attributed_principal_name: None,
         attributing_role: None,
+        leaver_risk: false,
         reasons: Vec::new(),
         change_paths_user: paths[rt as usize].0.clone(),
         change_paths_service_principal: paths[rt as usize].1.clone(),
@@ -713,13 +739,15 @@ fn decide(
     };
     let Some(env) = env else {
         verdict.reasons.push(Reason::EnvironmentUnknown);
-        return verdict;
+        return (verdict, None);
     };
     let eligible = rules.eligibility.is_eligible(&env.kind);
     let actor_kind = rt.actor_id_kind();
 
     let mut reasons: BTreeSet<Reason> = BTreeSet::new();
     let mut holders = 0usize;
+    // Each candidate with its roster position, so the credited one can be traced back.
+    let mut candidates: Vec<(Candidate, usize)> = Vec::new();
     for a in range {
         let Some(role) = rows.role[a] else { continue };
         let attributing = rule.attributing_roles.contains(&role);
@@ -767,48 +795,59 @@ fn decide(
                 Some(Reason::IdentityDeleted)
             } else if rows.enabled.get(a) == Some(false) || rows.su_disabled.get(a) == Some(true) {
                 Some(Reason::IdentityDisabled)
+            } else if rows.pending.get(a) == Some(true) {
+                Some(Reason::IdentityInvitationPending)
             } else if rows.known.get(a) != Some(true) {
                 Some(Reason::IdentityHealthUnknown)
             } else {
                 None
             };
-            verdict.evidence.candidates.push(Candidate {
-                partner_id: identity.partner_id.clone(),
-                principal_id: cell(rows.oid, a)
-                    .unwrap_or_else(|| identity.principal_id())
-                    .to_owned(),
-                display_name: cell(rows.name, a)
-                    .map(str::to_owned)
-                    .or_else(|| identity.display_name.clone()),
-                upn: cell(rows.upn, a)
-                    .map(str::to_owned)
-                    .or_else(|| identity.upn.clone()),
-                role,
-                matched_by: m.matched_by.into(),
-                qualifies: disqualified_by.is_none(),
-                disqualified_by,
-                activity,
-            });
+            candidates.push((
+                Candidate {
+                    partner_id: identity.partner_id.clone(),
+                    principal_id: cell(rows.oid, a)
+                        .unwrap_or_else(|| identity.principal_id())
+                        .to_owned(),
+                    display_name: cell(rows.name, a)
+                        .map(str::to_owned)
+                        .or_else(|| identity.display_name.clone()),
+                    upn: cell(rows.upn, a)
+                        .map(str::to_owned)
+                        .or_else(|| identity.upn.clone()),
+                    role,
+                    matched_by: m.matched_by.into(),
+                    qualifies: disqualified_by.is_none(),
+                    disqualified_by,
+                    activity,
+                },
+                m.identity,
+            ));
         }
     }
 
     // Candidates in a stable order: qualifying first, then partner, role, principal.
-    verdict.evidence.candidates.sort_by(|x, y| {
+    candidates.sort_by(|(x, _), (y, _)| {
         y.qualifies
             .cmp(&x.qualifies)
             .then_with(|| partner_cmp(&x.partner_id, &y.partner_id))
             .then_with(|| x.role.cmp(&y.role))
             .then_with(|| x.principal_id.cmp(&y.principal_id))
     });
+    let identity_of: Vec<usize> = candidates.iter().map(|(_, i)| *i).collect();
+    verdict.evidence.candidates = candidates.into_iter().map(|(c, _)| c).collect();
     let winner = pick_winner(&verdict.evidence.candidates);
     if let Some((w, contested, tie)) = winner {
         let c = &verdict.evidence.candidates[w];
+        let identity = identity_of[w];
         if eligible {
             verdict.status = Status::Attributed;
             verdict.partner_id = Some(c.partner_id.clone());
             verdict.attributed_principal_id = Some(c.principal_id.clone());
             verdict.attributed_principal_name = c.display_name.clone().or_else(|| c.upn.clone());
             verdict.attributing_role = Some(c.role);
+            verdict.leaver_risk = roster.identities.get(identity).is_some_and(|i| {
+                i.principal_type == PrincipalKind::User && i.account_kind == AccountKind::Personal
+            });
             reasons = BTreeSet::from([Reason::PalIdentityInRole]);
             if contested {
                 reasons.insert(Reason::LatestPartnerWins);
@@ -821,8 +860,9 @@ fn decide(
             verdict.evidence.would_be_partner_id = Some(c.partner_id.clone());
             reasons = BTreeSet::from([Reason::NonProductionEnvironment]);
         }
+        let credited = (verdict.status == Status::Attributed).then_some(identity);
         verdict.reasons = reasons.into_iter().collect();
-        return verdict;
+        return (verdict, credited);
     }
 
     if holders == 0 {
@@ -851,6 +891,7 @@ fn decide(
     let pal_reasons = [
         Reason::IdentityDeleted,
         Reason::IdentityDisabled,
+        Reason::IdentityInvitationPending,
         Reason::IdentityHealthUnknown,
         Reason::PalIdentityLacksRole,
         Reason::GroupPrincipal,
@@ -871,7 +912,7 @@ fn decide(
         Status::Unattributed
     };
     verdict.reasons = reasons.into_iter().collect();
-    verdict
+    (verdict, None)
 }
 
 /// Picks the credited candidate among the qualifying ones: the partner with the latest

@@ -7,6 +7,7 @@
 
 mod eval;
 mod load;
+mod roster;
 
 pub use eval::{EvalError, evaluate};
 pub use load::{

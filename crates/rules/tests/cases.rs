@@ -25,6 +25,9 @@ struct Expect {
     partner_id: Option<String>,
     attributing_role: Option<String>,
     reasons: Vec<Reason>,
+    /// Checked when given: whether the credit rests on a personal user account.
+    #[serde(default)]
+    leaver_risk: Option<bool>,
 }
 
 fn cases_dir() -> PathBuf {
@@ -86,6 +89,14 @@ fn every_case_gets_the_verdicts_the_rule_book_demands() {
                 failures.push(format!(
                     "{name} ({}): {}\n    want {want:?}\n    got  {got:?}\n    evidence {:?}",
                     case.about, e.resource_id, v.evidence
+                ));
+            }
+            if let Some(want) = e.leaver_risk
+                && v.leaver_risk != want
+            {
+                failures.push(format!(
+                    "{name}: {}: leaver_risk is {}, expected {want}",
+                    e.resource_id, v.leaver_risk
                 ));
             }
         }

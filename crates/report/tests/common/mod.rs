@@ -4,13 +4,15 @@
 //! Production, Default, Sandbox and a Power BI workspace, an environment missing from
 //! the snapshot, a two-partner latest-partner verdict (and a tie broken by partner id),
 //! an unknown verdict, names that need CSV-injection and markdown escaping, a unicode
-//! name, and a variant with collection errors.
+//! name, attributed verdicts with and without leaver risk, a roster with every identity
+//! health and every PAL link state, and a variant with collection errors.
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use chrono::{DateTime, TimeZone, Utc};
 use palaudit_model::{
-    Activity, Candidate, ChangePath, Evidence, Findings, Reason, ResourceType, Role, Status,
+    AccountKind, Activity, Candidate, ChangePath, Evidence, Findings, IdentityHealth, LinkState,
+    OtherTenants, PrincipalKind, Reason, ResourceType, Role, RosterEntry, RosterFindings, Status,
     TypeGuidance, Verdict,
 };
 use std::collections::BTreeMap;
@@ -86,6 +88,7 @@ fn verdict(
         attributed_principal_id: None,
         attributed_principal_name: None,
         attributing_role: None,
+        leaver_risk: false,
         reasons: reasons.to_vec(),
         change_paths_user: change_paths_user.into(),
         change_paths_service_principal: change_paths_service_principal.into(),
@@ -93,7 +96,9 @@ fn verdict(
     }
 }
 
+/// Credits `v`; Pat is a personal account (leaver risk), the deployment SP is not.
 fn credited(mut v: Verdict, partner: &str, principal: &str, name: &str, role: Role) -> Verdict {
+    v.leaver_risk = principal != DEPLOY_SP.0;
     v.partner_id = Some(partner.to_owned());
     v.attributed_principal_id = Some(principal.to_owned());
     v.attributed_principal_name = Some(name.to_owned());
@@ -209,7 +214,146 @@ fn guidance() -> BTreeMap<ResourceType, TypeGuidance> {
     ])
 }
 
-/// The canned findings: 16 resources, 6 attributed, 7 unattributed, 3 unknown.
+#[allow(clippy::too_many_arguments)]
+fn roster_entry(
+    line: u64,
+    principal_type: PrincipalKind,
+    account_kind: AccountKind,
+    name: Option<&str>,
+    upn: Option<&str>,
+    object_id: Option<&str>,
+    app_id: Option<&str>,
+    health: IdentityHealth,
+    link_state: LinkState,
+    rbac_assignments: Option<u32>,
+    credited_resources: u64,
+) -> RosterEntry {
+    RosterEntry {
+        line,
+        partner_id: NORTHWIND.to_owned(),
+        principal_type,
+        account_kind,
+        display_name: name.map(str::to_owned),
+        upn: upn.map(str::to_owned),
+        object_id: object_id.map(str::to_owned),
+        app_id: app_id.map(str::to_owned),
+        health,
+        link_state,
+        rbac_assignments,
+        credited_resources,
+    }
+}
+
+/// Northwind's roster for the tenant: every health and every link state once at least.
+fn roster() -> RosterFindings {
+    use AccountKind::*;
+    use IdentityHealth::*;
+    use PrincipalKind::*;
+    RosterFindings {
+        identities: vec![
+            roster_entry(
+                2,
+                User,
+                Personal,
+                Some(PAT.1),
+                Some(PAT.2),
+                Some(PAT.0),
+                None,
+                Ok,
+                LinkState::Linked,
+                Some(2),
+                4,
+            ),
+            roster_entry(
+                3,
+                ServicePrincipal,
+                ServiceAccount,
+                Some("Northwind deploy"),
+                None,
+                Some(DEPLOY_SP.0),
+                Some("0d1c2b3a-4f5e-4a6b-9c7d-8e9f0a1b2c3d"),
+                Ok,
+                LinkState::Linked,
+                Some(1),
+                2,
+            ),
+            // The Power BI publisher whose health is unknown in the verdicts: Graph
+            // never resolved it.
+            roster_entry(
+                4,
+                User,
+                Personal,
+                None,
+                Some("jo@northwind.com"),
+                None,
+                None,
+                NotSeen,
+                LinkState::Unverified,
+                None,
+                0,
+            ),
+            roster_entry(
+                5,
+                User,
+                ServiceAccount,
+                Some("svc-northwind | *delivery*"),
+                Some("svc-northwind@contoso.onmicrosoft.com"),
+                None,
+                None,
+                Disabled,
+                LinkState::CannotCheck,
+                None,
+                0,
+            ),
+            roster_entry(
+                6,
+                User,
+                Personal,
+                Some("Morgan (left Northwind)"),
+                Some("morgan_northwind.com#EXT#@contoso.onmicrosoft.com"),
+                Some("2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b"),
+                None,
+                Deleted,
+                LinkState::NotLinked,
+                Some(0),
+                0,
+            ),
+            roster_entry(
+                7,
+                User,
+                Personal,
+                Some("Riley Northwind"),
+                Some("riley_northwind.com#EXT#@contoso.onmicrosoft.com"),
+                None,
+                None,
+                InvitationPending,
+                LinkState::OtherPartner,
+                Some(0),
+                0,
+            ),
+            roster_entry(
+                8,
+                User,
+                Personal,
+                None,
+                None,
+                Some("6a5b4c3d-2e1f-4a0b-8c9d-0e1f2a3b4c5d"),
+                None,
+                Unknown,
+                LinkState::Unverified,
+                None,
+                0,
+            ),
+        ],
+        other_tenants: OtherTenants {
+            identities: 3,
+            tenants: 2,
+        },
+    }
+}
+
+/// The canned findings: 16 resources, 6 attributed (4 at leaver risk), 7 unattributed,
+/// 3 unknown, and a 7-identity roster.
 pub fn findings() -> Findings {
     use ResourceType::*;
     use Status::*;
@@ -510,6 +654,7 @@ pub fn findings() -> Findings {
         collection_errors: Vec::new(),
         verdicts,
         guidance: guidance(),
+        roster: roster(),
     }
 }
 
