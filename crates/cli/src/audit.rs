@@ -18,7 +18,34 @@ pub fn run(args: &AuditArgs) -> Result<Outcome> {
     let rules = load_rules(args.report.rules.as_deref())?;
     let roster = Roster::load(&args.identities)?;
     let snapshot = Snapshot::open(&args.snapshot)?;
-    audit_snapshot(&snapshot, &roster, &rules, &args.report)
+    let checks = match &args.roster_check {
+        Some(path) => Some(load_roster_check(path, &snapshot.manifest.tenant_id)?),
+        None => None,
+    };
+    audit_snapshot(&snapshot, &roster, &rules, checks.as_deref(), &args.report)
+}
+
+/// Reads `identities verify --out` results for `tenant`.
+fn load_roster_check(path: &Path, tenant: &str) -> Result<Vec<palaudit_model::LinkCheck>> {
+    let text = std::fs::read(path)
+        .with_context(|| format!("cannot read roster check file {}", path.display()))?;
+    let check: palaudit_collect::verify::RosterCheck =
+        serde_json::from_slice(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}:{}: not a roster check written by `palaudit identities verify --out`: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })?;
+    if !check.tenant_id.eq_ignore_ascii_case(tenant) {
+        bail!(
+            "roster check file {} is for tenant {}, but the snapshot is of tenant {tenant}",
+            path.display(),
+            check.tenant_id
+        );
+    }
+    Ok(check.link_checks())
 }
 
 /// Evaluates a verified snapshot and writes every requested report.
@@ -26,6 +53,7 @@ pub fn audit_snapshot(
     snapshot: &Snapshot,
     roster: &Roster,
     rules: &RuleSet,
+    link_checks: Option<&[palaudit_model::LinkCheck]>,
     report: &ReportArgs,
 ) -> Result<Outcome> {
     let tenant = &snapshot.manifest.tenant_id;
@@ -42,6 +70,14 @@ pub fn audit_snapshot(
         warn(&format!(
             "the identities file has no identity for tenant {tenant}: nothing in this snapshot can be credited"
         ));
+    }
+    if let Some(checks) = link_checks {
+        for unmatched in findings.apply_link_checks(checks) {
+            warn(&format!(
+                "the roster check names {} of partner {}, which the identities file does not list for this tenant",
+                unmatched.principal_id, unmatched.partner_id
+            ));
+        }
     }
     write_reports(&findings, report)?;
     if !findings.collection_errors.is_empty() && !report.allow_partial {

@@ -77,7 +77,7 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
         writeln!(w)?;
     }
     let snapshot = Snapshot::open(&out)?;
-    crate::audit::audit_snapshot(&snapshot, &roster, &rules, &args.report)
+    crate::audit::audit_snapshot(&snapshot, &roster, &rules, None, &args.report)
 }
 
 /// The embedded tenant as the replay server's in-memory files.

@@ -5,7 +5,8 @@ use crate::{Outcome, VerifyArgs};
 use anyhow::{Context, Result};
 use palaudit_collect::auth::Auth;
 use palaudit_collect::config::Config;
-use palaudit_collect::verify::{LinkState, RosterCheck};
+use palaudit_collect::verify::RosterCheck;
+use palaudit_model::LinkState;
 use palaudit_model::Roster;
 use std::io::Write;
 

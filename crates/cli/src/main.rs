@@ -149,6 +149,10 @@ pub struct AuditArgs {
     /// and optionally account_kind (personal | service_account).
     #[arg(long)]
     pub identities: PathBuf,
+    /// Results of `palaudit identities verify --out FILE`: fills the roster section's
+    /// PAL link and Azure RBAC columns.
+    #[arg(long, value_name = "FILE")]
+    pub roster_check: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
 }

@@ -248,3 +248,134 @@ fn bad_credentials_and_an_unknown_tenant_exit_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn audit_shows_the_verified_links_in_its_roster_section() {
+    let served = serve();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("contoso.toml"),
+        config(&served, CREDENTIALS),
+    )
+    .unwrap();
+    let out = palaudit(dir.path())
+        .args([
+            "identities",
+            "verify",
+            "--quiet",
+            "--config",
+            "contoso.toml",
+            "--out",
+            "check.json",
+            "--identities",
+        ])
+        .arg(repo().join("fixtures/tenants/roster/identities.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "--quiet");
+
+    // The sample tenant is the same Contoso: Pat and the deployment service principal
+    // are on both rosters.
+    let out = palaudit(dir.path())
+        .args(["demo", "--quiet", "--snapshot", "snap"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = palaudit(dir.path())
+        .args([
+            "audit",
+            "--quiet",
+            "--snapshot",
+            "snap",
+            "--roster-check",
+            "check.json",
+            "--roster-csv",
+            "roster.csv",
+            "--identities",
+        ])
+        .arg(repo().join("fixtures/tenants/contoso/identities.csv"))
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Checked identities Contoso's roster does not list are named, not dropped.
+    assert!(
+        stderr.contains("warning: the roster check names 7b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e of partner 1234567"),
+        "{stderr}"
+    );
+    let roster = read_csv(&std::fs::read_to_string(dir.path().join("roster.csv")).unwrap());
+    let row = |name: &str| {
+        roster
+            .iter()
+            .find(|r| r["display_name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let pat = row("Pat Kowalski (Fabrikam guest)");
+    assert_eq!(
+        (pat["link_state"].as_str(), pat["rbac_assignments"].as_str()),
+        ("linked", "1")
+    );
+    let sp = row("Fabrikam Deployment Automation");
+    assert_eq!(
+        (sp["link_state"].as_str(), sp["rbac_assignments"].as_str()),
+        ("linked", "2")
+    );
+    let marco = row("Marco Rossi (Fabrikam guest)");
+    assert_eq!(
+        marco["link_state"], "unverified",
+        "another object id than the roster fixture's Marco"
+    );
+    let priya = row("Priya Sharma (Northwind guest)");
+    assert_eq!(
+        (
+            priya["link_state"].as_str(),
+            priya["rbac_assignments"].as_str()
+        ),
+        ("unverified", "")
+    );
+
+    // A check for another tenant is refused.
+    let other = std::fs::read_to_string(dir.path().join("check.json"))
+        .unwrap()
+        .replace(TENANT, "11111111-2222-3333-4444-555555555555");
+    std::fs::write(dir.path().join("other.json"), other).unwrap();
+    let out = palaudit(dir.path())
+        .args([
+            "audit",
+            "--quiet",
+            "--snapshot",
+            "snap",
+            "--roster-check",
+            "other.json",
+            "--identities",
+        ])
+        .arg(repo().join("fixtures/tenants/contoso/identities.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains(
+        "is for tenant 11111111-2222-3333-4444-555555555555, but the snapshot is of tenant"
+    ));
+    std::fs::write(dir.path().join("broken.json"), "{\"tenant_id\": 7}").unwrap();
+    let out = palaudit(dir.path())
+        .args([
+            "audit",
+            "--quiet",
+            "--snapshot",
+            "snap",
+            "--roster-check",
+            "broken.json",
+            "--identities",
+        ])
+        .arg(repo().join("fixtures/tenants/contoso/identities.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("broken.json:1:"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -17,7 +17,7 @@ use crate::config::{Config, CredentialSource, IdentityCredential};
 use crate::http::paging::{LinkPager, build_url, encode_path_segment};
 use crate::http::{ApiRequest, HttpClient, HttpError, HttpSettings};
 use base64::Engine;
-use palaudit_model::{Identity, PrincipalKind};
+use palaudit_model::{Identity, LinkCheck, LinkState, PrincipalKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -27,31 +27,6 @@ const MANAGEMENT_PARTNER: &str = "/providers/Microsoft.ManagementPartner/partner
 const MANAGEMENT_PARTNER_VERSION: &str = "2018-02-01";
 const SUBSCRIPTIONS_VERSION: &str = "2022-12-01";
 const ROLE_ASSIGNMENTS_VERSION: &str = "2022-04-01";
-
-/// What the ManagementPartner API says about one identity's PAL link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkState {
-    /// Linked to the partner ID the roster names.
-    Linked,
-    /// No partner ID is linked (the API answers 404).
-    NotLinked,
-    /// Linked to another partner ID than the roster's.
-    OtherPartner,
-    /// palaudit could not sign in as this identity, or the API did not answer.
-    CannotCheck,
-}
-
-impl LinkState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkState::Linked => "linked",
-            LinkState::NotLinked => "not_linked",
-            LinkState::OtherPartner => "other_partner",
-            LinkState::CannotCheck => "cannot_check",
-        }
-    }
-}
 
 /// The result for one roster identity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +74,29 @@ pub struct RosterCheck {
     #[serde(default)]
     pub notes: Vec<String>,
     pub identities: Vec<IdentityCheck>,
+}
+
+impl RosterCheck {
+    /// The results as the audit applies them to its roster section: one per identity,
+    /// named by object id, else app id, else UPN.
+    pub fn link_checks(&self) -> Vec<LinkCheck> {
+        self.identities
+            .iter()
+            .filter_map(|i| {
+                let principal_id = i
+                    .object_id
+                    .clone()
+                    .or_else(|| i.app_id.clone())
+                    .or_else(|| i.upn.clone())?;
+                Some(LinkCheck {
+                    partner_id: i.partner_id.clone(),
+                    principal_id,
+                    link_state: i.link_state,
+                    rbac_assignments: i.rbac_assignments,
+                })
+            })
+            .collect()
+    }
 }
 
 /// Why the check could not run at all. All of these are bad input or a tenant that
