@@ -185,7 +185,9 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Longest backoff step.
     pub max_delay: Duration,
-    /// Longest `Retry-After` honoured; longer ones are cut to this.
+    /// Longest `Retry-After` palaudit waits for. Power BI's admin quotas are per hour, so
+    /// an hour is honoured; a longer wait fails the request at once, saying so, instead
+    /// of retrying early into a quota that is still spent.
     pub retry_after_cap: Duration,
 }
 
@@ -195,7 +197,7 @@ impl Default for RetryPolicy {
             max_retries: 6,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
-            retry_after_cap: Duration::from_secs(120),
+            retry_after_cap: Duration::from_secs(3600),
         }
     }
 }
@@ -409,7 +411,8 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
         && secs.is_finite()
         && secs >= 0.0
     {
-        return Some(Duration::from_secs_f64(secs));
+        // Absurdly large values saturate rather than panic; the caller caps them.
+        return Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
     }
     let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
     let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
@@ -675,7 +678,29 @@ impl HttpClient {
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
                     match retry_after {
-                        Some(d) => d.min(policy.retry_after_cap),
+                        Some(d) if d > policy.retry_after_cap => {
+                            let (code, _) = api_error(&body);
+                            return Err(HttpError::Status {
+                                endpoint,
+                                status,
+                                code,
+                                message: format!(
+                                    "throttled: the API asks to retry after {}, longer than palaudit waits ({} s); its quota is spent, collect again later",
+                                    describe_wait(d),
+                                    policy.retry_after_cap.as_secs()
+                                ),
+                            });
+                        }
+                        Some(d) => {
+                            if d >= Duration::from_secs(60) {
+                                tracing::warn!(
+                                    target: "palaudit::http",
+                                    "{endpoint} -> {status}: waiting {} as the API asks (Retry-After)",
+                                    describe_wait(d)
+                                );
+                            }
+                            d
+                        }
                         None => policy.backoff(retry),
                     }
                 }
@@ -715,6 +740,15 @@ impl HttpClient {
         } else {
             tracing::debug!(target: "palaudit::http", "{endpoint} -> {outcome} in {ms} ms (attempt {})", retry + 1);
         }
+    }
+}
+
+/// A wait as people read it: `90 s`, or `about 2 h` for absurd values.
+fn describe_wait(d: Duration) -> String {
+    match d.as_secs() {
+        s if s < 3 * 3600 => format!("{s} s"),
+        s if s < 3 * 86_400 => format!("about {} h", s / 3600),
+        _ => "days".to_owned(),
     }
 }
 
@@ -809,6 +843,10 @@ mod tests {
             "{d:?}"
         );
         assert_eq!(parse_retry_after("soon"), None);
+        // Absurd values saturate instead of panicking.
+        assert_eq!(parse_retry_after("1e20"), Some(Duration::MAX));
+        assert!(parse_retry_after("18446744073709551616").is_some());
+        assert_eq!(parse_retry_after("-1"), None);
     }
 
     #[test]

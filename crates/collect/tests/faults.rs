@@ -517,3 +517,40 @@ async fn powerbi_auto_switches_to_the_scanner_for_the_rest() {
         "only the workspace not yet read"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_beyond_an_hour_fails_at_once_and_absurd_values_do_not_crash() {
+    use palaudit_collect::http::{ApiRequest, HttpClient, HttpError, HttpSettings};
+    use palaudit_replay::{ReplayServer, Tenant};
+    let routes = r#"{"routes":[
+      {"method":"GET","path":"/quota","responses":[{"status":429,"headers":{"Retry-After":"7200"}}]},
+      {"method":"GET","path":"/absurd","responses":[{"status":429,"headers":{"Retry-After":"1e20"}}]}
+    ]}"#;
+    let server = ReplayServer::start(
+        Tenant::from_files(vec![("routes.json".into(), routes.as_bytes().to_vec())]).unwrap(),
+    )
+    .await
+    .unwrap();
+    let http = HttpClient::new(HttpSettings::default()).unwrap();
+    for path in ["/quota", "/absurd"] {
+        let url = url::Url::parse(&format!("{}{path}", server.base_url())).unwrap();
+        let started = Instant::now();
+        let err = http.send(&ApiRequest::get(url)).await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path}: no retry"
+        );
+        match &err {
+            HttpError::Status {
+                status: 429,
+                message,
+                ..
+            } => assert!(
+                message.contains("longer than palaudit waits (3600 s)"),
+                "{message}"
+            ),
+            other => panic!("{path}: {other}"),
+        }
+    }
+    assert_eq!(server.requests().len(), 2, "one request each");
+}
