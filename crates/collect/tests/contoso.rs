@@ -124,6 +124,20 @@ async fn contoso_snapshot_holds_the_expected_resources() {
             .all(|t| t.starts_with("/graph/v1.0/users?$filter=mail%20eq%20'pat@fabrikam.com'")),
         "{unrouted:?}"
     );
+    // Canvas app permissions are asked the way the admin PowerShell module asks them.
+    let app_permissions: Vec<&str> = log
+        .iter()
+        .filter(|r| r.target.contains("/apps/") && r.path().ends_with("/permissions"))
+        .map(|r| r.target.as_str())
+        .collect();
+    assert!(!app_permissions.is_empty());
+    assert!(
+        app_permissions
+            .iter()
+            .all(|t| t.contains("api-version=2016-11-01")
+                && t.contains("$filter=environment%20eq%20'")),
+        "{app_permissions:?}"
+    );
     // No request for the environments without Dataverse went to Dataverse, and Power BI
     // was read through the groups API only.
     assert!(log.iter().all(|r| !r.target.contains("/workspaces/")));

@@ -125,6 +125,7 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
             &format!(
                 "/providers/Microsoft.ProcessSimple/scopes/admin/environments/{env_seg}/flows"
             ),
+            None,
             flows,
             token.clone(),
         )

@@ -61,7 +61,9 @@ pub(crate) fn assignment(
 
 /// Reads the `/permissions` of every resource of one listing page, up to the configured
 /// concurrency. `resources` are (the API's name of the resource, its row id); each URL is
-/// `{base}{parent}/{name}/permissions?api-version=2016-11-01`.
+/// `{base}{parent}/{name}/permissions?api-version=2016-11-01`, with
+/// `$filter=environment eq '{environment}'` when `filter_environment` is given (the admin
+/// PowerShell module sends it with this api-version for canvas apps).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn collect_page(
     ctx: &Ctx,
@@ -70,15 +72,22 @@ pub(crate) async fn collect_page(
     resource_type: ResourceType,
     base: &str,
     parent: &str,
+    filter_environment: Option<&str>,
     resources: Vec<(String, String)>,
     token: Arc<dyn TokenSource>,
 ) {
+    let filter = filter_environment.map(|env| format!("environment eq '{env}'"));
+    let filter = filter.as_deref();
     futures::stream::iter(resources)
         .map(|(name, resource_id)| {
             let token = token.clone();
             async move {
                 let path = format!("{parent}/{}/permissions", encode_path_segment(&name));
-                match build_url(base, &path, &[("api-version", "2016-11-01")]) {
+                let mut query = vec![("api-version", "2016-11-01")];
+                if let Some(f) = filter {
+                    query.push(("$filter", f));
+                }
+                match build_url(base, &path, &query) {
                     Ok(url) => {
                         collect(
                             ctx,

@@ -92,6 +92,7 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
             ResourceType::CanvasApp,
             base,
             &format!("/providers/Microsoft.PowerApps/scopes/admin/environments/{env_seg}/apps"),
+            Some(&env.name),
             apps,
             token.clone(),
         )

@@ -4,7 +4,8 @@
 //! Two ways to read them (`[collect] powerbi`):
 //! - `groups`: `GET admin/groups?$expand=datasets&$top=N&$skip=M`, until a short page;
 //! - `scanner`: `GET admin/workspaces/modified` (every workspace id), `POST
-//!   admin/workspaces/getInfo?getArtifactUsers=true` per 100 ids, poll `scanStatus` with
+//!   admin/workspaces/getInfo` per 100 ids (no artifact users: the publisher is
+//!   `configuredBy`, and user lists would only make scans heavier), poll `scanStatus` with
 //!   backoff until `Succeeded`/`Failed`, then `GET scanResult`;
 //! - `auto` pages through `groups` and, once `powerbi_auto_threshold` workspaces have
 //!   been read with more to come, scans the rest.
@@ -259,18 +260,16 @@ async fn scan(ctx: &Ctx, ids: Vec<String>) {
     let token = ctx.token(&ctx.config.scopes.powerbi);
     let scope = format!("scan of {} workspace(s)", ids.len());
     let result = async {
-        let url = build_url(
-            base(ctx),
-            "/v1.0/myorg/admin/workspaces/getInfo",
-            &[("getArtifactUsers", "true")],
-        )
-        .map_err(|m| HttpError::MalformedPage {
-            endpoint: Endpoint {
-                method: "POST".into(),
-                url: base(ctx).to_owned(),
-            },
-            message: m,
-        })?;
+        let url =
+            build_url(base(ctx), "/v1.0/myorg/admin/workspaces/getInfo", &[]).map_err(|m| {
+                HttpError::MalformedPage {
+                    endpoint: Endpoint {
+                        method: "POST".into(),
+                        url: base(ctx).to_owned(),
+                    },
+                    message: m,
+                }
+            })?;
         ctx.powerbi_limits.get_info.acquire().await;
         let req = ApiRequest::post_json(url, serde_json::json!({ "workspaces": ids }))
             .bearer(token.clone());
