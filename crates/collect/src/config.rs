@@ -612,6 +612,12 @@ impl fmt::Display for Cloud {
 /// without a trailing slash.
 pub fn validate_base_url(s: &str) -> Result<String, String> {
     let url = Url::parse(s.trim()).map_err(|e| format!("`{s}` is not a URL ({e})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "`{}` holds a user name or password; palaudit signs in through [auth], never through a URL",
+            crate::http::Endpoint::new(&reqwest::Method::GET, &url).url
+        ));
+    }
     match url.scheme() {
         "https" => {}
         "http" if crate::http::is_loopback(&url) => {}
@@ -843,5 +849,8 @@ environments = ["Default-{TENANT}"]
         assert!(validate_base_url("http://10.0.0.1").is_err());
         assert!(validate_base_url("ftp://x").is_err());
         assert!(validate_base_url("https://x/?a=b").is_err());
+        let e = validate_base_url("https://admin:hunter2@api.bap.microsoft.com").unwrap_err();
+        assert!(e.contains("user name or password"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
     }
 }

@@ -705,6 +705,9 @@ impl HttpClient {
                     }
                 }
                 Err(e) => {
+                    // The endpoint is named already, redacted; reqwest's own text would
+                    // repeat the raw URL.
+                    let e = e.without_url();
                     let retryable =
                         e.is_timeout() || e.is_connect() || e.is_request() || e.is_body();
                     let what = if e.is_timeout() {
