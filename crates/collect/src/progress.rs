@@ -194,7 +194,14 @@ impl fmt::Display for CollectSummary {
             self.principals,
             self.systemusers
         )?;
+        // One line per Power Platform environment; Power BI workspaces (a large tenant
+        // has tens of thousands) as one total.
+        let mut datasets = 0u64;
         for e in &self.environments {
+            if e.environment_type.starts_with("PowerBI") {
+                datasets += e.resources.values().sum::<u64>();
+                continue;
+            }
             let name = if e.display_name.is_empty() {
                 e.environment_id.as_str()
             } else {
@@ -209,6 +216,14 @@ impl fmt::Display for CollectSummary {
                     e.environment_type.as_str()
                 },
                 counts(&e.resources)
+            )?;
+        }
+        if workspaces > 0 {
+            writeln!(
+                f,
+                "  Power BI: {datasets} dataset{} in {workspaces} workspace{}",
+                if datasets == 1 { "" } else { "s" },
+                if workspaces == 1 { "" } else { "s" }
             )?;
         }
         match self.errors {
