@@ -23,7 +23,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -526,6 +526,7 @@ pub struct HttpClient {
     settings: HttpSettings,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     requests: AtomicU64,
+    stopped: AtomicBool,
 }
 
 impl HttpClient {
@@ -549,7 +550,14 @@ impl HttpClient {
             settings,
             hosts: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
         })
+    }
+
+    /// Refuses every later request: the collection cannot use what it would read (the
+    /// snapshot writer has failed), so no more quota is spent on it.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
     }
 
     /// HTTP attempts sent so far (retries included).
@@ -580,6 +588,12 @@ impl HttpClient {
         // Guards first: nothing below may run for a refused request.
         check_read_only(&req.method, &req.url, req.json.as_ref())?;
         check_transport(&req.method, &req.url, req.token.is_some())?;
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err(HttpError::Transport {
+                endpoint,
+                message: "not sent: the collection was stopped".into(),
+            });
+        }
 
         let policy = &self.settings.retry;
         let mut retry = 0u32;

@@ -557,3 +557,47 @@ async fn a_retry_after_beyond_an_hour_fails_at_once_and_absurd_values_do_not_cra
     }
     assert_eq!(server.requests().len(), 2, "one request each");
 }
+
+/// Nothing read is dropped without a word: a listed workspace without an id, and a
+/// scanned workspace missing from the scan result, are collection errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workspaces_the_scanner_lost_are_named() {
+    use palaudit_replay::{ReplayServer, Tenant};
+    let files = vec![
+        (
+            "routes.json".to_owned(),
+            br#"{"routes":[
+          {"method":"GET","path":"/bap/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments","responses":[{"inline":"{\"value\":[]}"}]},
+          {"method":"GET","path":"/powerbi/v1.0/myorg/admin/workspaces/modified","responses":[{"inline":"[{\"id\":\"a0000000-0000-4000-8000-0000000000a1\"},{\"id\":\"a0000000-0000-4000-8000-0000000000a2\"},{\"name\":\"no id\"}]"}]},
+          {"method":"POST","path":"/powerbi/v1.0/myorg/admin/workspaces/getInfo","responses":[{"status":202,"inline":"{\"id\":\"5c000000-0000-4000-8000-000000000001\",\"status\":\"NotStarted\"}"}]},
+          {"method":"GET","path":"/powerbi/v1.0/myorg/admin/workspaces/scanStatus/5c000000-0000-4000-8000-000000000001","responses":[{"inline":"{\"id\":\"5c000000-0000-4000-8000-000000000001\",\"status\":\"Succeeded\"}"}]},
+          {"method":"GET","path":"/powerbi/v1.0/myorg/admin/workspaces/scanResult/5c000000-0000-4000-8000-000000000001","responses":[{"inline":"{\"workspaces\":[{\"id\":\"A0000000-0000-4000-8000-0000000000A1\",\"name\":\"Finance\",\"type\":\"Workspace\",\"state\":\"Active\",\"datasets\":[{\"id\":\"d0000000-0000-4000-8000-0000000000d1\",\"name\":\"Ledger\",\"configuredBy\":\"ann@contoso.com\"}]}]}"}]}
+        ]}"#
+            .to_vec(),
+        ),
+    ];
+    let server = ReplayServer::start(Tenant::from_files(files).unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snap");
+    let mut cfg = config(&server);
+    cfg.collect.powerbi = PowerBiMode::Scanner;
+    let report = run(&cfg, &out).await;
+    let errors = errors_text(&report);
+    assert!(
+        errors.contains("1 workspace(s) without `id` were skipped"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("powerbi [a0000000-0000-4000-8000-0000000000a2]")
+            && errors.contains("missing from the scan result"),
+        "{errors}"
+    );
+    assert!(
+        !errors.contains("0000000000a1]"),
+        "the returned workspace is not reported: {errors}"
+    );
+    let inv = read(&out);
+    assert_eq!(inv.resources.len(), 1, "the returned workspace's dataset");
+}

@@ -16,7 +16,7 @@
 
 use super::json::{boolean, id, text};
 use super::{Ctx, RowMsg};
-use crate::http::paging::{build_url, encode_path_segment};
+use crate::http::paging::{build_url, encode_path_segment, encode_query_value};
 use crate::http::{ApiRequest, HttpError, parse_retry_after};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -73,9 +73,10 @@ impl Lookup {
         match self.stage {
             Stage::UserById | Stage::UserByUpn => format!("/users/{k}?$select={USER_SELECT}"),
             Stage::ServicePrincipalById => format!("/servicePrincipals/{k}?$select={SP_SELECT}"),
+            // A query value: `+` must be encoded, or Graph reads it as a space.
             Stage::UserByMail => format!(
                 "/users?$filter=mail%20eq%20'{}'&$select={USER_SELECT}",
-                encode_path_segment(&self.key.replace('\'', "''"))
+                encode_query_value(&self.key.replace('\'', "''"))
             ),
             Stage::ServicePrincipalByAppId => format!(
                 "/servicePrincipals(appId='{}')?$select={SP_SELECT}",
@@ -269,7 +270,17 @@ async fn handle(
         };
         match answer.status {
             200 => {
-                for principal in principals_from(&lookup, &answer.body) {
+                let found = principals_from(&lookup, &answer.body);
+                if found.is_empty() {
+                    ctx.error(CollectionError {
+                        collector: COLLECTOR.into(),
+                        scope: None,
+                        endpoint: Some(graph_endpoint(ctx, &lookup)),
+                        status: Some(200),
+                        message: "Graph answered without an object `id`; the principal is left without a directory record".into(),
+                    });
+                }
+                for principal in found {
                     write(ctx, principal, written).await;
                 }
             }
@@ -466,6 +477,12 @@ mod tests {
         assert_eq!(
             lookup(Stage::UserByMail, "pat@f.com").url(),
             format!("/users?$filter=mail%20eq%20'pat@f.com'&$select={USER_SELECT}")
+        );
+        assert!(
+            lookup(Stage::UserByMail, "pat+pal@f.com")
+                .url()
+                .contains("'pat%2Bpal@f.com'"),
+            "a plus sign in a query is encoded"
         );
     }
 

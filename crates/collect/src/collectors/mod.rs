@@ -222,10 +222,13 @@ impl Ctx {
         self.config.collect.concurrency.max(1)
     }
 
-    /// Sends a row to the writer. If the writer has stopped (a disk error), the row is
-    /// dropped here and the writer's own error ends the collection.
+    /// Sends a row to the writer. If the writer has stopped (a disk error), the
+    /// collection cannot succeed: no further request is sent, and the writer's own error
+    /// ends the collection.
     pub(crate) async fn emit(&self, row: RowMsg) {
-        let _ = self.rows.send(row).await;
+        if self.rows.send(row).await.is_err() {
+            self.http.stop();
+        }
     }
 
     pub(crate) fn error(&self, e: CollectionError) {

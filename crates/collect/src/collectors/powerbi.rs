@@ -231,6 +231,17 @@ async fn scanner(ctx: &Ctx, skip: &HashSet<String>) {
             .iter()
             .filter_map(|w| text(w, "/id").map(str::to_owned))
             .collect();
+        if ids.len() < list.len() {
+            ctx.item_error(
+                COLLECTOR,
+                None,
+                &resp.endpoint,
+                format!(
+                    "{} workspace(s) without `id` were skipped",
+                    list.len() - ids.len()
+                ),
+            );
+        }
         Ok((ids, resp.body))
     }
     .await;
@@ -364,6 +375,25 @@ async fn scan(ctx: &Ctx, ids: Vec<String>) {
                 .flatten()
             {
                 workspace(ctx, ws, &endpoint).await;
+            }
+            // Every workspace asked for must come back; one that does not is named.
+            let returned: std::collections::HashSet<String> = body
+                .get("workspaces")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|w| text(w, "/id").map(str::to_ascii_lowercase))
+                .collect();
+            for id in ids
+                .iter()
+                .filter(|i| !returned.contains(&i.to_ascii_lowercase()))
+            {
+                ctx.item_error(
+                    COLLECTOR,
+                    Some(id),
+                    &endpoint,
+                    "the workspace was scanned but is missing from the scan result; its datasets were not collected".into(),
+                );
             }
         }
         Err(e) => ctx.http_error(&e, COLLECTOR, Some(&scope)),

@@ -30,7 +30,7 @@ const MAX_PAGES: usize = 100_000;
 
 /// Characters left as they are in query values: unreserved ones plus those OData
 /// syntax uses and servers read literally (`$`, `,`, `'`, `(`, `)`, `:`, `@`, `/`).
-fn encode_query_value(v: &str) -> String {
+pub fn encode_query_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for b in v.bytes() {
         match b {
