@@ -665,14 +665,29 @@ impl SnapshotWriter {
                 message: e.to_string(),
             })?;
         std::fs::write(&manifest_path, json).map_err(|e| SnapshotError::io(&manifest_path, e))?;
-        // Replace an earlier snapshot only once the new one is complete on disk.
+        // Durable before it is visible: a crash after the rename must not leave a
+        // snapshot whose files are still only in the page cache.
+        sync_dir_files(&self.tmp)?;
+        // Replace an earlier snapshot only once the new one is complete on disk. The old
+        // one is moved aside first and put back if the new one cannot take its place.
         if self.out.exists() {
             let old = self.tmp.with_extension("old");
+            if old.exists() {
+                std::fs::remove_dir_all(&old).map_err(|e| SnapshotError::io(&old, e))?;
+            }
             std::fs::rename(&self.out, &old).map_err(|e| SnapshotError::io(&self.out, e))?;
-            std::fs::rename(&self.tmp, &self.out).map_err(|e| SnapshotError::io(&self.out, e))?;
+            if let Err(e) = std::fs::rename(&self.tmp, &self.out) {
+                let _ = std::fs::rename(&old, &self.out);
+                return Err(SnapshotError::io(&self.out, e));
+            }
             let _ = std::fs::remove_dir_all(&old);
         } else {
             std::fs::rename(&self.tmp, &self.out).map_err(|e| SnapshotError::io(&self.out, e))?;
+        }
+        if let Some(parent) = self.out.parent() {
+            // The rename itself is durable once the parent directory is synced (best
+            // effort: not every platform can open a directory for syncing).
+            let _ = File::open(parent).and_then(|d| d.sync_all());
         }
         self.finished = true;
         Ok(manifest)
@@ -685,6 +700,20 @@ impl Drop for SnapshotWriter {
             let _ = std::fs::remove_dir_all(&self.tmp);
         }
     }
+}
+
+/// Flushes every file of `dir` to disk.
+fn sync_dir_files(dir: &Path) -> Result<(), SnapshotError> {
+    for entry in std::fs::read_dir(dir).map_err(|e| SnapshotError::io(dir, e))? {
+        let path = entry.map_err(|e| SnapshotError::io(dir, e))?.path();
+        if path.is_file() {
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| SnapshotError::io(&path, e))?;
+        }
+    }
+    let _ = File::open(dir).and_then(|d| d.sync_all());
+    Ok(())
 }
 
 fn is_empty_dir(path: &Path) -> Result<bool, SnapshotError> {
