@@ -65,15 +65,70 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
         return;
     }
     let token = ctx.token(&dv.scope);
-    let Some(users) = systemusers(ctx, env, &base, token.clone()).await else {
-        // The environment's Dataverse cannot be reached safely or at all (no token, plain
-        // http): the other tables would fail the same way, recorded once is enough.
+    if let Err(e) = preflight(&base, &token).await {
+        // Dataverse cannot be reached safely or signed in to: every table would fail the
+        // same way, so it is recorded once.
+        ctx.http_error(&e, SYSTEMUSERS, Some(&env.id));
         return;
-    };
-    tokio::join!(
-        appmodules(ctx, env, &base, token.clone(), &users),
-        bots(ctx, env, &base, token, &users),
+    }
+    // The three tables are read side by side. Creators and owners are systemuser ids, so
+    // their role assignments are written once every systemuser is known.
+    let (users, app_holders, bot_holders) = tokio::join!(
+        systemusers(ctx, env, &base, token.clone()),
+        appmodules(ctx, env, &base, token.clone()),
+        bots(ctx, env, &base, token),
     );
+    // Without the users (Dataverse unreachable), the holders stay unresolved: the audit
+    // reports them as such rather than lose them.
+    let users = users.unwrap_or_default();
+    for pending in app_holders.into_iter().chain(bot_holders) {
+        write_role(ctx, pending.resolve(&users)).await;
+    }
+}
+
+/// Checks, before any request, that a token may be sent to the environment's Dataverse
+/// and that one can be had (the credential caches it for the requests that follow).
+async fn preflight(base: &str, token: &Arc<dyn TokenSource>) -> Result<(), HttpError> {
+    let url =
+        build_url(base, "/systemusers", &[("$select", SYSTEMUSER_SELECT)]).map_err(|message| {
+            HttpError::MalformedPage {
+                endpoint: crate::http::Endpoint {
+                    method: "GET".into(),
+                    url: format!("{base}/systemusers"),
+                },
+                message,
+            }
+        })?;
+    crate::http::check_transport(&reqwest::Method::GET, &url, true)?;
+    token.token().await.map_err(|source| HttpError::Token {
+        endpoint: crate::http::Endpoint::new(&reqwest::Method::GET, &url),
+        source,
+    })?;
+    Ok(())
+}
+
+/// A Dataverse role holder read before the environment's systemusers are all known.
+struct PendingHolder {
+    resource_type: ResourceType,
+    resource_id: String,
+    role: Role,
+    systemuser: Option<String>,
+    is_team: bool,
+    assigned_on: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl PendingHolder {
+    fn resolve(self, users: &Users) -> (RoleAssignment, Option<PrincipalKey>) {
+        holder(
+            users,
+            self.resource_type,
+            &self.resource_id,
+            self.role,
+            self.systemuser,
+            self.is_team,
+            self.assigned_on,
+        )
+    }
 }
 
 /// A listing's pages, each item handed to `each`; failures are recorded for `collector`
@@ -272,8 +327,8 @@ async fn appmodules(
     env: &EnvInfo,
     base: &str,
     token: Arc<dyn TokenSource>,
-    users: &Users,
-) {
+) -> Vec<PendingHolder> {
+    let mut holders = Vec::new();
     pages(
         ctx,
         env,
@@ -295,24 +350,29 @@ async fn appmodules(
                 );
                 return;
             };
-            let creator = holder(
-                users,
-                ResourceType::ModelDrivenApp,
-                &resource.resource_id,
-                Role::Creator,
-                resource.created_by.clone(),
-                false,
-                resource.created_time,
-            );
+            holders.push(PendingHolder {
+                resource_type: ResourceType::ModelDrivenApp,
+                resource_id: resource.resource_id.clone(),
+                role: Role::Creator,
+                systemuser: resource.created_by.clone(),
+                is_team: false,
+                assigned_on: resource.created_time,
+            });
             ctx.emit(RowMsg::Resource(resource)).await;
-            write_role(ctx, creator).await;
             ctx.progress.add("model-driven apps", 1);
         },
     )
     .await;
+    holders
 }
 
-async fn bots(ctx: &Ctx, env: &EnvInfo, base: &str, token: Arc<dyn TokenSource>, users: &Users) {
+async fn bots(
+    ctx: &Ctx,
+    env: &EnvInfo,
+    base: &str,
+    token: Arc<dyn TokenSource>,
+) -> Vec<PendingHolder> {
+    let mut holders = Vec::new();
     pages(
         ctx,
         env,
@@ -340,35 +400,30 @@ async fn bots(ctx: &Ctx, env: &EnvInfo, base: &str, token: Arc<dyn TokenSource>,
             .is_some_and(|t| t.eq_ignore_ascii_case("team"))
                 || (id(item, "/_owningteam_value").is_some()
                     && id(item, "/_owningteam_value") == id(item, "/_ownerid_value"));
-            let creator = holder(
-                users,
-                ResourceType::Bot,
-                &resource.resource_id,
-                Role::Creator,
-                resource.created_by.clone(),
-                false,
-                resource.created_time,
-            );
-            let owner = id(item, "/_ownerid_value").map(|owner| {
-                holder(
-                    users,
-                    ResourceType::Bot,
-                    &resource.resource_id,
-                    Role::Owner,
-                    Some(owner),
-                    owner_is_team,
-                    None,
-                )
+            holders.push(PendingHolder {
+                resource_type: ResourceType::Bot,
+                resource_id: resource.resource_id.clone(),
+                role: Role::Creator,
+                systemuser: resource.created_by.clone(),
+                is_team: false,
+                assigned_on: resource.created_time,
             });
-            ctx.emit(RowMsg::Resource(resource)).await;
-            write_role(ctx, creator).await;
-            if let Some(owner) = owner {
-                write_role(ctx, owner).await;
+            if let Some(owner) = id(item, "/_ownerid_value") {
+                holders.push(PendingHolder {
+                    resource_type: ResourceType::Bot,
+                    resource_id: resource.resource_id.clone(),
+                    role: Role::Owner,
+                    systemuser: Some(owner),
+                    is_team: owner_is_team,
+                    assigned_on: None,
+                });
             }
+            ctx.emit(RowMsg::Resource(resource)).await;
             ctx.progress.add("bots", 1);
         },
     )
     .await;
+    holders
 }
 
 #[cfg(test)]
