@@ -84,8 +84,12 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
         }
     };
     let token = ctx.token(&ctx.config.scopes.flow);
+    let parent =
+        format!("/providers/Microsoft.ProcessSimple/scopes/admin/environments/{env_seg}/flows");
     let mut pager = LinkPager::new(&ctx.http, ApiRequest::get(url).bearer(token.clone()));
-    while let Some(page) = pager.next_page().await {
+    // Pipelined: the next page is fetched while this page's permissions are read.
+    let mut next = pager.next_page().await;
+    while let Some(page) = next {
         let page = match page {
             Ok(p) => p,
             Err(e) => {
@@ -116,20 +120,21 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
             ctx.emit(RowMsg::RoleAssignment(creator)).await;
             ctx.progress.add("flows", 1);
         }
-        permissions::collect_page(
-            ctx,
-            PERMISSIONS,
-            &env.id,
-            ResourceType::Flow,
-            base,
-            &format!(
-                "/providers/Microsoft.ProcessSimple/scopes/admin/environments/{env_seg}/flows"
-            ),
-            None,
-            flows,
-            token.clone(),
-        )
-        .await;
+        let (following, ()) = tokio::join!(
+            pager.next_page(),
+            permissions::collect_page(
+                ctx,
+                PERMISSIONS,
+                &env.id,
+                ResourceType::Flow,
+                base,
+                &parent,
+                None,
+                flows,
+                token.clone(),
+            )
+        );
+        next = following;
     }
 }
 

@@ -56,8 +56,11 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
         }
     };
     let token = ctx.token(&ctx.config.scopes.powerapps);
+    let parent = format!("/providers/Microsoft.PowerApps/scopes/admin/environments/{env_seg}/apps");
     let mut pager = LinkPager::new(&ctx.http, ApiRequest::get(url).bearer(token.clone()));
-    while let Some(page) = pager.next_page().await {
+    // Pipelined: the next page is fetched while this page's permissions are read.
+    let mut next = pager.next_page().await;
+    while let Some(page) = next {
         let page = match page {
             Ok(p) => p,
             Err(e) => {
@@ -85,18 +88,21 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
             ctx.emit(RowMsg::Resource(resource)).await;
             ctx.progress.add("canvas apps", 1);
         }
-        permissions::collect_page(
-            ctx,
-            PERMISSIONS,
-            &env.id,
-            ResourceType::CanvasApp,
-            base,
-            &format!("/providers/Microsoft.PowerApps/scopes/admin/environments/{env_seg}/apps"),
-            Some(&env.name),
-            apps,
-            token.clone(),
-        )
-        .await;
+        let (following, ()) = tokio::join!(
+            pager.next_page(),
+            permissions::collect_page(
+                ctx,
+                PERMISSIONS,
+                &env.id,
+                ResourceType::CanvasApp,
+                base,
+                &parent,
+                Some(&env.name),
+                apps,
+                token.clone(),
+            )
+        );
+        next = following;
     }
 }
 
