@@ -525,6 +525,10 @@ pub struct HttpClient {
     client: reqwest::Client,
     settings: HttpSettings,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Per host: no request before this instant. A 429's `Retry-After` speaks for the
+    /// host (Dataverse counts per user per server), so every request to it waits, not
+    /// just the one that was throttled.
+    pauses: Mutex<HashMap<String, tokio::time::Instant>>,
     requests: AtomicU64,
     stopped: AtomicBool,
 }
@@ -549,6 +553,7 @@ impl HttpClient {
             client,
             settings,
             hosts: Mutex::new(HashMap::new()),
+            pauses: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
         })
@@ -569,12 +574,39 @@ impl HttpClient {
         &self.settings
     }
 
-    fn host_slots(&self, url: &Url) -> Arc<Semaphore> {
-        let key = format!(
+    fn host_key(url: &Url) -> String {
+        format!(
             "{}:{}",
             url.host_str().unwrap_or(""),
             url.port_or_known_default().unwrap_or(0)
-        );
+        )
+    }
+
+    /// Waits out a pause the host asked for.
+    async fn wait_for_host(&self, url: &Url) {
+        let until = self
+            .pauses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&Self::host_key(url))
+            .copied();
+        if let Some(until) = until {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    /// Pauses every request to `url`'s host for `wait`.
+    fn pause_host(&self, url: &Url, wait: Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        let mut pauses = self.pauses.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = pauses.entry(Self::host_key(url)).or_insert(until);
+        if *slot < until {
+            *slot = until;
+        }
+    }
+
+    fn host_slots(&self, url: &Url) -> Arc<Semaphore> {
+        let key = Self::host_key(url);
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
         hosts
             .entry(key)
@@ -627,6 +659,7 @@ impl HttpClient {
                 builder = builder.json(body);
             }
 
+            self.wait_for_host(&req.url).await;
             let slots = self.host_slots(&req.url);
             let permit = slots
                 .acquire_owned()
@@ -706,6 +739,9 @@ impl HttpClient {
                             });
                         }
                         Some(d) => {
+                            if status == 429 {
+                                self.pause_host(&req.url, d);
+                            }
                             if d >= Duration::from_secs(60) {
                                 tracing::warn!(
                                     target: "palaudit::http",

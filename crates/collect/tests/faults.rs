@@ -601,3 +601,48 @@ async fn workspaces_the_scanner_lost_are_named() {
     let inv = read(&out);
     assert_eq!(inv.resources.len(), 1, "the returned workspace's dataset");
 }
+
+/// A 429 speaks for its host: a request sent to the same host while the throttled one
+/// waits out its `Retry-After` waits too, instead of drawing its own 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_host_is_paused_for_every_request() {
+    use palaudit_collect::http::{ApiRequest, HttpClient, HttpSettings};
+    use palaudit_replay::{ReplayServer, Tenant};
+    let routes = r#"{"routes":[
+      {"method":"GET","path":"/first","responses":[{"status":429,"headers":{"Retry-After":"2"}},{"inline":"{}"}]},
+      {"method":"GET","path":"/second","responses":[{"inline":"{}"}]}
+    ]}"#;
+    let server = ReplayServer::start(
+        Tenant::from_files(vec![("routes.json".into(), routes.as_bytes().to_vec())]).unwrap(),
+    )
+    .await
+    .unwrap();
+    let http = std::sync::Arc::new(HttpClient::new(HttpSettings::default()).unwrap());
+    let url = |p: &str| url::Url::parse(&format!("{}{p}", server.base_url())).unwrap();
+    let first = {
+        let http = http.clone();
+        let u = url("/first");
+        tokio::spawn(async move { http.send(&ApiRequest::get(u)).await })
+    };
+    // Let the first request draw its 429.
+    while server.requests().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = Instant::now();
+    http.send(&ApiRequest::get(url("/second"))).await.unwrap();
+    let waited = started.elapsed();
+    first.await.unwrap().unwrap();
+    assert!(
+        waited >= Duration::from_millis(1500),
+        "the second request waited out the host's pause: {waited:?}"
+    );
+    let log = server.requests();
+    assert_eq!(
+        log.iter()
+            .map(|r| r.target.as_str())
+            .collect::<Vec<_>>()
+            .len(),
+        3,
+        "429, then both answered once"
+    );
+}
