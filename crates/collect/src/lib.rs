@@ -136,12 +136,11 @@ pub async fn collect(
     } else {
         None
     };
-    let raw_dir = raw.as_ref().map(|r| r.dir().to_owned());
     let (row_tx, row_rx) = mpsc::channel(1024);
     let writer_task = collectors::spawn_writer(writer, row_rx);
     let (graph_tx, graph_rx) = mpsc::unbounded_channel();
     let progress = Progress::new(progress::should_draw(opts.progress));
-    let ctx = Ctx::new(config.clone(), http, auth, row_tx, graph_tx, raw, progress);
+    let mut ctx = Ctx::new(config.clone(), http, auth, row_tx, graph_tx, raw, progress);
 
     let sources = async {
         tokio::join!(
@@ -163,6 +162,7 @@ pub async fn collect(
     });
     let requests = ctx.http.requests_sent();
     ctx.progress.finish();
+    let raw = ctx.take_raw();
     // Dropping the context closes the row channel: the writer drains and returns.
     drop(ctx);
     let (writer, summary) = writer_task
@@ -171,9 +171,14 @@ pub async fn collect(
 
     if summary.environment_rows() == 0 && !errors.is_empty() {
         // Keep whatever snapshot was there; this run produced nothing to audit.
-        tokio::task::spawn_blocking(move || drop(writer))
-            .await
-            .map_err(|e| CollectError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            drop(writer);
+            if let Some(raw) = raw {
+                raw.abandon();
+            }
+        })
+        .await
+        .map_err(|e| CollectError::Internal(e.to_string()))?;
         return Err(CollectError::NothingCollected { errors });
     }
     let error_count = errors.len();
@@ -182,6 +187,15 @@ pub async fn collect(
         tokio::task::spawn_blocking(move || writer.finish(&tenant, chrono::Utc::now(), errors))
             .await
             .map_err(|e| CollectError::Internal(e.to_string()))??;
+    // The pages replace an earlier run's only now that their snapshot is in place.
+    let raw_dir = match raw {
+        Some(raw) => Some(
+            tokio::task::spawn_blocking(move || raw.finish())
+                .await
+                .map_err(|e| CollectError::Internal(e.to_string()))??,
+        ),
+        None => None,
+    };
     let mut summary = summary.finish();
     summary.tenant_id = config.tenant_id.clone();
     summary.errors = error_count;

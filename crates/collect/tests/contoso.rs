@@ -202,6 +202,20 @@ async fn raw_pages_are_kept_beside_the_snapshot() {
         let first = raw.join(collector).join("1.json");
         assert!(first.is_file(), "{}", first.display());
     }
+    // The index names the request behind every page, secrets never among them.
+    let index = std::fs::read_to_string(raw.join("index.tsv")).unwrap();
+    assert!(
+        index
+            .lines()
+            .any(|l| l.starts_with("environments/2.json\tGET ")
+                && l.contains(
+                    "/bap/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?"
+                )),
+        "{index}"
+    );
+    let pages = walk_json(&raw);
+    assert_eq!(index.lines().count(), pages, "one index line per page");
+    assert!(!dir.path().join("contoso.raw.partial").exists());
     // Two environment pages, byte for byte as served.
     let page2 = std::fs::read_to_string(raw.join("environments/2.json")).unwrap();
     assert!(page2.contains(&server.base_url()) || !page2.contains("{{base}}"));
@@ -221,4 +235,19 @@ async fn raw_pages_are_kept_beside_the_snapshot() {
         .unwrap();
     assert!(raw.join("environments/1.json").is_file());
     assert!(!raw.join("environments/3.json").exists());
+}
+
+/// The number of `.json` pages below `dir`.
+fn walk_json(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            if p.is_dir() {
+                walk_json(&p)
+            } else {
+                usize::from(p.extension().is_some_and(|e| e == "json"))
+            }
+        })
+        .sum()
 }

@@ -222,6 +222,24 @@ async fn a_rejected_token_everywhere_fails_without_replacing_the_last_snapshot()
         1,
         "no leftovers"
     );
+
+    // With --raw, an earlier run's pages stay too, and this run's are not left behind.
+    let raw = palaudit_collect::raw_dir_for(&out);
+    std::fs::create_dir_all(raw.join("environments")).unwrap();
+    std::fs::write(raw.join(".palaudit-raw"), "").unwrap();
+    std::fs::write(raw.join("environments/1.json"), "{\"value\":[]}").unwrap();
+    let mut opts = options(&out);
+    opts.raw = true;
+    palaudit_collect::collect(&config(&server), &opts)
+        .await
+        .unwrap_err();
+    assert!(raw.join("environments/1.json").is_file());
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["snap", "snap.raw"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -169,7 +169,7 @@ async fn pages(
                 return Some(e);
             }
         };
-        ctx.save_raw(collector, &page.raw).await;
+        ctx.save_raw(collector, &page.endpoint, &page.raw).await;
         for item in &page.items {
             each(item, &page.endpoint).await;
         }

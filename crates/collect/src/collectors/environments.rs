@@ -69,7 +69,7 @@ pub(crate) async fn collect(ctx: &Ctx) -> Vec<EnvInfo> {
                 break;
             }
         };
-        ctx.save_raw(COLLECTOR, &page.raw).await;
+        ctx.save_raw(COLLECTOR, &page.endpoint, &page.raw).await;
         for item in &page.items {
             let (Some(env_id), Some(name)) = (id(item, "/name"), text(item, "/name")) else {
                 ctx.item_error(

@@ -97,7 +97,7 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
                 return;
             }
         };
-        ctx.save_raw(FLOWS, &page.raw).await;
+        ctx.save_raw(FLOWS, &page.endpoint, &page.raw).await;
         let mut flows = Vec::with_capacity(page.items.len());
         for item in &page.items {
             let Some((resource, creator)) = flow_rows(item, &env.id) else {

@@ -183,7 +183,7 @@ async fn send_batch(ctx: &Ctx, lookups: Vec<Lookup>) -> BatchOutcome {
         let req = ApiRequest::post_json(url, serde_json::json!({ "requests": requests }))
             .bearer(ctx.token(&ctx.config.scopes.graph));
         let resp = ctx.http.send(&req).await?;
-        ctx.save_raw(COLLECTOR, &resp.body).await;
+        ctx.save_raw(COLLECTOR, &resp.endpoint, &resp.body).await;
         let body = resp.json()?;
         let Some(items) = body.get("responses").and_then(Value::as_array) else {
             return Err(HttpError::MalformedPage {

@@ -74,63 +74,138 @@ pub(crate) fn spawn_writer(
     })
 }
 
-/// `--raw`: every page as received, under `<dir>/<collector>/<n>.json`.
+/// `--raw`: every page as received, under `<dir>/<collector>/<n>.json`, with
+/// `index.tsv` naming the request each page answered. Pages go to `<dir>.partial` first
+/// and replace an earlier `<dir>` only when the snapshot they belong to was written.
 pub(crate) struct RawPages {
+    /// Where the pages end up.
     dir: PathBuf,
+    /// Where they are written meanwhile.
+    partial: PathBuf,
     counters: Mutex<HashMap<&'static str, u64>>,
+    index: Mutex<Option<std::fs::File>>,
 }
 
 /// Marks a raw-pages directory as palaudit's, so a rerun may replace it.
 const RAW_MARKER: &str = ".palaudit-raw";
 
-impl RawPages {
-    /// Prepares `dir`: replaces an earlier raw directory of palaudit's, refuses any other
-    /// non-empty directory.
-    pub(crate) fn create(dir: &Path) -> Result<RawPages, crate::CollectError> {
-        let io = |source| crate::CollectError::Raw {
+fn raw_io(path: &Path) -> impl Fn(std::io::Error) -> crate::CollectError + '_ {
+    move |source| crate::CollectError::Raw {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Removes `dir` if it is palaudit's (or empty); refuses anything else.
+fn clear_raw_dir(dir: &Path) -> Result<(), crate::CollectError> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    let empty = std::fs::read_dir(dir)
+        .map_err(raw_io(dir))?
+        .next()
+        .is_none();
+    if empty || dir.join(RAW_MARKER).exists() {
+        std::fs::remove_dir_all(dir).map_err(raw_io(dir))
+    } else {
+        Err(crate::CollectError::Raw {
             path: dir.to_owned(),
-            source,
-        };
-        if dir.exists() {
-            let empty = std::fs::read_dir(dir).map_err(io)?.next().is_none();
-            if dir.join(RAW_MARKER).exists() {
-                std::fs::remove_dir_all(dir).map_err(io)?;
-            } else if !empty {
-                return Err(crate::CollectError::Raw {
-                    path: dir.to_owned(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::AlreadyExists,
-                        "exists and is not a palaudit raw-pages directory; refusing to replace it",
-                    ),
-                });
-            }
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "exists and is not a palaudit raw-pages directory; refusing to replace it",
+            ),
+        })
+    }
+}
+
+impl RawPages {
+    /// Prepares `<dir>.partial`. Refuses up front a `dir` that is not palaudit's, so a
+    /// run never ends unable to put its pages in place.
+    pub(crate) fn create(dir: &Path) -> Result<RawPages, crate::CollectError> {
+        if dir.exists()
+            && !dir.join(RAW_MARKER).exists()
+            && std::fs::read_dir(dir)
+                .map_err(raw_io(dir))?
+                .next()
+                .is_some()
+        {
+            clear_raw_dir(dir)?;
         }
-        std::fs::create_dir_all(dir).map_err(io)?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "raw".into());
+        let partial = dir.with_file_name(format!("{name}.partial"));
+        clear_raw_dir(&partial)?;
+        std::fs::create_dir_all(&partial).map_err(raw_io(&partial))?;
         std::fs::write(
-            dir.join(RAW_MARKER),
+            partial.join(RAW_MARKER),
             "raw API pages written by `palaudit collect --raw`\n",
         )
-        .map_err(io)?;
+        .map_err(raw_io(&partial))?;
+        let index = std::fs::File::create(partial.join("index.tsv")).map_err(raw_io(&partial))?;
         Ok(RawPages {
             dir: dir.to_owned(),
+            partial,
             counters: Mutex::new(HashMap::new()),
+            index: Mutex::new(Some(index)),
         })
     }
 
+    /// Where the pages will be once the collection succeeds.
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
-    async fn save(&self, collector: &'static str, body: &[u8]) -> Result<(), std::io::Error> {
+    /// Moves the pages into place, replacing an earlier run's.
+    pub(crate) fn finish(self) -> Result<PathBuf, crate::CollectError> {
+        drop(self.index.lock().unwrap_or_else(|e| e.into_inner()).take());
+        clear_raw_dir(&self.dir)?;
+        std::fs::rename(&self.partial, &self.dir).map_err(raw_io(&self.dir))?;
+        Ok(self.dir.clone())
+    }
+
+    /// The collection produced no snapshot: its pages go, an earlier run's stay.
+    pub(crate) fn abandon(self) {
+        drop(self);
+    }
+
+    async fn save(
+        &self,
+        collector: &'static str,
+        endpoint: &crate::http::Endpoint,
+        body: &[u8],
+    ) -> Result<(), std::io::Error> {
         let n = {
             let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
             let n = c.entry(collector).or_insert(0);
             *n += 1;
             *n
         };
-        let dir = self.dir.join(collector);
+        let dir = self.partial.join(collector);
         tokio::fs::create_dir_all(&dir).await?;
-        tokio::fs::write(dir.join(format!("{n}.json")), body).await
+        tokio::fs::write(dir.join(format!("{n}.json")), body).await?;
+        // The endpoint is already redacted: no secret query value reaches the index.
+        let line = format!("{collector}/{n}.json\t{endpoint}\n");
+        if let Some(f) = self
+            .index
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            use std::io::Write;
+            f.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RawPages {
+    /// Pages never put in place (no snapshot, or a failed write) are removed.
+    fn drop(&mut self) {
+        if self.partial.exists() {
+            let _ = std::fs::remove_dir_all(&self.partial);
+        }
     }
 }
 
@@ -276,9 +351,19 @@ impl Ctx {
         self.graph.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 
-    pub(crate) async fn save_raw(&self, collector: &'static str, body: &[u8]) {
+    /// Takes the raw pages out of the context, to finish or abandon them.
+    pub(crate) fn take_raw(&mut self) -> Option<RawPages> {
+        self.raw.take()
+    }
+
+    pub(crate) async fn save_raw(
+        &self,
+        collector: &'static str,
+        endpoint: &crate::http::Endpoint,
+        body: &[u8],
+    ) {
         if let Some(raw) = &self.raw
-            && let Err(e) = raw.save(collector, body).await
+            && let Err(e) = raw.save(collector, endpoint, body).await
         {
             self.error(CollectionError {
                 collector: "raw".into(),

@@ -134,7 +134,7 @@ pub(crate) async fn collect(
                 return;
             }
         };
-        ctx.save_raw(collector, &page.raw).await;
+        ctx.save_raw(collector, &page.endpoint, &page.raw).await;
         for item in &page.items {
             match assignment(resource_type, resource_id, item) {
                 Ok((row, key)) => {

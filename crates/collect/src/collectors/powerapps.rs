@@ -68,7 +68,7 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
                 return;
             }
         };
-        ctx.save_raw(APPS, &page.raw).await;
+        ctx.save_raw(APPS, &page.endpoint, &page.raw).await;
         // Apps of this page whose permissions to read: (API name for the URL, row id).
         let mut apps = Vec::with_capacity(page.items.len());
         for item in &page.items {

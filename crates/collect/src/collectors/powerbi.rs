@@ -93,7 +93,7 @@ async fn groups(ctx: &Ctx, stop_after: Option<usize>) -> Option<HashSet<String>>
                 return None;
             }
         };
-        ctx.save_raw(COLLECTOR, &page.raw).await;
+        ctx.save_raw(COLLECTOR, &page.endpoint, &page.raw).await;
         let full = page.items.len() >= top as usize;
         for ws in &page.items {
             if let Some(id) = workspace(ctx, ws, &page.endpoint).await
@@ -242,12 +242,12 @@ async fn scanner(ctx: &Ctx, skip: &HashSet<String>) {
                 ),
             );
         }
-        Ok((ids, resp.body))
+        Ok((ids, resp.body, resp.endpoint))
     }
     .await;
     let ids = match listed {
-        Ok((ids, raw)) => {
-            ctx.save_raw(COLLECTOR, &raw).await;
+        Ok((ids, raw, endpoint)) => {
+            ctx.save_raw(COLLECTOR, &endpoint, &raw).await;
             ids
         }
         Err(e) => return ctx.http_error(&e, COLLECTOR, None),
@@ -367,7 +367,7 @@ async fn scan(ctx: &Ctx, ids: Vec<String>) {
     .await;
     match result {
         Ok((body, raw, endpoint)) => {
-            ctx.save_raw(COLLECTOR, &raw).await;
+            ctx.save_raw(COLLECTOR, &endpoint, &raw).await;
             for ws in body
                 .get("workspaces")
                 .and_then(Value::as_array)
