@@ -398,9 +398,13 @@ fn roster_section(findings: &Findings) -> String {
     } else {
         s.push_str(
             "Health is what Microsoft Graph answered at collection (`not_seen`: the identity \
-             holds no role on any collected resource). The PAL link and the Azure role \
-             assignments are filled in by a link verification.\n\n",
+             holds no role on any collected resource). ",
         );
+        s.push_str(&crate::table::roster_verification_note(
+            &roster.identities,
+            "`",
+        ));
+        s.push_str("\n\n");
         s.push_str(
             "| Partner | Principal | Account | Identity | Health | PAL link | RBAC assignments | Credited resources |\n",
         );

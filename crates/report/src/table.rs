@@ -354,8 +354,10 @@ fn roster_section(findings: &Findings, opts: &TerminalOptions) -> String {
         s.push_str(&roster_table(&roster.identities, opts).to_string());
         s.push_str(
             "\nHealth is what Microsoft Graph answered at collection; not_seen = holds no role on any \
-             collected resource. PAL link and RBAC assignments are filled in by a link verification.\n",
+             collected resource. ",
         );
+        s.push_str(&roster_verification_note(&roster.identities, "`"));
+        s.push('\n');
     }
     if let Some(line) = other_tenants_sentence(&roster.other_tenants) {
         s.push_str(&line);
@@ -453,4 +455,38 @@ fn leaver_risk_line(findings: &Findings, counts: &Counts) -> String {
         "{}\n\n",
         leaver_risk_sentence(findings.leaver_risk_count(), counts.attributed)
     )
+}
+
+/// What the PAL link and RBAC columns mean for this roster: how to fill them in when
+/// nothing was verified, else what an identity without Azure role assignments loses.
+/// `code` quotes commands (a backtick in markdown and in the terminal alike).
+pub(crate) fn roster_verification_note(
+    identities: &[palaudit_model::RosterEntry],
+    code: &str,
+) -> String {
+    use palaudit_model::LinkState;
+    if identities
+        .iter()
+        .all(|i| i.link_state == LinkState::Unverified)
+    {
+        return format!(
+            "PAL link and RBAC assignments are not verified yet: run {code}palaudit identities verify --out FILE{code} and audit with {code}--roster-check FILE{code}."
+        );
+    }
+    let mut note = String::from(
+        "PAL link and RBAC assignments come from palaudit identities verify (unverified: not in its results).",
+    );
+    let no_rbac = identities
+        .iter()
+        .filter(|i| i.rbac_assignments == Some(0))
+        .count();
+    if no_rbac > 0 {
+        note.push_str(&format!(
+            " {no_rbac} identit{} hold{} no Azure RBAC role assignment: Azure consumed revenue cannot be attributed to {}.",
+            if no_rbac == 1 { "y" } else { "ies" },
+            if no_rbac == 1 { "s" } else { "" },
+            if no_rbac == 1 { "it" } else { "them" }
+        ));
+    }
+    note
 }
