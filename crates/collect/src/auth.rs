@@ -280,7 +280,7 @@ impl TokenSource for CredentialSource {
 
 /// The scope of a Dataverse environment: `{instanceUrl}/.default`
 /// (`https://org.crm.dynamics.com/.default`). Without an `instanceUrl` the API host
-/// itself is the resource, which Dataverse also accepts (api-reference §0).
+/// itself is the resource, which Dataverse also accepts (Microsoft's Dataverse Web API authentication docs).
 pub fn dataverse_scope(instance_url: Option<&str>, instance_api_url: &str) -> String {
     let base = instance_url
         .map(str::trim)

@@ -126,9 +126,10 @@ pub struct Scopes {
 impl Endpoints {
     /// The cloud's hosts.
     ///
-    /// Public hosts: api-reference §0. The Power Platform hosts of GCC, GCC High and DoD
-    /// come from the admin PowerShell module's host map (api-reference §0 "Sovereign
-    /// hosts"). The Power BI, Graph and ARM hosts of those clouds are the well-known ones
+    /// Public hosts: as Microsoft's admin PowerShell module (Microsoft.PowerApps.
+    /// Administration.PowerShell) and the Power BI, Graph and ARM REST docs name them. The
+    /// Power Platform hosts of GCC, GCC High and DoD come from that module's host map.
+    /// The Power BI, Graph and ARM hosts of those clouds are the well-known ones
     /// from public Microsoft docs (Power BI for US Government, Graph national cloud
     /// deployments, Azure Government developer guide), not re-verified here.
     pub fn for_cloud(cloud: Cloud) -> Endpoints {
@@ -197,10 +198,11 @@ impl Endpoints {
 }
 
 impl Scopes {
-    /// The token scopes of a cloud. Public: api-reference §0, including the intentional
-    /// double slash of the Power Apps and Flow audiences (the audience
-    /// `https://service.powerapps.com/` followed by `/.default`). Sovereign audiences of the Power Platform RPs: api-reference §0
-    /// "Sovereign hosts", built the same way. Power BI, Graph and ARM audiences of the
+    /// The token scopes of a cloud. Public: the audiences the admin PowerShell module
+    /// maps each host to, including the intentional double slash of the Power Apps and
+    /// Flow audiences (the audience `https://service.powerapps.com/` followed by
+    /// `/.default`, as Microsoft's Power Platform authentication docs show). Sovereign
+    /// audiences of the Power Platform RPs come from the same host map, built the same way. Power BI, Graph and ARM audiences of the
     /// government clouds: from public Microsoft docs.
     pub fn for_cloud(cloud: Cloud) -> Scopes {
         let s = |powerapps: &str, flow: &str, powerbi: &str, graph: &str, arm: &str| Scopes {

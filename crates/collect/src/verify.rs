@@ -1,8 +1,8 @@
 //! `palaudit identities verify`: is each PAL identity of the roster really linked to its
 //! partner ID in this customer tenant, and does it hold Azure RBAC roles there?
 //!
-//! The ManagementPartner API answers only for the identity that calls it (api-reference
-//! §7), so a link can be read only for identities palaudit can sign in as: the config's
+//! The ManagementPartner API answers only for the identity that calls it ("gets the
+//! partner ID of the current authenticated user or service principal"), so a link can be read only for identities palaudit can sign in as: the config's
 //! `[auth]` identity (e.g. the `az login` user) and the service principals given in
 //! `[[credentials]]`. Every other identity is `cannot_check`, with what would make it
 //! checkable. Azure RBAC role assignments are read with the `[auth]` identity for every

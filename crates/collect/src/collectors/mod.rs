@@ -210,7 +210,7 @@ impl Drop for RawPages {
 }
 
 /// Power BI's published request quotas, enforced client-side so a run never bursts past
-/// them (api-reference §5):
+/// them (Power BI REST API reference, admin operations):
 /// - `admin/groups`: 50 requests/hour or 15/minute per tenant. At `$top=5000` that is at
 ///   most 75,000 workspaces a minute and 250,000 an hour, so all but the largest tenants
 ///   list in one burst; beyond 15 pages the collector waits rather than draw 429s.
