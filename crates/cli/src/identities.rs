@@ -120,7 +120,10 @@ fn render(check: &RosterCheck, other_tenants: usize, w: &mut dyn Write) -> Resul
     if !no_rbac.is_empty() {
         writeln!(
             w,
-            "\nNo Azure RBAC role assignment (Azure consumed revenue cannot be attributed to these identities):"
+            "\nNo Azure RBAC role assignment found in the {} subscription(s) the [auth] identity can read \
+             (access through groups or Azure Lighthouse is not counted); Azure consumed revenue cannot be \
+             attributed to these identities:",
+            check.subscriptions.unwrap_or(0)
         )?;
         for i in no_rbac {
             writeln!(w, "  - line {}: {}", i.line, name(i))?;
@@ -134,7 +137,8 @@ fn render(check: &RosterCheck, other_tenants: usize, w: &mut dyn Write) -> Resul
     if !fixes.is_empty() {
         writeln!(
             w,
-            "\nTo fix (palaudit does not run these; sign in as the identity first):"
+            "\nTo fix (palaudit does not run these; each runs as the identity itself, and the Azure CLI \
+             needs `az extension add --name managementpartner` once):"
         )?;
         for i in fixes {
             writeln!(w, "  line {} — {}:", i.line, name(i))?;

@@ -140,8 +140,12 @@ fn verify_reads_each_link_and_rbac_and_prints_the_fixes() {
     );
     assert_eq!(by_line(4)["rbac_assignments"], 0);
     // The roster row had no object id; the identity's own token names it.
+    assert!(
+        by_line(6)["object_id"].is_null(),
+        "the roster's own ids are kept"
+    );
     assert_eq!(
-        by_line(6)["object_id"],
+        by_line(6)["resolved_object_id"],
         "be6f7a8b-9c0d-4e1f-8a2b-4c5d6e7f8a9b"
     );
     assert_eq!(by_line(6)["rbac_assignments"], 0);
@@ -234,18 +238,102 @@ fn bad_credentials_and_an_unknown_tenant_exit_2() {
     );
     assert!(!stderr.contains("s3cr3t"));
 
+    // A token of another tenant would read another tenant's link: refused before any
+    // request, when its claims say so …
     let (code, stderr) = run(
         config(&served, ""),
         Some(("PALAUDIT_ACCESS_TOKEN", token("other_tenant"))),
     );
     assert_eq!(code, Some(2));
     assert!(
-        stderr.contains(&format!("tenant {TENANT} cannot be read with this sign-in")),
+        stderr.contains("c.toml: the [auth] sign-in is for tenant 11111111-2222-3333-4444-555555555555, not for tenant_id"),
+        "{stderr}"
+    );
+    // … and when ARM says so.
+    let (code, stderr) = run(
+        config(&served, ""),
+        Some(("PALAUDIT_ACCESS_TOKEN", token("opaque_other_tenant"))),
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains(&format!(
+            "c.toml: tenant {TENANT} cannot be read with this sign-in"
+        )),
         "{stderr}"
     );
     assert!(
         stderr.contains("InvalidAuthenticationTokenTenant"),
         "{stderr}"
+    );
+
+    // A token_env token must be the service principal's own.
+    let (code, stderr) = run(
+        config(
+            &served,
+            "[[credentials]]\napp_id = \"6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\"\ntoken_env = \"FABRIKAM_DEPLOY_TOKEN\"\n",
+        ),
+        None,
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("c.toml:9: credentials for app_id 6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d: the token was issued to application 4e2b3c1d-6a7f-4b8e-9c0d-1e2f3a4b5c6d"),
+        "{stderr}"
+    );
+    let (code, stderr) = run(
+        config(
+            &served,
+            "[[credentials]]\napp_id = \"6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\"\ntoken_env = \"FABRIKAM_DEPLOY_TOKEN\"\n",
+        ),
+        Some(("FABRIKAM_DEPLOY_TOKEN", token("auditor"))),
+    );
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("the token is a user's"), "{stderr}");
+}
+
+/// A 404 that is not the API's `NotFound` (a wrong `[endpoints] arm`, a proxy) is not
+/// "no link": nobody is told to create one.
+#[test]
+fn a_foreign_404_is_cannot_check_not_not_linked() {
+    let served = serve();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        config(
+            &served,
+            "[[credentials]]\napp_id = \"6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\"\ntoken_env = \"PROXY_TOKEN\"\n",
+        ),
+    )
+    .unwrap();
+    let out = palaudit(dir.path())
+        .env("PROXY_TOKEN", token("reporting_via_proxy"))
+        .args([
+            "identities",
+            "verify",
+            "--quiet",
+            "--config",
+            "c.toml",
+            "--out",
+            "check.json",
+            "--identities",
+        ])
+        .arg(repo().join("fixtures/tenants/roster/identities.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let check: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("check.json")).unwrap())
+            .unwrap();
+    let reporting = check["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["line"] == 4)
+        .unwrap();
+    assert_eq!(reporting["link_state"], "cannot_check");
+    assert!(reporting["fix"].as_array().unwrap().is_empty());
+    assert!(
+        reporting["detail"].as_str().unwrap().contains("HTTP 404"),
+        "{reporting}"
     );
 }
 

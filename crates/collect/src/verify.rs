@@ -36,8 +36,13 @@ pub struct IdentityCheck {
     pub partner_id: String,
     /// `user` or `service_principal`.
     pub principal_type: String,
+    /// The roster's object id.
     #[serde(default)]
     pub object_id: Option<String>,
+    /// The object id the identity's own token names, when the roster has none (used to
+    /// read its Azure role assignments).
+    #[serde(default)]
+    pub resolved_object_id: Option<String>,
     #[serde(default)]
     pub app_id: Option<String>,
     #[serde(default)]
@@ -115,13 +120,22 @@ pub enum VerifyError {
         message: String,
     },
     #[error(
-        "tenant {tenant_id} cannot be read with this sign-in ({endpoint} -> HTTP {status} {code}): check tenant_id in the config, and that the identity belongs to that tenant"
+        "{config}: tenant {tenant_id} cannot be read with this sign-in ({endpoint} -> HTTP {status} {code}): check tenant_id, and that the identity belongs to that tenant"
     )]
     UnknownTenant {
+        config: PathBuf,
         tenant_id: String,
         endpoint: String,
         status: u16,
         code: String,
+    },
+    #[error(
+        "{config}: the [auth] sign-in is for tenant {token_tenant}, not for tenant_id {tenant_id}: a PAL link read there says nothing about this tenant"
+    )]
+    AuditorTenant {
+        config: PathBuf,
+        tenant_id: String,
+        token_tenant: String,
     },
 }
 
@@ -148,7 +162,18 @@ pub async fn verify(
     // 1. The [auth] identity: who it is, and its own link.
     let auditor_source = auditor.source(&config.scopes.arm);
     let who = caller_identity(&*auditor_source).await?;
-    let auditor_link = read_link(&http, config, auditor_source.clone()).await?;
+    // The ManagementPartner API has no tenant in its path: it answers for the token's
+    // own tenant. A token of the partner's home tenant would read the wrong link.
+    if let Some(tid) = &who.tenant_id
+        && !tid.eq_ignore_ascii_case(&config.tenant_id)
+    {
+        return Err(VerifyError::AuditorTenant {
+            config: config_path.to_owned(),
+            tenant_id: config.tenant_id.clone(),
+            token_tenant: tid.clone(),
+        });
+    }
+    let auditor_link = read_link(&http, config, config_path, auditor_source.clone()).await?;
     let mut checked_as_auditor = false;
     for (row, check) in rows.iter().zip(checks.iter_mut()) {
         if who.is(row) {
@@ -197,10 +222,37 @@ pub async fn verify(
             app_id: cred.app_id.clone(),
             message,
         };
-        let auth = identity_auth(config, cred, env).map_err(bad)?;
+        let auth = identity_auth(config, cred, env).map_err(&bad)?;
         let source = auth.source(&config.scopes.arm);
-        let link = read_link(&http, config, source.clone()).await?;
+        // Who the token is for, when it says (a sign-in Entra refuses says nothing here:
+        // the link read below records why).
         let sp = caller_identity(&*source).await.ok();
+        if let Some(sp) = &sp {
+            if let Some(tid) = &sp.tenant_id
+                && !tid.eq_ignore_ascii_case(&config.tenant_id)
+            {
+                return Err(bad(format!(
+                    "the token is for tenant {tid}, not for tenant_id {}",
+                    config.tenant_id
+                )));
+            }
+            if sp.object_id.is_some() || sp.app_id.is_some() {
+                match &sp.app_id {
+                    Some(app) if app.eq_ignore_ascii_case(&cred.app_id) => {}
+                    Some(app) => {
+                        return Err(bad(format!(
+                            "the token was issued to application {app}, not to this service principal"
+                        )));
+                    }
+                    None => {
+                        return Err(bad(
+                            "the token is a user's, not this service principal's".into()
+                        ));
+                    }
+                }
+            }
+        }
+        let link = read_link(&http, config, config_path, source.clone()).await?;
         for i in matching {
             apply_link(
                 &mut checks[i],
@@ -208,10 +260,8 @@ pub async fn verify(
                 &link,
                 credential_kind(&cred.source),
             );
-            if checks[i].object_id.is_none()
-                && let Some(oid) = sp.as_ref().and_then(|w| w.object_id.clone())
-            {
-                checks[i].object_id = Some(oid);
+            if checks[i].object_id.is_none() {
+                checks[i].resolved_object_id = sp.as_ref().and_then(|w| w.object_id.clone());
             }
         }
     }
@@ -231,17 +281,25 @@ pub async fn verify(
             );
         } else {
             for check in checks.iter_mut() {
-                let Some(oid) = check.object_id.clone() else {
+                let Some(oid) = check
+                    .object_id
+                    .clone()
+                    .or_else(|| check.resolved_object_id.clone())
+                else {
                     continue;
                 };
-                let mut count = 0u32;
+                // An assignment above the subscriptions (a management group) is listed
+                // once per subscription: count each assignment once.
+                let mut ids = BTreeSet::new();
                 let mut scopes = BTreeSet::new();
                 let mut complete = true;
                 for sub in subs {
                     match role_assignments(&http, config, auditor_source.clone(), sub, &oid).await {
                         Ok(found) => {
-                            count += found.len() as u32;
-                            scopes.extend(found);
+                            for (id, scope) in found {
+                                ids.insert(id);
+                                scopes.insert(scope);
+                            }
                         }
                         Err(e) => {
                             complete = false;
@@ -252,7 +310,7 @@ pub async fn verify(
                     }
                 }
                 if complete {
-                    check.rbac_assignments = Some(count);
+                    check.rbac_assignments = Some(ids.len() as u32);
                     check.rbac_scopes = scopes.into_iter().collect();
                 }
             }
@@ -288,6 +346,7 @@ fn unchecked(row: &Identity, config: &Config) -> IdentityCheck {
         partner_id: row.partner_id.clone(),
         principal_type: row.principal_type.as_str().to_owned(),
         object_id: row.object_id.clone(),
+        resolved_object_id: None,
         app_id: row.app_id.clone(),
         upn: row.upn.clone(),
         display_name: row.display_name.clone(),
@@ -313,7 +372,7 @@ fn apply_link(check: &mut IdentityCheck, row: &Identity, link: &Link, how: &str)
     let login = match row.principal_type {
         PrincipalKind::User => format!("az login --tenant {tenant}"),
         PrincipalKind::ServicePrincipal => format!(
-            "az login --service-principal --username {} --tenant {tenant} --password <secret or certificate>",
+            "az login --service-principal --username {} --tenant {tenant} --password <client secret> (or --certificate <PEM file>)",
             row.app_id.as_deref().unwrap_or("<app id>")
         ),
     };
@@ -334,7 +393,9 @@ fn apply_link(check: &mut IdentityCheck, row: &Identity, link: &Link, how: &str)
         Link::Linked { partner_id } => {
             check.link_state = LinkState::OtherPartner;
             check.linked_partner_id = Some(partner_id.clone());
-            check.detail = format!("{how}; linked to partner ID {partner_id}, not {pid}");
+            check.detail = format!(
+                "{how}; linked to partner ID {partner_id}, the roster says {pid} (PAL wants the associated, location partner ID)"
+            );
             check.fix = vec![
                 format!("{login} && az managementpartner update --partner-id {pid}"),
                 format!("{connect}; Update-AzManagementPartner -PartnerId {pid}"),
@@ -423,8 +484,11 @@ fn identity_auth(
 #[derive(Debug, Default)]
 struct Caller {
     object_id: Option<String>,
+    /// Set only for an app-only token (a service principal signed in as itself).
     app_id: Option<String>,
     upn: Option<String>,
+    /// The token's tenant (`tid`).
+    tenant_id: Option<String>,
 }
 
 impl Caller {
@@ -433,7 +497,8 @@ impl Caller {
         eq(&self.object_id, &row.object_id)
             || (row.principal_type == PrincipalKind::ServicePrincipal
                 && eq(&self.app_id, &row.app_id))
-            || (row.principal_type == PrincipalKind::User && eq(&self.upn, &row.upn))
+            || (row.principal_type == PrincipalKind::User
+                && matches!((&self.upn, &row.upn), (Some(a), Some(b)) if same_person(a, b)))
     }
 
     fn describe(&self) -> String {
@@ -442,6 +507,20 @@ impl Caller {
             .or_else(|| self.object_id.clone().map(|o| format!("object id {o}")))
             .unwrap_or_else(|| "not identifiable from its token".into())
     }
+}
+
+/// Whether a token's user name and a roster UPN name the same person. A guest's token
+/// carries the home address (`pat@fabrikam.com`, sometimes as `live.com#pat@…`), the
+/// roster the guest UPN of the customer tenant (`pat_fabrikam.com#EXT#@contoso…`).
+fn same_person(token_name: &str, roster_upn: &str) -> bool {
+    let token_name = if token_name.to_ascii_lowercase().contains("#ext#") {
+        token_name
+    } else {
+        token_name
+            .rsplit_once('#')
+            .map_or(token_name, |(_, address)| address)
+    };
+    palaudit_model::ids::upn_match_key(token_name) == palaudit_model::ids::upn_match_key(roster_upn)
 }
 
 async fn caller_identity(source: &dyn TokenSource) -> Result<Caller, AuthError> {
@@ -466,23 +545,31 @@ async fn caller_identity(source: &dyn TokenSource) -> Result<Caller, AuthError> 
             .map(|s| s.trim().to_ascii_lowercase())
             .filter(|s| !s.is_empty())
     };
-    // A user token names the app it was issued to in `appid` too; only a token without
-    // a user (`idtyp` = app, or no `upn`) identifies a service principal by it.
+    // A user token names the client app it was issued through in `appid` too; only an
+    // app-only token (`idtyp` = app, or neither a user name nor delegated scopes)
+    // identifies a service principal by it.
     let upn = claim("upn").or_else(|| claim("unique_name"));
+    let app_only = match claim("idtyp").as_deref() {
+        Some("app") => true,
+        Some(_) => false,
+        None => upn.is_none() && claims.get("scp").is_none(),
+    };
     Ok(Caller {
         object_id: claim("oid"),
-        app_id: if upn.is_none() {
+        app_id: if app_only {
             claim("appid").or_else(|| claim("azp"))
         } else {
             None
         },
         upn,
+        tenant_id: claim("tid"),
     })
 }
 
 async fn read_link(
     http: &HttpClient,
     config: &Config,
+    config_path: &std::path::Path,
     token: Arc<dyn TokenSource>,
 ) -> Result<Link, VerifyError> {
     let url = arm_url(
@@ -511,13 +598,23 @@ async fn read_link(
                 _ => Link::Unreadable(format!("{} answered without a partnerId", resp.endpoint)),
             })
         }
-        Err(HttpError::Status { status: 404, .. }) => Ok(Link::NotLinked),
+        // No link is a 404 `NotFound`; a 404 of another kind (a wrong [endpoints] arm, a
+        // proxy) must not send anyone off to create a link.
+        Err(HttpError::Status {
+            status: 404, code, ..
+        }) if code.as_deref().is_none_or(|c| {
+            c.eq_ignore_ascii_case("NotFound") || c.to_ascii_lowercase().contains("partner")
+        }) =>
+        {
+            Ok(Link::NotLinked)
+        }
         Err(HttpError::Status {
             endpoint,
             status,
             code: Some(code),
             ..
         }) if is_tenant_error(&code) => Err(VerifyError::UnknownTenant {
+            config: config_path.to_owned(),
             tenant_id: config.tenant_id.clone(),
             endpoint: endpoint.to_string(),
             status,
@@ -581,15 +678,15 @@ async fn list_subscriptions(
     Ok(subs)
 }
 
-/// The scopes of `principal`'s role assignments in one subscription (at, above and
-/// below the subscription: resource groups and resources included).
+/// `principal`'s role assignments seen from one subscription, as (assignment id, scope):
+/// at, above and below the subscription (resource groups and resources included).
 async fn role_assignments(
     http: &HttpClient,
     config: &Config,
     token: Arc<dyn TokenSource>,
     subscription: &str,
     principal: &str,
-) -> Result<Vec<String>, HttpError> {
+) -> Result<Vec<(String, String)>, HttpError> {
     let path = format!(
         "/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments",
         encode_path_segment(subscription)
@@ -619,9 +716,35 @@ async fn role_assignments(
                     .and_then(|v| v.as_str())
                     .unwrap_or("")
                     .to_owned();
-                scopes.push(scope);
+                let id = item
+                    .get("id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_ascii_lowercase)
+                    .unwrap_or_else(|| format!("{scope}#{}", scopes.len()));
+                scopes.push((id, scope));
             }
         }
     }
     Ok(scopes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guest_token_names_the_roster_guest() {
+        let roster = "pat_fabrikam.com#EXT#@contoso.onmicrosoft.com";
+        assert!(same_person("pat@fabrikam.com", roster));
+        assert!(same_person("live.com#Pat@Fabrikam.com", roster));
+        assert!(same_person(
+            "PAT_fabrikam.com#ext#@contoso.onmicrosoft.com",
+            roster
+        ));
+        assert!(!same_person("pat@northwind.com", roster));
+        assert!(same_person(
+            "svc@contoso.onmicrosoft.com",
+            "SVC@contoso.onmicrosoft.com"
+        ));
+    }
 }
