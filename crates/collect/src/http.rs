@@ -595,6 +595,15 @@ impl HttpClient {
         }
     }
 
+    /// Whether `url`'s host asked for a pause that has not passed yet.
+    fn host_paused(&self, url: &Url) -> bool {
+        self.pauses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&Self::host_key(url))
+            .is_some_and(|until| *until > tokio::time::Instant::now())
+    }
+
     /// Pauses every request to `url`'s host for `wait`.
     fn pause_host(&self, url: &Url, wait: Duration) {
         let until = tokio::time::Instant::now() + wait;
@@ -620,16 +629,16 @@ impl HttpClient {
         // Guards first: nothing below may run for a refused request.
         check_read_only(&req.method, &req.url, req.json.as_ref())?;
         check_transport(&req.method, &req.url, req.token.is_some())?;
-        if self.stopped.load(Ordering::Relaxed) {
-            return Err(HttpError::Transport {
-                endpoint,
-                message: "not sent: the collection was stopped".into(),
-            });
-        }
-
         let policy = &self.settings.retry;
         let mut retry = 0u32;
         loop {
+            // Checked before every attempt, retries included.
+            if self.stopped.load(Ordering::Relaxed) {
+                return Err(HttpError::Transport {
+                    endpoint,
+                    message: "not sent: the collection was stopped".into(),
+                });
+            }
             let bearer = match &req.token {
                 Some(t) => Some(t.token().await.map_err(|source| HttpError::Token {
                     endpoint: endpoint.clone(),
@@ -659,15 +668,24 @@ impl HttpClient {
                 builder = builder.json(body);
             }
 
-            self.wait_for_host(&req.url).await;
             let slots = self.host_slots(&req.url);
-            let permit = slots
-                .acquire_owned()
-                .await
-                .map_err(|_| HttpError::Transport {
-                    endpoint: endpoint.clone(),
-                    message: "the client is shutting down".into(),
-                })?;
+            // A request that waited for a slot while the host asked for a pause waits out
+            // the pause too, instead of walking into the next 429.
+            let permit = loop {
+                self.wait_for_host(&req.url).await;
+                let permit =
+                    slots
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(|_| HttpError::Transport {
+                            endpoint: endpoint.clone(),
+                            message: "the client is shutting down".into(),
+                        })?;
+                if !self.host_paused(&req.url) {
+                    break permit;
+                }
+            };
             let started = Instant::now();
             self.requests.fetch_add(1, Ordering::Relaxed);
             let outcome = match builder.send().await {
@@ -681,6 +699,17 @@ impl HttpClient {
                 }
                 Err(e) => Err(e),
             };
+            // The host's pause is set before the slot is given up, so no request queued
+            // behind this one goes out into the same 429.
+            if let Ok((429, headers, _)) = &outcome
+                && let Some(d) = headers
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_retry_after)
+                && d <= policy.retry_after_cap
+            {
+                self.pause_host(&req.url, d);
+            }
             drop(permit);
             let elapsed = started.elapsed();
 
@@ -739,9 +768,6 @@ impl HttpClient {
                             });
                         }
                         Some(d) => {
-                            if status == 429 {
-                                self.pause_host(&req.url, d);
-                            }
                             if d >= Duration::from_secs(60) {
                                 tracing::warn!(
                                     target: "palaudit::http",

@@ -224,3 +224,22 @@ async fn verbose_logs_name_requests_but_never_a_token() {
     assert!(!log.to_ascii_lowercase().contains("bearer"), "{log}");
     assert!(!log.to_ascii_lowercase().contains("authorization"), "{log}");
 }
+
+#[tokio::test]
+async fn a_stopped_client_sends_nothing_more() {
+    let server = serve("contoso").await;
+    let http = client();
+    http.stop();
+    let url = url::Url::parse(&format!(
+        "{}/bap/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?api-version=2020-10-01",
+        server.base_url()
+    ))
+    .unwrap();
+    let err = http.send(&ApiRequest::get(url)).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not sent: the collection was stopped"),
+        "{err}"
+    );
+    assert!(server.requests().is_empty());
+}

@@ -707,7 +707,10 @@ fn sync_dir_files(dir: &Path) -> Result<(), SnapshotError> {
     for entry in std::fs::read_dir(dir).map_err(|e| SnapshotError::io(dir, e))? {
         let path = entry.map_err(|e| SnapshotError::io(dir, e))?.path();
         if path.is_file() {
-            File::open(&path)
+            // Opened for writing: some platforms refuse to flush a read-only handle.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
                 .and_then(|f| f.sync_all())
                 .map_err(|e| SnapshotError::io(&path, e))?;
         }

@@ -157,11 +157,25 @@ impl RawPages {
         &self.dir
     }
 
-    /// Moves the pages into place, replacing an earlier run's.
+    /// Moves the pages into place, replacing an earlier run's; the earlier pages are put
+    /// back if the new ones cannot take their place.
     pub(crate) fn finish(self) -> Result<PathBuf, crate::CollectError> {
         drop(self.index.lock().unwrap_or_else(|e| e.into_inner()).take());
-        clear_raw_dir(&self.dir)?;
-        std::fs::rename(&self.partial, &self.dir).map_err(raw_io(&self.dir))?;
+        let aside = self.partial.with_extension("old");
+        clear_raw_dir(&aside)?;
+        let had_earlier = self.dir.exists();
+        if had_earlier {
+            std::fs::rename(&self.dir, &aside).map_err(raw_io(&self.dir))?;
+        }
+        if let Err(e) = std::fs::rename(&self.partial, &self.dir) {
+            if had_earlier {
+                let _ = std::fs::rename(&aside, &self.dir);
+            }
+            return Err(raw_io(&self.dir)(e));
+        }
+        if had_earlier {
+            let _ = std::fs::remove_dir_all(&aside);
+        }
         Ok(self.dir.clone())
     }
 
