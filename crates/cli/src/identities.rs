@@ -40,7 +40,15 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
         render(&check, roster.identities.len() - identities.len(), &mut w)?;
         w.flush()?;
     }
-    Ok(Outcome::Done)
+    let gap = check
+        .identities
+        .iter()
+        .any(|i| matches!(i.link_state, LinkState::NotLinked | LinkState::OtherPartner));
+    Ok(if args.fail_on_gap && gap {
+        Outcome::BelowThreshold
+    } else {
+        Outcome::Done
+    })
 }
 
 fn render(check: &RosterCheck, other_tenants: usize, w: &mut dyn Write) -> Result<()> {

@@ -86,6 +86,10 @@ pub struct VerifyArgs {
     /// Do not print the table.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Exit 1 when an identity is not linked or linked to another partner ID (for
+    /// pipelines that gate a handover on it).
+    #[arg(long)]
+    pub fail_on_gap: bool,
 }
 
 #[derive(Args)]

@@ -157,6 +157,22 @@ fn verify_reads_each_link_and_rbac_and_prints_the_fixes() {
             .ends_with("az managementpartner create --partner-id 1234567")
     );
 
+    // --fail-on-gap turns the not-linked and other-partner identities into exit 1.
+    let out = palaudit(dir.path())
+        .args([
+            "identities",
+            "verify",
+            "--quiet",
+            "--fail-on-gap",
+            "--config",
+            "contoso.toml",
+            "--identities",
+        ])
+        .arg(repo().join("fixtures/tenants/roster/identities.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+
     // Read-only: every request was a GET, and no token reached the output.
     assert!(served.server.requests().iter().all(|r| r.method == "GET"));
     for name in [

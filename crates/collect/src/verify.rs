@@ -159,6 +159,19 @@ pub async fn verify(
         .collect();
     let mut checks: Vec<IdentityCheck> = rows.iter().map(|i| unchecked(i, config)).collect();
 
+    // Every credential is read before the first request: a missing secret file or a
+    // malformed certificate is bad input, reported at once.
+    let mut identity_auths = Vec::with_capacity(config.credentials.len());
+    for cred in &config.credentials {
+        let auth = identity_auth(config, cred, env).map_err(|message| VerifyError::Credential {
+            config: config_path.to_owned(),
+            line: cred.line,
+            app_id: cred.app_id.clone(),
+            message,
+        })?;
+        identity_auths.push(auth);
+    }
+
     // 1. The [auth] identity: who it is, and its own link.
     let auditor_source = auditor.source(&config.scopes.arm);
     let who = caller_identity(&*auditor_source).await?;
@@ -195,7 +208,7 @@ pub async fn verify(
     }
 
     // 2. Service principals with a credential of their own.
-    for cred in &config.credentials {
+    for (cred, auth) in config.credentials.iter().zip(identity_auths) {
         let matching: Vec<usize> = rows
             .iter()
             .enumerate()
@@ -222,7 +235,6 @@ pub async fn verify(
             app_id: cred.app_id.clone(),
             message,
         };
-        let auth = identity_auth(config, cred, env).map_err(&bad)?;
         let source = auth.source(&config.scopes.arm);
         // Who the token is for, when it says (a sign-in Entra refuses says nothing here:
         // the link read below records why).

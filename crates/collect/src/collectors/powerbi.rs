@@ -212,7 +212,13 @@ pub(crate) fn dataset_rows(
 /// The scanner: every workspace id except `skip`, scanned 100 at a time.
 async fn scanner(ctx: &Ctx, skip: &HashSet<String>) {
     let token = ctx.token(&ctx.config.scopes.powerbi);
-    let url = match build_url(base(ctx), "/v1.0/myorg/admin/workspaces/modified", &[]) {
+    // Deleted and removing workspaces are left out: they hold nothing to credit, and a
+    // scan of one would come back without it.
+    let url = match build_url(
+        base(ctx),
+        "/v1.0/myorg/admin/workspaces/modified",
+        &[("excludeInActiveWorkspaces", "true")],
+    ) {
         Ok(u) => u,
         Err(m) => return record(ctx, m),
     };
