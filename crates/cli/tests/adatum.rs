@@ -7,37 +7,16 @@ mod common;
 
 use assert_cmd::Command;
 use common::*;
-use palaudit_replay::{ReplayServer, Tenant};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const TENANT: &str = "5f0c8a44-2b7e-4c1d-9a3f-6e8b0d2c4a71";
 const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.palaudit-adatum-test-token";
 const FIXTURE: &str = "fixtures/tenants/adatum";
 
-/// The replay server on its own runtime, so it keeps serving while the test blocks on
-/// the `palaudit` process.
-struct Served {
-    server: ReplayServer,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn serve() -> Served {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let tenant = Tenant::from_dir(&repo().join(FIXTURE)).unwrap_or_else(|e| panic!("{e}"));
-    let server = rt.block_on(ReplayServer::start(tenant)).unwrap();
-    Served { server, _rt: rt }
-}
-
-/// The config a user would write: all six `[endpoints]` keys and `static-token` sign-in.
+/// The config file a user would write for Adatum.
 fn write_config(dir: &Path, served: &Served) -> PathBuf {
-    let mut text =
-        format!("tenant_id = \"{TENANT}\"\n\n[auth]\nmethod = \"static-token\"\n\n[endpoints]\n");
-    for key in ["bap", "powerapps", "flow", "powerbi", "graph", "arm"] {
-        text.push_str(&format!("{key} = \"{}\"\n", served.server.endpoint(key)));
-    }
     let path = dir.join("adatum.toml");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, replay_config(TENANT, served)).unwrap();
     path
 }
 
@@ -51,64 +30,9 @@ fn palaudit(dir: &Path) -> Command {
     cmd
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// One line per difference between the audit CSV and Adatum's `expected.csv`, on the
-/// verdict columns; also rows missing on either side.
-fn adatum_differences(audit_csv: &str) -> Vec<String> {
-    let got = read_csv(audit_csv);
-    let expected =
-        read_csv(&std::fs::read_to_string(repo().join(FIXTURE).join("expected.csv")).unwrap());
-    let mut wrong = Vec::new();
-    let by_id: BTreeMap<String, &Row> = got
-        .iter()
-        .map(|r| (r["resource_id"].to_ascii_lowercase(), r))
-        .collect();
-    let expected_ids: Vec<String> = expected
-        .iter()
-        .map(|r| r["resource_id"].to_ascii_lowercase())
-        .collect();
-    for g in &got {
-        if !expected_ids.contains(&g["resource_id"].to_ascii_lowercase()) {
-            wrong.push(format!(
-                "unexpected row {} {} ({})",
-                g["resource_type"], g["resource_name"], g["resource_id"]
-            ));
-        }
-    }
-    for e in &expected {
-        let Some(g) = by_id.get(&e["resource_id"].to_ascii_lowercase()) else {
-            wrong.push(format!(
-                "missing {} {} ({})",
-                e["resource_type"], e["resource_name"], e["resource_id"]
-            ));
-            continue;
-        };
-        for col in [
-            "resource_type",
-            "environment_id",
-            "status",
-            "partner_id",
-            "attributing_role",
-            "reasons",
-        ] {
-            let got = g.get(col).map(String::as_str).unwrap_or("<no column>");
-            if got != e[col] {
-                wrong.push(format!(
-                    "{} ({}): {col} is `{got}`, expected `{}`",
-                    e["resource_name"], e["resource_id"], e[col]
-                ));
-            }
-        }
-    }
-    wrong
-}
-
 #[test]
 fn adatum_collect_then_audit_gives_every_expected_verdict() {
-    let served = serve();
+    let served = serve("adatum");
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &served);
 
@@ -178,7 +102,10 @@ fn adatum_collect_then_audit_gives_every_expected_verdict() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let wrong = adatum_differences(&std::fs::read_to_string(dir.path().join("audit.csv")).unwrap());
+    let wrong = expected_differences(
+        "adatum",
+        &std::fs::read_to_string(dir.path().join("audit.csv")).unwrap(),
+    );
     assert!(
         wrong.is_empty(),
         "{} wrong:\n{}",

@@ -6,36 +6,15 @@ mod common;
 
 use assert_cmd::Command;
 use common::*;
-use palaudit_replay::{ReplayServer, Tenant};
 use std::path::{Path, PathBuf};
 
 const TENANT: &str = "d8d86e5f-13e9-4bb5-bb94-0f99b507cd15";
 const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.palaudit-test-token";
 
-/// A replay server for `fixtures/tenants/<name>` on its own runtime, which keeps serving
-/// while the test blocks on the `palaudit` process.
-struct Served {
-    server: ReplayServer,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn serve(name: &str) -> Served {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let tenant = Tenant::from_dir(&repo().join("fixtures/tenants").join(name))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let server = rt.block_on(ReplayServer::start(tenant)).unwrap();
-    Served { server, _rt: rt }
-}
-
-/// The config a user would write for a replayed tenant: DESIGN.md keys only.
+/// The config file a user would write for the replayed tenant.
 fn write_config(dir: &Path, served: &Served) -> PathBuf {
-    let mut text =
-        format!("tenant_id = \"{TENANT}\"\n\n[auth]\nmethod = \"static-token\"\n\n[endpoints]\n");
-    for key in palaudit_replay::ENDPOINT_KEYS {
-        text.push_str(&format!("{key} = \"{}\"\n", served.server.endpoint(key)));
-    }
     let path = dir.join("tenant.toml");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, replay_config(TENANT, served)).unwrap();
     path
 }
 
@@ -47,10 +26,6 @@ fn palaudit(dir: &Path) -> Command {
         .env_remove("PALAUDIT_LOG")
         .env("PALAUDIT_ACCESS_TOKEN", TOKEN);
     cmd
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

@@ -6,23 +6,9 @@ mod common;
 
 use assert_cmd::Command;
 use common::*;
-use palaudit_replay::{ReplayServer, Tenant};
 use std::path::Path;
 
 const TENANT: &str = "d8d86e5f-13e9-4bb5-bb94-0f99b507cd15";
-
-struct Served {
-    server: ReplayServer,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn serve() -> Served {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let tenant =
-        Tenant::from_dir(&repo().join("fixtures/tenants/roster")).unwrap_or_else(|e| panic!("{e}"));
-    let server = rt.block_on(ReplayServer::start(tenant)).unwrap();
-    Served { server, _rt: rt }
-}
 
 /// The made-up caller tokens of the fixture.
 fn token(name: &str) -> String {
@@ -70,13 +56,9 @@ fn palaudit(dir: &Path) -> Command {
     cmd
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 #[test]
 fn verify_reads_each_link_and_rbac_and_prints_the_fixes() {
-    let served = serve();
+    let served = serve("roster");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("contoso.toml"),
@@ -193,7 +175,7 @@ fn verify_reads_each_link_and_rbac_and_prints_the_fixes() {
 
 #[test]
 fn bad_credentials_and_an_unknown_tenant_exit_2() {
-    let served = serve();
+    let served = serve("roster");
     let dir = tempfile::tempdir().unwrap();
     let identities = repo().join("fixtures/tenants/roster/identities.csv");
     let run = |config_text: String, extra_env: Option<(&str, String)>| {
@@ -310,7 +292,7 @@ fn bad_credentials_and_an_unknown_tenant_exit_2() {
 /// "no link": nobody is told to create one.
 #[test]
 fn a_foreign_404_is_cannot_check_not_not_linked() {
-    let served = serve();
+    let served = serve("roster");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("c.toml"),
@@ -355,7 +337,7 @@ fn a_foreign_404_is_cannot_check_not_not_linked() {
 
 #[test]
 fn audit_shows_the_verified_links_in_its_roster_section() {
-    let served = serve();
+    let served = serve("roster");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("contoso.toml"),

@@ -1,13 +1,46 @@
-//! Helpers shared by the CLI's end-to-end tests: the repository root and a small CSV
-//! reader for comparing audit CSVs with `expected.csv`.
+//! Helpers shared by the CLI's end-to-end tests: the repository root, a replay server for
+//! a recorded tenant, the config a user would write for it, and a small CSV reader for
+//! comparing audit CSVs with a tenant's `expected.csv`.
 
 #![allow(dead_code)]
 
+use palaudit_replay::{ReplayServer, Tenant};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 pub fn repo() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// A replay server for `fixtures/tenants/<name>` on its own runtime, which keeps serving
+/// while a test blocks on the `palaudit` process.
+pub struct Served {
+    pub server: ReplayServer,
+    _rt: tokio::runtime::Runtime,
+}
+
+pub fn serve(name: &str) -> Served {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tenant = Tenant::from_dir(&repo().join("fixtures/tenants").join(name))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let server = rt.block_on(ReplayServer::start(tenant)).unwrap();
+    Served { server, _rt: rt }
+}
+
+/// The config a user would write for a replayed tenant: `tenant_id`, `static-token`
+/// sign-in and all six `[endpoints]` keys (DESIGN.md keys only).
+pub fn replay_config(tenant_id: &str, served: &Served) -> String {
+    let mut text = format!(
+        "tenant_id = \"{tenant_id}\"\n\n[auth]\nmethod = \"static-token\"\n\n[endpoints]\n"
+    );
+    for key in palaudit_replay::ENDPOINT_KEYS {
+        text.push_str(&format!("{key} = \"{}\"\n", served.server.endpoint(key)));
+    }
+    text
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 pub type Row = BTreeMap<String, String>;
@@ -42,23 +75,47 @@ pub fn split(line: &str) -> Vec<String> {
     cells
 }
 
-/// Compares an audit CSV with `fixtures/tenants/contoso/expected.csv`, column by column
-/// for the verdict columns; returns one line per difference.
+/// Compares an audit CSV with Contoso's `expected.csv`; one line per difference.
 pub fn verdict_differences(audit_csv: &str) -> Vec<String> {
+    expected_differences("contoso", audit_csv)
+}
+
+/// Compares an audit CSV with `fixtures/tenants/<tenant>/expected.csv`, column by column
+/// for the verdict columns, rows missing or unexpected included; one line per
+/// difference.
+pub fn expected_differences(tenant: &str, audit_csv: &str) -> Vec<String> {
     let got = read_csv(audit_csv);
     let expected = read_csv(
-        &std::fs::read_to_string(repo().join("fixtures/tenants/contoso/expected.csv")).unwrap(),
+        &std::fs::read_to_string(
+            repo()
+                .join("fixtures/tenants")
+                .join(tenant)
+                .join("expected.csv"),
+        )
+        .unwrap(),
     );
     let mut wrong = Vec::new();
-    if got.len() != expected.len() {
-        wrong.push(format!("{} rows, expected {}", got.len(), expected.len()));
-    }
-    let by_id: BTreeMap<&str, &Row> = got.iter().map(|r| (r["resource_id"].as_str(), r)).collect();
-    for e in &expected {
-        let Some(g) = by_id.get(e["resource_id"].as_str()) else {
+    let by_id: BTreeMap<String, &Row> = got
+        .iter()
+        .map(|r| (r["resource_id"].to_ascii_lowercase(), r))
+        .collect();
+    let expected_ids: Vec<String> = expected
+        .iter()
+        .map(|r| r["resource_id"].to_ascii_lowercase())
+        .collect();
+    for g in &got {
+        if !expected_ids.contains(&g["resource_id"].to_ascii_lowercase()) {
             wrong.push(format!(
-                "missing {} {}",
-                e["resource_type"], e["resource_name"]
+                "unexpected row {} {} ({})",
+                g["resource_type"], g["resource_name"], g["resource_id"]
+            ));
+        }
+    }
+    for e in &expected {
+        let Some(g) = by_id.get(&e["resource_id"].to_ascii_lowercase()) else {
+            wrong.push(format!(
+                "missing {} {} ({})",
+                e["resource_type"], e["resource_name"], e["resource_id"]
             ));
             continue;
         };
@@ -70,10 +127,11 @@ pub fn verdict_differences(audit_csv: &str) -> Vec<String> {
             "attributing_role",
             "reasons",
         ] {
-            if g[col] != e[col] {
+            let got = g.get(col).map(String::as_str).unwrap_or("<no column>");
+            if got != e[col] {
                 wrong.push(format!(
-                    "{} ({}): {col} is `{}`, expected `{}`",
-                    e["resource_name"], e["resource_id"], g[col], e[col]
+                    "{} ({}): {col} is `{got}`, expected `{}`",
+                    e["resource_name"], e["resource_id"], e[col]
                 ));
             }
         }
