@@ -627,7 +627,7 @@ async fn a_throttled_host_is_paused_for_every_request() {
     use palaudit_collect::http::{ApiRequest, HttpClient, HttpSettings};
     use palaudit_replay::{ReplayServer, Tenant};
     let routes = r#"{"routes":[
-      {"method":"GET","path":"/first","responses":[{"status":429,"headers":{"Retry-After":"2"}},{"inline":"{}"}]},
+      {"method":"GET","path":"/first","responses":[{"status":429,"headers":{"Retry-After":"3"}},{"inline":"{}"}]},
       {"method":"GET","path":"/second","responses":[{"inline":"{}"}]}
     ]}"#;
     let server = ReplayServer::start(
@@ -647,13 +647,13 @@ async fn a_throttled_host_is_paused_for_every_request() {
     while server.requests().is_empty() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let started = Instant::now();
     http.send(&ApiRequest::get(url("/second"))).await.unwrap();
     let waited = started.elapsed();
     first.await.unwrap().unwrap();
     assert!(
-        waited >= Duration::from_millis(1300),
+        waited >= Duration::from_millis(1500),
         "the second request waited out the host's pause: {waited:?}"
     );
     let log = server.requests();
