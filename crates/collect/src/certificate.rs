@@ -8,7 +8,7 @@
 
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use azure_core::http::ClientMethodOptions;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -67,6 +67,16 @@ impl CertificateAssertion {
         })?;
         let key = RsaKeyPair::from_pkcs8(key.secret_pkcs8_der())
             .map_err(|e| format!("the private key is not a usable RSA key: {e}"))?;
+        // The certificate carries its public key (SubjectPublicKeyInfo holds the DER
+        // RSAPublicKey); a key that is not the certificate's would only fail at sign-in.
+        let public = key.public_key().as_ref().to_vec();
+        if !cert
+            .as_ref()
+            .windows(public.len())
+            .any(|w| w == public.as_slice())
+        {
+            return Err("the private key does not belong to the certificate".into());
+        }
         let s256 = digest::digest(&digest::SHA256, cert.as_ref());
         let sha1 = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, cert.as_ref());
         Ok(CertificateAssertion {
@@ -150,7 +160,7 @@ mod tests {
 
     #[test]
     fn signs_an_rs256_assertion_the_certificate_key_verifies() {
-        use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+        use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
         let path =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/credentials/test-sp.pem");
         let a = CertificateAssertion::from_pem_file(
@@ -182,5 +192,16 @@ mod tests {
             .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
             .unwrap();
         assert!(public.verify(b"tampered", &signature).is_err());
+    }
+
+    #[test]
+    fn a_key_that_is_not_the_certificates_is_refused() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/credentials/mismatched-sp.pem");
+        let e = CertificateAssertion::from_pem_file(&path, "app", "aud".into()).unwrap_err();
+        assert!(
+            e.ends_with("the private key does not belong to the certificate"),
+            "{e}"
+        );
     }
 }

@@ -552,6 +552,17 @@ impl Config {
                 );
                 continue;
             }
+            for (key, value) in [
+                ("client_secret_file", &c.client_secret_file),
+                ("certificate_file", &c.certificate_file),
+                ("token_env", &c.token_env),
+            ] {
+                if let Some(v) = value
+                    && v.get_ref().trim().is_empty()
+                {
+                    problem(v.span(), format!("credentials.{key} is empty"));
+                }
+            }
             let mut sources = Vec::new();
             if let Some(f) = &c.client_secret_file {
                 sources.push(CredentialSource::ClientSecretFile(
@@ -854,5 +865,64 @@ environments = ["Default-{TENANT}"]
         let e = validate_base_url("https://admin:hunter2@api.bap.microsoft.com").unwrap_err();
         assert!(e.contains("user name or password"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn credentials_resolve_files_beside_the_config_and_report_every_problem() {
+        let text = format!(
+            r#"tenant_id = "{TENANT}"
+
+[[credentials]]
+app_id = "4E2B3C1D-6A7F-4B8E-9C0D-1E2F3A4B5C6D"
+client_secret_file = "secrets/deploy.txt"
+
+[[credentials]]
+app_id = "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+certificate_file = "certs/reporting.pem"
+"#
+        );
+        let c = Config::parse(&text, Path::new("configs/contoso.toml")).unwrap();
+        assert_eq!(c.credentials.len(), 2);
+        assert_eq!(
+            c.credentials[0].app_id,
+            "4e2b3c1d-6a7f-4b8e-9c0d-1e2f3a4b5c6d"
+        );
+        assert_eq!(c.credentials[0].line, 3);
+        assert_eq!(
+            c.credentials[0].source,
+            CredentialSource::ClientSecretFile(PathBuf::from("configs/secrets/deploy.txt"))
+        );
+        assert_eq!(
+            c.credentials[1].source,
+            CredentialSource::CertificateFile(PathBuf::from("configs/certs/reporting.pem"))
+        );
+
+        let bad = format!(
+            r#"tenant_id = "{TENANT}"
+
+[[credentials]]
+app_id = "not-a-guid"
+token_env = "X"
+
+[[credentials]]
+app_id = "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+client_secret_file = "a.txt"
+token_env = "Y"
+
+[[credentials]]
+app_id = "8c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f"
+client_secret_file = " "
+"#
+        );
+        let e = parse(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains(":4:10: credentials.app_id `not-a-guid` is not a GUID"),
+            "{e}"
+        );
+        assert!(e.contains(":8:10: credentials for app_id 6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d: give exactly one of"), "{e}");
+        assert!(
+            e.contains(":14:22: credentials.client_secret_file is empty"),
+            "{e}"
+        );
     }
 }
