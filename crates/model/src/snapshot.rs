@@ -924,7 +924,10 @@ fn load_table(
         message,
     };
     let file = File::open(&path).map_err(|e| SnapshotError::io(&path, e))?;
+    // One chunk per column: the audit indexes rows directly, and a frame read in row
+    // groups would otherwise be copied whole into one chunk later, beside itself.
     let df = ParquetReader::new(file)
+        .set_rechunk(true)
         .finish()
         .map_err(|e| corrupt(e.to_string()))?;
     if df.height() as u64 != entry.rows {
