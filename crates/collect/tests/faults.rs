@@ -666,3 +666,95 @@ async fn a_throttled_host_is_paused_for_every_request() {
         "429, then both answered once"
     );
 }
+
+/// The scanner takes at most 100 workspaces per `getInfo`: 150 workspaces are scanned in
+/// two calls of 100 and 50, and every workspace's datasets come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scanner_scans_a_hundred_workspaces_at_a_time() {
+    use palaudit_replay::{ReplayServer, Tenant};
+    use serde_json::json;
+    let ws = |i: usize| format!("a0000000-0000-4000-8000-{i:012x}");
+    let ids: Vec<String> = (0..150).map(ws).collect();
+    let scan = |batch: &[String], n: usize| {
+        json!({ "workspaces": batch.iter().enumerate().map(|(k, id)| json!({
+            "id": id, "name": format!("W{n}-{k}"), "type": "Workspace", "state": "Active",
+            "datasets": [{ "id": format!("d{n:07x}-0000-4000-8000-{k:012x}"), "name": "D",
+                           "configuredBy": "ann@contoso.com" }] })).collect::<Vec<_>>() })
+    };
+    let route = |method: &str,
+                 path: &str,
+                 body_match: Option<String>,
+                 status: u16,
+                 body: serde_json::Value| {
+        let mut r = json!({ "method": method, "path": path,
+            "responses": [{ "status": status, "inline": body.to_string() }] });
+        if let Some(m) = body_match {
+            r["body_match"] = json!(m);
+        }
+        r
+    };
+    let base = "/powerbi/v1.0/myorg/admin/workspaces";
+    let mut routes = vec![
+        route(
+            "GET",
+            "/bap/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments",
+            None,
+            200,
+            json!({"value": []}),
+        ),
+        route(
+            "GET",
+            &format!("{base}/modified"),
+            None,
+            200,
+            json!(ids.iter().map(|i| json!({"id": i})).collect::<Vec<_>>()),
+        ),
+    ];
+    for (n, batch) in ids.chunks(100).enumerate() {
+        let scan_id = format!("5c000000-0000-4000-8000-{n:012x}");
+        // Each batch is told apart by its first workspace id.
+        routes.push(route(
+            "POST",
+            &format!("{base}/getInfo"),
+            Some(format!("[\"{}\"", batch[0])),
+            202,
+            json!({"id": scan_id, "status": "NotStarted"}),
+        ));
+        routes.push(route(
+            "GET",
+            &format!("{base}/scanStatus/{scan_id}"),
+            None,
+            200,
+            json!({"id": scan_id, "status": "Succeeded"}),
+        ));
+        routes.push(route(
+            "GET",
+            &format!("{base}/scanResult/{scan_id}"),
+            None,
+            200,
+            scan(batch, n),
+        ));
+    }
+    let tenant = Tenant::from_files(vec![(
+        "routes.json".to_owned(),
+        json!({ "routes": routes }).to_string().into_bytes(),
+    )])
+    .unwrap();
+    let server = ReplayServer::start(tenant).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snap");
+    let mut cfg = config(&server);
+    cfg.collect.powerbi = PowerBiMode::Scanner;
+    let report = run(&cfg, &out).await;
+    assert!(
+        report.manifest.collection_errors.is_empty(),
+        "{}",
+        errors_text(&report)
+    );
+    let inv = read(&out);
+    assert_eq!(inv.resources.len(), 150, "one dataset per workspace");
+    let log = server.requests();
+    let get_info = hits(&log, &format!("{base}/getInfo"));
+    assert_eq!(get_info.len(), 2, "150 workspaces in two calls");
+    assert!(get_info.iter().all(|r| r.route.is_some()));
+}
