@@ -2,13 +2,13 @@
 //! solution flows): the creator (`properties.creator.objectId`) and each flow's
 //! `/permissions`.
 
+use super::Ctx;
 use super::environments::EnvInfo;
 use super::json::{id, text, time};
-use super::{Ctx, PrincipalKey, RowMsg, permissions};
-use crate::http::ApiRequest;
-use crate::http::paging::{LinkPager, build_url, encode_path_segment};
+use super::permissions::{self, Listing};
+use crate::http::paging::encode_path_segment;
 use palaudit_model::{
-    CollectionError, PrincipalIdKind, PrincipalType, Resource, ResourceType, Role, RoleAssignment,
+    PrincipalIdKind, PrincipalType, Resource, ResourceType, Role, RoleAssignment,
 };
 use serde_json::Value;
 
@@ -61,81 +61,30 @@ pub(crate) fn flow_rows(item: &Value, env_id: &str) -> Option<(Resource, RoleAss
 }
 
 pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
-    let base = &ctx.config.endpoints.flow;
     let env_seg = encode_path_segment(&env.name);
-    let url = match build_url(
-        base,
-        &format!("/providers/Microsoft.ProcessSimple/scopes/admin/environments/{env_seg}/v2/flows"),
-        &[
-            ("api-version", "2016-11-01"),
-            ("include", "includeSolutionCloudFlows"),
-        ],
-    ) {
-        Ok(u) => u,
-        Err(message) => {
-            ctx.error(CollectionError {
-                collector: FLOWS.into(),
-                scope: Some(env.id.clone()),
-                endpoint: None,
-                status: None,
-                message,
-            });
-            return;
-        }
-    };
-    let token = ctx.token(&ctx.config.scopes.flow);
-    let parent =
-        format!("/providers/Microsoft.ProcessSimple/scopes/admin/environments/{env_seg}/flows");
-    let mut pager = LinkPager::new(&ctx.http, ApiRequest::get(url).bearer(token.clone()));
-    // Pipelined: the next page is fetched while this page's permissions are read.
-    let mut next = pager.next_page().await;
-    while let Some(page) = next {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => {
-                ctx.http_error(&e, FLOWS, Some(&env.id));
-                return;
-            }
-        };
-        ctx.save_raw(FLOWS, &page.endpoint, &page.raw).await;
-        let mut flows = Vec::with_capacity(page.items.len());
-        for item in &page.items {
-            let Some((resource, creator)) = flow_rows(item, &env.id) else {
-                ctx.item_error(
-                    FLOWS,
-                    Some(&env.id),
-                    &page.endpoint,
-                    "a flow without `name` was skipped".into(),
-                );
-                continue;
-            };
-            flows.push((
-                text(item, "/name").unwrap_or_default().to_owned(),
-                resource.resource_id.clone(),
-            ));
-            if !creator.principal_id.is_empty() {
-                ctx.resolve(PrincipalKey::ObjectId(creator.principal_id.clone()));
-            }
-            ctx.emit(RowMsg::Resource(resource)).await;
-            ctx.emit(RowMsg::RoleAssignment(creator)).await;
-            ctx.progress.add("flows", 1);
-        }
-        let (following, ()) = tokio::join!(
-            pager.next_page(),
-            permissions::collect_page(
-                ctx,
-                PERMISSIONS,
-                &env.id,
-                ResourceType::Flow,
-                base,
-                &parent,
-                None,
-                flows,
-                token.clone(),
-            )
-        );
-        next = following;
-    }
+    let prefix = format!("/providers/Microsoft.ProcessSimple/scopes/admin/environments/{env_seg}");
+    permissions::collect_listing(
+        ctx,
+        Listing {
+            collector: FLOWS,
+            permissions_collector: PERMISSIONS,
+            resource_type: ResourceType::Flow,
+            progress: "flows",
+            skipped: "a flow without `name` was skipped",
+            env,
+            base: &ctx.config.endpoints.flow,
+            token: ctx.token(&ctx.config.scopes.flow),
+            list_path: format!("{prefix}/v2/flows"),
+            list_query: &[
+                ("api-version", "2016-11-01"),
+                ("include", "includeSolutionCloudFlows"),
+            ],
+            parent: format!("{prefix}/flows"),
+            filter_environment: false,
+            rows: |item, env_id| flow_rows(item, env_id).map(|(r, c)| (r, Some(c))),
+        },
+    )
+    .await;
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! App and flow `/permissions` entries as role assignments: `Owner` → owner, `CanEdit` →
 //! co_owner, `CanView` → viewer; principal `User`, `Group`, `Tenant`, `ServicePrincipal`.
+//! Also the listing both APIs share: pages of items, each with its own `/permissions`.
 
+use super::environments::EnvInfo;
 use super::json::{id, text, time};
 use super::{Ctx, PrincipalKey, RowMsg};
 use crate::auth::TokenSource;
@@ -8,7 +10,7 @@ use crate::http::ApiRequest;
 use crate::http::paging::{LinkPager, build_url, encode_path_segment};
 use futures::StreamExt;
 use palaudit_model::{
-    CollectionError, PrincipalIdKind, PrincipalType, ResourceType, Role, RoleAssignment,
+    CollectionError, PrincipalIdKind, PrincipalType, Resource, ResourceType, Role, RoleAssignment,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -59,41 +61,124 @@ pub(crate) fn assignment(
     ))
 }
 
-/// Reads the `/permissions` of every resource of one listing page, up to the configured
-/// concurrency. `resources` are (the API's name of the resource, its row id); each URL is
-/// `{base}{parent}/{name}/permissions?api-version=2016-11-01`, with
-/// `$filter=environment eq '{environment}'` when `filter_environment` is given (the admin
-/// PowerShell module sends it with this api-version for canvas apps).
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn collect_page(
-    ctx: &Ctx,
-    collector: &'static str,
-    env_id: &str,
-    resource_type: ResourceType,
-    base: &str,
-    parent: &str,
-    filter_environment: Option<&str>,
-    resources: Vec<(String, String)>,
-    token: Arc<dyn TokenSource>,
-) {
-    let filter = filter_environment.map(|env| format!("environment eq '{env}'"));
+/// A listed item's resource row and, if the listing names one, its creator.
+pub(crate) type ItemRows = (Resource, Option<RoleAssignment>);
+
+/// A Power Platform listing whose items each have `/permissions`: canvas apps and flows.
+pub(crate) struct Listing<'a> {
+    /// Collector names for the listing and for the permissions calls.
+    pub collector: &'static str,
+    pub permissions_collector: &'static str,
+    pub resource_type: ResourceType,
+    /// Spinner label.
+    pub progress: &'static str,
+    /// The collection error for an item without a `name`.
+    pub skipped: &'static str,
+    pub env: &'a EnvInfo,
+    pub base: &'a str,
+    pub token: Arc<dyn TokenSource>,
+    /// The listing's path under `base`, e.g. `…/environments/{env}/apps`; each item's
+    /// permissions are at `{parent}/{name}/permissions`.
+    pub list_path: String,
+    pub list_query: &'a [(&'a str, &'a str)],
+    pub parent: String,
+    /// `$filter=environment eq '{environment}'` on the permissions calls (the admin
+    /// PowerShell module sends it with this api-version for canvas apps).
+    pub filter_environment: bool,
+    /// An item as its resource row and, if the listing names one, its creator.
+    pub rows: fn(&Value, &str) -> Option<ItemRows>,
+}
+
+/// Reads every page of `listing`, writes each item's rows, and reads each item's
+/// `/permissions`, the next page fetched while this page's permissions are read.
+pub(crate) async fn collect_listing(ctx: &Ctx, listing: Listing<'_>) {
+    let env = listing.env;
+    let url = match build_url(listing.base, &listing.list_path, listing.list_query) {
+        Ok(u) => u,
+        Err(message) => {
+            ctx.error(CollectionError {
+                collector: listing.collector.into(),
+                scope: Some(env.id.clone()),
+                endpoint: None,
+                status: None,
+                message,
+            });
+            return;
+        }
+    };
+    let mut pager = LinkPager::new(
+        &ctx.http,
+        ApiRequest::get(url).bearer(listing.token.clone()),
+    );
+    let mut next = pager.next_page().await;
+    while let Some(page) = next {
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => {
+                ctx.http_error(&e, listing.collector, Some(&env.id));
+                return;
+            }
+        };
+        ctx.save_raw(listing.collector, &page.endpoint, &page.raw)
+            .await;
+        // Items of this page whose permissions to read: (API name for the URL, row id).
+        let mut named = Vec::with_capacity(page.items.len());
+        for item in &page.items {
+            let Some((resource, creator)) = (listing.rows)(item, &env.id) else {
+                ctx.item_error(
+                    listing.collector,
+                    Some(&env.id),
+                    &page.endpoint,
+                    listing.skipped.into(),
+                );
+                continue;
+            };
+            named.push((
+                text(item, "/name").unwrap_or_default().to_owned(),
+                resource.resource_id.clone(),
+            ));
+            ctx.emit(RowMsg::Resource(resource)).await;
+            if let Some(creator) = creator {
+                if creator.principal_id_kind == PrincipalIdKind::EntraObjectId {
+                    ctx.resolve(PrincipalKey::ObjectId(creator.principal_id.clone()));
+                }
+                ctx.emit(RowMsg::RoleAssignment(creator)).await;
+            }
+            ctx.progress.add(listing.progress, 1);
+        }
+        let (following, ()) = tokio::join!(pager.next_page(), collect_page(ctx, &listing, named));
+        next = following;
+    }
+}
+
+/// Reads the `/permissions` of the resources of one listing page, up to the configured
+/// concurrency. `resources` are (the API's name of the resource, its row id).
+async fn collect_page(ctx: &Ctx, listing: &Listing<'_>, resources: Vec<(String, String)>) {
+    let env = listing.env;
+    let filter = listing
+        .filter_environment
+        .then(|| format!("environment eq '{}'", env.name));
     let filter = filter.as_deref();
     futures::stream::iter(resources)
         .map(|(name, resource_id)| {
-            let token = token.clone();
+            let token = listing.token.clone();
             async move {
-                let path = format!("{parent}/{}/permissions", encode_path_segment(&name));
+                let path = format!(
+                    "{}/{}/permissions",
+                    listing.parent,
+                    encode_path_segment(&name)
+                );
                 let mut query = vec![("api-version", "2016-11-01")];
                 if let Some(f) = filter {
                     query.push(("$filter", f));
                 }
-                match build_url(base, &path, &query) {
+                match build_url(listing.base, &path, &query) {
                     Ok(url) => {
                         collect(
                             ctx,
-                            collector,
-                            env_id,
-                            resource_type,
+                            listing.permissions_collector,
+                            &env.id,
+                            listing.resource_type,
                             &resource_id,
                             url,
                             token,
@@ -101,8 +186,8 @@ pub(crate) async fn collect_page(
                         .await;
                     }
                     Err(message) => ctx.error(CollectionError {
-                        collector: collector.into(),
-                        scope: Some(env_id.to_owned()),
+                        collector: listing.permissions_collector.into(),
+                        scope: Some(env.id.clone()),
                         endpoint: None,
                         status: None,
                         message,

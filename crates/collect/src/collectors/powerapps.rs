@@ -1,12 +1,12 @@
 //! Canvas apps of one environment (Power Apps admin `apps`, api-version 2016-11-01) and
 //! each app's `/permissions` (owner, co-owner, viewer).
 
+use super::Ctx;
 use super::environments::EnvInfo;
 use super::json::{id, text, time};
-use super::{Ctx, RowMsg, permissions};
-use crate::http::ApiRequest;
-use crate::http::paging::{LinkPager, build_url, encode_path_segment};
-use palaudit_model::{CollectionError, Resource, ResourceType};
+use super::permissions::{self, Listing};
+use crate::http::paging::encode_path_segment;
+use palaudit_model::{Resource, ResourceType};
 use serde_json::Value;
 
 const APPS: &str = "canvas_apps";
@@ -36,74 +36,27 @@ pub(crate) fn app_resource(item: &Value, env_id: &str) -> Option<Resource> {
 }
 
 pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
-    let base = &ctx.config.endpoints.powerapps;
     let env_seg = encode_path_segment(&env.name);
-    let url = match build_url(
-        base,
-        &format!("/providers/Microsoft.PowerApps/scopes/admin/environments/{env_seg}/apps"),
-        &[("api-version", "2016-11-01"), ("$top", "250")],
-    ) {
-        Ok(u) => u,
-        Err(message) => {
-            ctx.error(CollectionError {
-                collector: APPS.into(),
-                scope: Some(env.id.clone()),
-                endpoint: None,
-                status: None,
-                message,
-            });
-            return;
-        }
-    };
-    let token = ctx.token(&ctx.config.scopes.powerapps);
-    let parent = format!("/providers/Microsoft.PowerApps/scopes/admin/environments/{env_seg}/apps");
-    let mut pager = LinkPager::new(&ctx.http, ApiRequest::get(url).bearer(token.clone()));
-    // Pipelined: the next page is fetched while this page's permissions are read.
-    let mut next = pager.next_page().await;
-    while let Some(page) = next {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => {
-                ctx.http_error(&e, APPS, Some(&env.id));
-                return;
-            }
-        };
-        ctx.save_raw(APPS, &page.endpoint, &page.raw).await;
-        // Apps of this page whose permissions to read: (API name for the URL, row id).
-        let mut apps = Vec::with_capacity(page.items.len());
-        for item in &page.items {
-            let Some(resource) = app_resource(item, &env.id) else {
-                ctx.item_error(
-                    APPS,
-                    Some(&env.id),
-                    &page.endpoint,
-                    "an app without `name` was skipped".into(),
-                );
-                continue;
-            };
-            apps.push((
-                text(item, "/name").unwrap_or_default().to_owned(),
-                resource.resource_id.clone(),
-            ));
-            ctx.emit(RowMsg::Resource(resource)).await;
-            ctx.progress.add("canvas apps", 1);
-        }
-        let (following, ()) = tokio::join!(
-            pager.next_page(),
-            permissions::collect_page(
-                ctx,
-                PERMISSIONS,
-                &env.id,
-                ResourceType::CanvasApp,
-                base,
-                &parent,
-                Some(&env.name),
-                apps,
-                token.clone(),
-            )
-        );
-        next = following;
-    }
+    let apps = format!("/providers/Microsoft.PowerApps/scopes/admin/environments/{env_seg}/apps");
+    permissions::collect_listing(
+        ctx,
+        Listing {
+            collector: APPS,
+            permissions_collector: PERMISSIONS,
+            resource_type: ResourceType::CanvasApp,
+            progress: "canvas apps",
+            skipped: "an app without `name` was skipped",
+            env,
+            base: &ctx.config.endpoints.powerapps,
+            token: ctx.token(&ctx.config.scopes.powerapps),
+            list_path: apps.clone(),
+            list_query: &[("api-version", "2016-11-01"), ("$top", "250")],
+            parent: apps,
+            filter_environment: true,
+            rows: |item, env_id| app_resource(item, env_id).map(|r| (r, None)),
+        },
+    )
+    .await;
 }
 
 #[cfg(test)]
