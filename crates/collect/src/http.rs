@@ -203,6 +203,17 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The wait before the retry after attempt `retry + 1`: what `Retry-After` asks, else
+    /// exponential backoff with jitter. `None` when the API asks for longer than
+    /// [`RetryPolicy::retry_after_cap`]: the request fails now instead.
+    pub fn wait(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        match retry_after {
+            Some(d) if d > self.retry_after_cap => None,
+            Some(d) => Some(d),
+            None => Some(self.backoff(retry)),
+        }
+    }
+
     /// Exponential backoff with jitter: between half and all of `base * 2^retry`, capped.
     fn backoff(&self, retry: u32) -> Duration {
         let exp = self
@@ -583,12 +594,12 @@ impl HttpClient {
     }
 
     /// Waits out a pause the host asked for.
-    async fn wait_for_host(&self, url: &Url) {
+    async fn wait_for_host(&self, host: &str) {
         let until = self
             .pauses
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&Self::host_key(url))
+            .get(host)
             .copied();
         if let Some(until) = until {
             tokio::time::sleep_until(until).await;
@@ -596,29 +607,31 @@ impl HttpClient {
     }
 
     /// Whether `url`'s host asked for a pause that has not passed yet.
-    fn host_paused(&self, url: &Url) -> bool {
+    fn host_paused(&self, host: &str) -> bool {
         self.pauses
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&Self::host_key(url))
+            .get(host)
             .is_some_and(|until| *until > tokio::time::Instant::now())
     }
 
     /// Pauses every request to `url`'s host for `wait`.
-    fn pause_host(&self, url: &Url, wait: Duration) {
+    fn pause_host(&self, host: &str, wait: Duration) {
         let until = tokio::time::Instant::now() + wait;
         let mut pauses = self.pauses.lock().unwrap_or_else(|e| e.into_inner());
-        let slot = pauses.entry(Self::host_key(url)).or_insert(until);
+        let slot = pauses.entry(host.to_owned()).or_insert(until);
         if *slot < until {
             *slot = until;
         }
     }
 
-    fn host_slots(&self, url: &Url) -> Arc<Semaphore> {
-        let key = Self::host_key(url);
+    fn host_slots(&self, host: &str) -> Arc<Semaphore> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slots) = hosts.get(host) {
+            return slots.clone();
+        }
         hosts
-            .entry(key)
+            .entry(host.to_owned())
             .or_insert_with(|| Arc::new(Semaphore::new(self.settings.concurrency.max(1))))
             .clone()
     }
@@ -630,6 +643,8 @@ impl HttpClient {
         check_read_only(&req.method, &req.url, req.json.as_ref())?;
         check_transport(&req.method, &req.url, req.token.is_some())?;
         let policy = &self.settings.retry;
+        // The host's slots and pause are shared by every request to it.
+        let host = Self::host_key(&req.url);
         let mut retry = 0u32;
         loop {
             // Checked before every attempt, retries included.
@@ -668,11 +683,11 @@ impl HttpClient {
                 builder = builder.json(body);
             }
 
-            let slots = self.host_slots(&req.url);
+            let slots = self.host_slots(&host);
             // A request that waited for a slot while the host asked for a pause waits out
             // the pause too, instead of walking into the next 429.
             let permit = loop {
-                self.wait_for_host(&req.url).await;
+                self.wait_for_host(&host).await;
                 let permit =
                     slots
                         .clone()
@@ -682,7 +697,7 @@ impl HttpClient {
                             endpoint: endpoint.clone(),
                             message: "the client is shutting down".into(),
                         })?;
-                if !self.host_paused(&req.url) {
+                if !self.host_paused(&host) {
                     break permit;
                 }
             };
@@ -701,14 +716,18 @@ impl HttpClient {
             };
             // The host's pause is set before the slot is given up, so no request queued
             // behind this one goes out into the same 429.
-            if let Ok((429, headers, _)) = &outcome
-                && let Some(d) = headers
+            let retry_after = match &outcome {
+                Ok((_, headers, _)) => headers
                     .get(reqwest::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(parse_retry_after)
+                    .and_then(parse_retry_after),
+                Err(_) => None,
+            };
+            if let Ok((429, _, _)) = &outcome
+                && let Some(d) = retry_after
                 && d <= policy.retry_after_cap
             {
-                self.pause_host(&req.url, d);
+                self.pause_host(&host, d);
             }
             drop(permit);
             let elapsed = started.elapsed();
@@ -749,12 +768,9 @@ impl HttpClient {
                             message: text,
                         });
                     }
-                    let retry_after = headers
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(parse_retry_after);
-                    match retry_after {
-                        Some(d) if d > policy.retry_after_cap => {
+                    match policy.wait(retry, retry_after) {
+                        None => {
+                            let d = retry_after.unwrap_or(Duration::MAX);
                             let (code, _) = api_error(&body);
                             return Err(HttpError::Status {
                                 endpoint,
@@ -768,7 +784,7 @@ impl HttpClient {
                             });
                         }
                         Some(d) => {
-                            if d >= Duration::from_secs(60) {
+                            if retry_after.is_some() && d >= Duration::from_secs(60) {
                                 tracing::warn!(
                                     target: "palaudit::http",
                                     "{endpoint} -> {status}: waiting {} as the API asks (Retry-After)",
@@ -777,7 +793,6 @@ impl HttpClient {
                             }
                             d
                         }
-                        None => policy.backoff(retry),
                     }
                 }
                 Err(e) => {
@@ -926,6 +941,14 @@ mod tests {
         assert_eq!(parse_retry_after("1e20"), Some(Duration::MAX));
         assert!(parse_retry_after("18446744073709551616").is_some());
         assert_eq!(parse_retry_after("-1"), None);
+        let policy = RetryPolicy::default();
+        assert_eq!(
+            policy.wait(0, Some(Duration::from_secs(30))),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(policy.wait(0, Some(Duration::from_secs(3601))), None);
+        let backoff = policy.wait(3, None).unwrap();
+        assert!(backoff >= Duration::from_secs(2) && backoff <= Duration::from_secs(4));
     }
 
     #[test]

@@ -305,17 +305,11 @@ async fn handle(
                     .headers
                     .get("retry-after")
                     .and_then(|v| parse_retry_after(v));
-                if asked.is_some_and(|d| d > policy.retry_after_cap) {
-                    // As for whole requests: a wait past the cap fails the lookup at once.
+                // As for whole requests: a wait past the cap fails the lookup at once.
+                let Some(wait) = policy.wait(lookup.retries, asked) else {
                     ctx.error(answer_error(ctx, &lookup, &answer, lookup.retries + 1));
                     continue;
-                }
-                let wait = asked.unwrap_or_else(|| {
-                    policy
-                        .base_delay
-                        .saturating_mul(1 << lookup.retries.min(8))
-                        .min(policy.max_delay)
-                });
+                };
                 lookup.retries += 1;
                 delayed.push((Instant::now() + wait.max(Duration::from_millis(1)), lookup));
             }
