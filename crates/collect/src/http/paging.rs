@@ -28,60 +28,29 @@ pub struct Page {
 /// cannot keep palaudit paging forever.
 const MAX_PAGES: usize = 100_000;
 
-/// Characters left as they are in query values: unreserved ones plus those OData
-/// syntax uses and servers read literally (`$`, `,`, `'`, `(`, `)`, `:`, `@`, `/`).
-pub fn encode_query_value(v: &str) -> String {
+/// Percent-encodes every byte of `v` except unreserved characters and those in `keep`.
+fn percent_encode(v: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(v.len());
     for b in v.bytes() {
-        match b {
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b'-'
-            | b'.'
-            | b'_'
-            | b'~'
-            | b'$'
-            | b','
-            | b'\''
-            | b'('
-            | b')'
-            | b':'
-            | b'@'
-            | b'/' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
         }
     }
     out
 }
 
+/// Encodes a query value, leaving the characters OData syntax uses and servers read
+/// literally (`$`, `,`, `'`, `(`, `)`, `:`, `@`, `/`); `+` is encoded, or it would read as
+/// a space.
+pub fn encode_query_value(v: &str) -> String {
+    percent_encode(v, b"$,'():@/")
+}
+
 /// Percent-encodes one path segment (ids, UPNs: `#` becomes `%23`).
 pub fn encode_path_segment(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        match b {
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b'-'
-            | b'.'
-            | b'_'
-            | b'~'
-            | b'@'
-            | b'\''
-            | b'('
-            | b')'
-            | b'='
-            | b'!'
-            | b'$'
-            | b'+'
-            | b','
-            | b';'
-            | b'*' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    percent_encode(v, b"@'()=!$+,;*")
 }
 
 /// `{base}{path}?k=v&…`, values encoded as OData servers expect.
