@@ -118,6 +118,18 @@ struct PendingHolder {
 }
 
 impl PendingHolder {
+    /// The creator of a Dataverse resource (`_createdby_value`, at `createdon`).
+    fn creator(resource: &Resource) -> PendingHolder {
+        PendingHolder {
+            resource_type: resource.resource_type,
+            resource_id: resource.resource_id.clone(),
+            role: Role::Creator,
+            systemuser: resource.created_by.clone(),
+            is_team: false,
+            assigned_on: resource.created_time,
+        }
+    }
+
     fn resolve(self, users: &Users) -> (RoleAssignment, Option<PrincipalKey>) {
         holder(
             users,
@@ -350,14 +362,7 @@ async fn appmodules(
                 );
                 return;
             };
-            holders.push(PendingHolder {
-                resource_type: ResourceType::ModelDrivenApp,
-                resource_id: resource.resource_id.clone(),
-                role: Role::Creator,
-                systemuser: resource.created_by.clone(),
-                is_team: false,
-                assigned_on: resource.created_time,
-            });
+            holders.push(PendingHolder::creator(&resource));
             ctx.emit(RowMsg::Resource(resource)).await;
             ctx.progress.add("model-driven apps", 1);
         },
@@ -400,14 +405,7 @@ async fn bots(
             .is_some_and(|t| t.eq_ignore_ascii_case("team"))
                 || (id(item, "/_owningteam_value").is_some()
                     && id(item, "/_owningteam_value") == id(item, "/_ownerid_value"));
-            holders.push(PendingHolder {
-                resource_type: ResourceType::Bot,
-                resource_id: resource.resource_id.clone(),
-                role: Role::Creator,
-                systemuser: resource.created_by.clone(),
-                is_team: false,
-                assigned_on: resource.created_time,
-            });
+            holders.push(PendingHolder::creator(&resource));
             if let Some(owner) = id(item, "/_ownerid_value") {
                 holders.push(PendingHolder {
                     resource_type: ResourceType::Bot,
