@@ -13,14 +13,13 @@ use std::io::Write;
 pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
     let config = Config::load(&args.config)?;
     let roster = Roster::load(&args.identities)?;
-    let identities: Vec<_> = roster.for_tenant(&config.tenant_id).cloned().collect();
     let auditor = Auth::from_config(&config)?;
     let env = |name: &str| std::env::var(name).ok();
     let check = crate::collect::runtime()?
         .block_on(palaudit_collect::verify::verify(
             &config,
             &args.config,
-            &identities,
+            &roster.identities,
             auditor,
             &env,
         ))
@@ -37,7 +36,9 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
     if !args.quiet {
         let stdout = std::io::stdout();
         let mut w = stdout.lock();
-        render(&check, roster.identities.len() - identities.len(), &mut w)?;
+        // verify checks only the rows for the config's tenant.
+        let other_tenants = roster.identities.len() - check.identities.len();
+        render(&check, other_tenants, &mut w)?;
         w.flush()?;
     }
     let gap = check
@@ -71,13 +72,7 @@ fn render(check: &RosterCheck, other_tenants: usize, w: &mut dyn Write) -> Resul
         "how it was checked",
     ]);
     for i in &check.identities {
-        let who = i
-            .display_name
-            .clone()
-            .or_else(|| i.upn.clone())
-            .or_else(|| i.object_id.clone())
-            .or_else(|| i.app_id.clone())
-            .unwrap_or_default();
+        let who = i.name().to_owned();
         let link = match (&i.link_state, &i.linked_partner_id) {
             (LinkState::OtherPartner, Some(p)) => format!("other_partner ({p})"),
             (s, _) => s.as_str().to_owned(),
@@ -134,7 +129,7 @@ fn render(check: &RosterCheck, other_tenants: usize, w: &mut dyn Write) -> Resul
             check.subscriptions.unwrap_or(0)
         )?;
         for i in no_rbac {
-            writeln!(w, "  - line {}: {}", i.line, name(i))?;
+            writeln!(w, "  - line {}: {}", i.line, i.name())?;
         }
     }
     let fixes: Vec<_> = check
@@ -149,7 +144,7 @@ fn render(check: &RosterCheck, other_tenants: usize, w: &mut dyn Write) -> Resul
              needs `az extension add --name managementpartner` once):"
         )?;
         for i in fixes {
-            writeln!(w, "  line {} — {}:", i.line, name(i))?;
+            writeln!(w, "  line {} — {}:", i.line, i.name())?;
             for f in &i.fix {
                 writeln!(w, "    {f}")?;
             }
@@ -162,13 +157,4 @@ fn render(check: &RosterCheck, other_tenants: usize, w: &mut dyn Write) -> Resul
         }
     }
     Ok(())
-}
-
-fn name(i: &palaudit_collect::verify::IdentityCheck) -> String {
-    i.display_name
-        .clone()
-        .or_else(|| i.upn.clone())
-        .or_else(|| i.object_id.clone())
-        .or_else(|| i.app_id.clone())
-        .unwrap_or_default()
 }

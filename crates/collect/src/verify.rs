@@ -81,6 +81,18 @@ pub struct RosterCheck {
     pub identities: Vec<IdentityCheck>,
 }
 
+impl IdentityCheck {
+    /// The identity as people know it: display name, else UPN, object id or app id.
+    pub fn name(&self) -> &str {
+        self.display_name
+            .as_deref()
+            .or(self.upn.as_deref())
+            .or(self.object_id.as_deref())
+            .or(self.app_id.as_deref())
+            .unwrap_or("")
+    }
+}
+
 impl RosterCheck {
     /// The results as the audit applies them to its roster section: one per identity,
     /// named by object id, else app id, else UPN.
