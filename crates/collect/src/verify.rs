@@ -175,12 +175,8 @@ pub async fn verify(
     // malformed certificate is bad input, reported at once.
     let mut identity_auths = Vec::with_capacity(config.credentials.len());
     for cred in &config.credentials {
-        let auth = identity_auth(config, cred, env).map_err(|message| VerifyError::Credential {
-            config: config_path.to_owned(),
-            line: cred.line,
-            app_id: cred.app_id.clone(),
-            message,
-        })?;
+        let auth =
+            identity_auth(config, cred, env).map_err(|m| credential_error(config_path, cred, m))?;
         identity_auths.push(auth);
     }
 
@@ -241,40 +237,13 @@ pub async fn verify(
             ));
             continue;
         }
-        let bad = |message: String| VerifyError::Credential {
-            config: config_path.to_owned(),
-            line: cred.line,
-            app_id: cred.app_id.clone(),
-            message,
-        };
         let source = auth.source(&config.scopes.arm);
         // Who the token is for, when it says (a sign-in Entra refuses says nothing here:
         // the link read below records why).
         let sp = caller_identity(&*source).await.ok();
         if let Some(sp) = &sp {
-            if let Some(tid) = &sp.tenant_id
-                && !tid.eq_ignore_ascii_case(&config.tenant_id)
-            {
-                return Err(bad(format!(
-                    "the token is for tenant {tid}, not for tenant_id {}",
-                    config.tenant_id
-                )));
-            }
-            if sp.object_id.is_some() || sp.app_id.is_some() {
-                match &sp.app_id {
-                    Some(app) if app.eq_ignore_ascii_case(&cred.app_id) => {}
-                    Some(app) => {
-                        return Err(bad(format!(
-                            "the token was issued to application {app}, not to this service principal"
-                        )));
-                    }
-                    None => {
-                        return Err(bad(
-                            "the token is a user's, not this service principal's".into()
-                        ));
-                    }
-                }
-            }
+            sp.is_service_principal(&cred.app_id, &config.tenant_id)
+                .map_err(|m| credential_error(config_path, cred, m))?;
         }
         let link = read_link(&http, config, config_path, source.clone()).await?;
         for i in matching {
@@ -298,47 +267,22 @@ pub async fn verify(
             None
         }
     };
-    if let Some(subs) = &subscriptions {
-        if subs.is_empty() {
-            notes.push(
-                "the [auth] identity sees no Azure subscription in this tenant: RBAC role assignments were not read".into(),
-            );
-        } else {
+    match &subscriptions {
+        Some(subs) if subs.is_empty() => notes.push(
+            "the [auth] identity sees no Azure subscription in this tenant: RBAC role assignments were not read".into(),
+        ),
+        Some(subs) => {
             for check in checks.iter_mut() {
-                let Some(oid) = check
-                    .object_id
-                    .clone()
-                    .or_else(|| check.resolved_object_id.clone())
-                else {
-                    continue;
-                };
-                // An assignment above the subscriptions (a management group) is listed
-                // once per subscription: count each assignment once.
-                let mut ids = BTreeSet::new();
-                let mut scopes = BTreeSet::new();
-                let mut complete = true;
-                for sub in subs {
-                    match role_assignments(&http, config, auditor_source.clone(), sub, &oid).await {
-                        Ok(found) => {
-                            for (id, scope) in found {
-                                ids.insert(id);
-                                scopes.insert(scope);
-                            }
-                        }
-                        Err(e) => {
-                            complete = false;
-                            notes.push(format!(
-                                "role assignments of {oid} in subscription {sub}: {e}"
-                            ));
-                        }
-                    }
-                }
-                if complete {
-                    check.rbac_assignments = Some(ids.len() as u32);
-                    check.rbac_scopes = scopes.into_iter().collect();
+                if let Some(oid) = check.object_id.clone().or(check.resolved_object_id.clone())
+                    && let Some(scopes) =
+                        rbac(&http, config, &auditor_source, subs, &oid, &mut notes).await
+                {
+                    check.rbac_assignments = Some(scopes.0);
+                    check.rbac_scopes = scopes.1;
                 }
             }
         }
+        None => {}
     }
 
     Ok(RosterCheck {
@@ -348,6 +292,54 @@ pub async fn verify(
         notes,
         identities: checks,
     })
+}
+
+/// A credential problem, at its `[[credentials]]` line.
+fn credential_error(
+    config: &std::path::Path,
+    cred: &IdentityCredential,
+    message: String,
+) -> VerifyError {
+    VerifyError::Credential {
+        config: config.to_owned(),
+        line: cred.line,
+        app_id: cred.app_id.clone(),
+        message,
+    }
+}
+
+/// `principal`'s Azure role assignments over every subscription: (distinct assignments,
+/// their scopes). `None`, with a note, when a subscription could not be read.
+async fn rbac(
+    http: &HttpClient,
+    config: &Config,
+    token: &Arc<dyn TokenSource>,
+    subscriptions: &[String],
+    principal: &str,
+    notes: &mut Vec<String>,
+) -> Option<(u32, Vec<String>)> {
+    // An assignment above the subscriptions (a management group) is listed once per
+    // subscription: count each assignment once.
+    let mut ids = BTreeSet::new();
+    let mut scopes = BTreeSet::new();
+    let mut complete = true;
+    for sub in subscriptions {
+        match role_assignments(http, config, token.clone(), sub, principal).await {
+            Ok(found) => {
+                for (id, scope) in found {
+                    ids.insert(id);
+                    scopes.insert(scope);
+                }
+            }
+            Err(e) => {
+                complete = false;
+                notes.push(format!(
+                    "role assignments of {principal} in subscription {sub}: {e}"
+                ));
+            }
+        }
+    }
+    complete.then(|| (ids.len() as u32, scopes.into_iter().collect()))
 }
 
 /// A roster row before any check: `cannot_check`, saying what would make it checkable.
@@ -523,6 +515,28 @@ impl Caller {
                 && eq(&self.app_id, &row.app_id))
             || (row.principal_type == PrincipalKind::User
                 && matches!((&self.upn, &row.upn), (Some(a), Some(b)) if same_person(a, b)))
+    }
+
+    /// Whether this token is the service principal `app_id`'s own, in `tenant_id`: the
+    /// reason it is not, otherwise. A token whose claims say nothing passes.
+    fn is_service_principal(&self, app_id: &str, tenant_id: &str) -> Result<(), String> {
+        if let Some(tid) = &self.tenant_id
+            && !tid.eq_ignore_ascii_case(tenant_id)
+        {
+            return Err(format!(
+                "the token is for tenant {tid}, not for tenant_id {tenant_id}"
+            ));
+        }
+        match &self.app_id {
+            Some(app) if app.eq_ignore_ascii_case(app_id) => Ok(()),
+            Some(app) => Err(format!(
+                "the token was issued to application {app}, not to this service principal"
+            )),
+            None if self.object_id.is_some() => {
+                Err("the token is a user's, not this service principal's".into())
+            }
+            None => Ok(()),
+        }
     }
 
     fn describe(&self) -> String {
