@@ -13,21 +13,13 @@ const TENANT: &str = "5f0c8a44-2b7e-4c1d-9a3f-6e8b0d2c4a71";
 const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.palaudit-adatum-test-token";
 const FIXTURE: &str = "fixtures/tenants/adatum";
 
-/// The config file a user would write for Adatum.
+/// The config file a user would write for the replayed tenant.
 fn write_config(dir: &Path, served: &Served) -> PathBuf {
-    let path = dir.join("adatum.toml");
-    std::fs::write(&path, replay_config(TENANT, served)).unwrap();
-    path
+    write_replay_config(dir, "adatum.toml", TENANT, served)
 }
 
 fn palaudit(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("palaudit").unwrap();
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("CI", "true")
-        .env_remove("PALAUDIT_LOG")
-        .env("PALAUDIT_ACCESS_TOKEN", TOKEN);
-    cmd
+    palaudit_with_token(dir, TOKEN)
 }
 
 #[test]

@@ -13,19 +13,23 @@ const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.palaudit-test-token";
 
 /// The config file a user would write for the replayed tenant.
 fn write_config(dir: &Path, served: &Served) -> PathBuf {
-    let path = dir.join("tenant.toml");
-    std::fs::write(&path, replay_config(TENANT, served)).unwrap();
-    path
+    write_replay_config(dir, "tenant.toml", TENANT, served)
 }
 
 fn palaudit(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("palaudit").unwrap();
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("CI", "true")
-        .env_remove("PALAUDIT_LOG")
-        .env("PALAUDIT_ACCESS_TOKEN", TOKEN);
-    cmd
+    palaudit_with_token(dir, TOKEN)
+}
+
+/// `palaudit collect FLAGS --config CONFIG --out snap` in `dir`.
+fn collect(dir: &Path, config: &Path, flags: &[&str]) -> std::process::Output {
+    palaudit(dir)
+        .arg("collect")
+        .args(flags)
+        .arg("--config")
+        .arg(config)
+        .args(["--out", "snap"])
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -34,12 +38,7 @@ fn collect_from_a_config_file_then_audit_gives_every_verdict() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &served);
 
-    let out = palaudit(dir.path())
-        .args(["collect", "--config"])
-        .arg(&config)
-        .args(["--out", "snap"])
-        .output()
-        .unwrap();
+    let out = collect(dir.path(), &config, &[]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
@@ -112,12 +111,7 @@ fn verbose_names_every_request_and_never_the_token() {
     let served = serve("contoso");
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &served);
-    let out = palaudit(dir.path())
-        .args(["collect", "--quiet", "--verbose", "--config"])
-        .arg(&config)
-        .args(["--out", "snap"])
-        .output()
-        .unwrap();
+    let out = collect(dir.path(), &config, &["--quiet", "--verbose"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(text(&out.stdout).is_empty(), "--quiet prints no summary");
@@ -149,12 +143,7 @@ fn an_incomplete_collection_exits_2_unless_allow_partial() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &served);
 
-    let out = palaudit(dir.path())
-        .args(["collect", "--quiet", "--config"])
-        .arg(&config)
-        .args(["--out", "snap"])
-        .output()
-        .unwrap();
+    let out = collect(dir.path(), &config, &["--quiet"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     // Each error names its collector, environment and endpoint.
@@ -182,12 +171,7 @@ fn an_incomplete_collection_exits_2_unless_allow_partial() {
         "every error listed"
     );
 
-    let out = palaudit(dir.path())
-        .args(["collect", "--quiet", "--allow-partial", "--config"])
-        .arg(&config)
-        .args(["--out", "snap"])
-        .output()
-        .unwrap();
+    let out = collect(dir.path(), &config, &["--quiet", "--allow-partial"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
     // Auditing the partial snapshot is an error too, unless accepted.
@@ -219,12 +203,7 @@ fn a_rejected_token_writes_no_snapshot_and_exits_2() {
     let served = serve("faults/unauthorized");
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &served);
-    let out = palaudit(dir.path())
-        .args(["collect", "--quiet", "--config"])
-        .arg(&config)
-        .args(["--out", "snap"])
-        .output()
-        .unwrap();
+    let out = collect(dir.path(), &config, &["--quiet"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("nothing could be collected"), "{stderr}");

@@ -44,12 +44,8 @@ token_env = "FABRIKAM_PIPELINE_TOKEN"
 "#;
 
 fn palaudit(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("palaudit").unwrap();
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("CI", "true")
-        .env("PALAUDIT_ACCESS_TOKEN", token("auditor"))
-        .env("FABRIKAM_DEPLOY_TOKEN", token("deploy"))
+    let mut cmd = palaudit_with_token(dir, &token("auditor"));
+    cmd.env("FABRIKAM_DEPLOY_TOKEN", token("deploy"))
         .env("FABRIKAM_REPORTING_TOKEN", token("reporting"))
         .env("FABRIKAM_LEGACY_TOKEN", token("old_integration"))
         .env("FABRIKAM_PIPELINE_TOKEN", token("expired"));
@@ -422,42 +418,33 @@ fn audit_shows_the_verified_links_in_its_roster_section() {
         ("unverified", "")
     );
 
-    // A check for another tenant is refused.
+    // A check for another tenant, or a file that is not a check, is refused.
+    let audit_with = |check: &str| {
+        palaudit(dir.path())
+            .args([
+                "audit",
+                "--quiet",
+                "--snapshot",
+                "snap",
+                "--roster-check",
+                check,
+                "--identities",
+            ])
+            .arg(repo().join("fixtures/tenants/contoso/identities.csv"))
+            .output()
+            .unwrap()
+    };
     let other = std::fs::read_to_string(dir.path().join("check.json"))
         .unwrap()
         .replace(TENANT, "11111111-2222-3333-4444-555555555555");
     std::fs::write(dir.path().join("other.json"), other).unwrap();
-    let out = palaudit(dir.path())
-        .args([
-            "audit",
-            "--quiet",
-            "--snapshot",
-            "snap",
-            "--roster-check",
-            "other.json",
-            "--identities",
-        ])
-        .arg(repo().join("fixtures/tenants/contoso/identities.csv"))
-        .output()
-        .unwrap();
+    let out = audit_with("other.json");
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains(
         "is for tenant 11111111-2222-3333-4444-555555555555, but the snapshot is of tenant"
     ));
     std::fs::write(dir.path().join("broken.json"), "{\"tenant_id\": 7}").unwrap();
-    let out = palaudit(dir.path())
-        .args([
-            "audit",
-            "--quiet",
-            "--snapshot",
-            "snap",
-            "--roster-check",
-            "broken.json",
-            "--identities",
-        ])
-        .arg(repo().join("fixtures/tenants/contoso/identities.csv"))
-        .output()
-        .unwrap();
+    let out = audit_with("broken.json");
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("broken.json:1:"),

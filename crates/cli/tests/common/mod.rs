@@ -39,6 +39,30 @@ pub fn replay_config(tenant_id: &str, served: &Served) -> String {
     text
 }
 
+/// Writes [`replay_config`] to `dir/file` and returns its path.
+pub fn write_replay_config(
+    dir: &Path,
+    file: &str,
+    tenant_id: &str,
+    served: &Served,
+) -> std::path::PathBuf {
+    let path = dir.join(file);
+    std::fs::write(&path, replay_config(tenant_id, served)).unwrap();
+    path
+}
+
+/// `palaudit` run in `dir` as CI runs it (no colour, no progress bars, no request log
+/// filter), signing in with the static `token`.
+pub fn palaudit_with_token(dir: &Path, token: &str) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("palaudit").unwrap();
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("CI", "true")
+        .env_remove("PALAUDIT_LOG")
+        .env("PALAUDIT_ACCESS_TOKEN", token);
+    cmd
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
