@@ -59,11 +59,7 @@ async fn contoso_snapshot_holds_the_expected_resources() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("contoso");
     let report = run(&config(&server), &out).await;
-    assert!(
-        report.manifest.collection_errors.is_empty(),
-        "{}",
-        errors_text(&report)
-    );
+    assert_complete(&report);
 
     let expected = expected();
     let got = collected(&out);
@@ -155,11 +151,7 @@ async fn contoso_scanner_finds_the_same_datasets() {
     let mut cfg = config(&server);
     cfg.collect.powerbi = PowerBiMode::Scanner;
     let report = run(&cfg, &out).await;
-    assert!(
-        report.manifest.collection_errors.is_empty(),
-        "{}",
-        errors_text(&report)
-    );
+    assert_complete(&report);
     let datasets = |s: &BTreeSet<(String, String, String)>| -> BTreeSet<(String, String, String)> {
         s.iter()
             .filter(|(t, _, _)| t == "powerbi_dataset")

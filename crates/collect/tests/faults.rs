@@ -20,11 +20,7 @@ async fn throttling_and_server_errors_are_retried_to_a_complete_snapshot() {
     let report = run(&config(&server), &out).await;
     let elapsed = started.elapsed();
 
-    assert!(
-        report.manifest.collection_errors.is_empty(),
-        "{}",
-        errors_text(&report)
-    );
+    assert_complete(&report);
     // Each Retry-After is 1 s; the waits overlap, and nothing waits much longer.
     assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
@@ -250,11 +246,7 @@ async fn identities_deleted_owner_app_user_guest_publisher_and_no_dataverse() {
     let mut cfg = config(&server);
     cfg.collect.powerbi_page_size = 5;
     let report = run(&cfg, &out).await;
-    assert!(
-        report.manifest.collection_errors.is_empty(),
-        "{}",
-        errors_text(&report)
-    );
+    assert_complete(&report);
     let inv = read(&out);
     let log = server.requests();
 
@@ -460,11 +452,7 @@ async fn powerbi_scanner_polls_until_succeeded() {
     let mut cfg = config(&server);
     cfg.collect.powerbi = PowerBiMode::Scanner;
     let report = run(&cfg, &out).await;
-    assert!(
-        report.manifest.collection_errors.is_empty(),
-        "{}",
-        errors_text(&report)
-    );
+    assert_complete(&report);
     let inv = read(&out);
     let mut datasets: Vec<(&str, &str)> = inv
         .resources
@@ -520,11 +508,7 @@ async fn powerbi_auto_switches_to_the_scanner_for_the_rest() {
     cfg.collect.powerbi_page_size = 1;
     cfg.collect.powerbi_auto_threshold = 1;
     let report = run(&cfg, &out).await;
-    assert!(
-        report.manifest.collection_errors.is_empty(),
-        "{}",
-        errors_text(&report)
-    );
+    assert_complete(&report);
     let inv = read(&out);
     assert_eq!(inv.resources.len(), 2);
     assert_eq!(inv.environments.len(), 2, "each workspace once");
@@ -542,16 +526,11 @@ async fn powerbi_auto_switches_to_the_scanner_for_the_rest() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_beyond_an_hour_fails_at_once_and_absurd_values_do_not_crash() {
     use palaudit_collect::http::{ApiRequest, HttpClient, HttpError, HttpSettings};
-    use palaudit_replay::{ReplayServer, Tenant};
     let routes = r#"{"routes":[
       {"method":"GET","path":"/quota","responses":[{"status":429,"headers":{"Retry-After":"7200"}}]},
       {"method":"GET","path":"/absurd","responses":[{"status":429,"headers":{"Retry-After":"1e20"}}]}
     ]}"#;
-    let server = ReplayServer::start(
-        Tenant::from_files(vec![("routes.json".into(), routes.as_bytes().to_vec())]).unwrap(),
-    )
-    .await
-    .unwrap();
+    let server = serve_routes(routes).await;
     let http = HttpClient::new(HttpSettings::default()).unwrap();
     for path in ["/quota", "/absurd"] {
         let url = url::Url::parse(&format!("{}{path}", server.base_url())).unwrap();
@@ -580,23 +559,16 @@ async fn a_retry_after_beyond_an_hour_fails_at_once_and_absurd_values_do_not_cra
 /// scanned workspace missing from the scan result, are collection errors.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workspaces_the_scanner_lost_are_named() {
-    use palaudit_replay::{ReplayServer, Tenant};
-    let files = vec![
-        (
-            "routes.json".to_owned(),
-            br#"{"routes":[
+    let server = serve_routes(
+        r#"{"routes":[
           {"method":"GET","path":"/bap/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments","responses":[{"inline":"{\"value\":[]}"}]},
           {"method":"GET","path":"/powerbi/v1.0/myorg/admin/workspaces/modified","responses":[{"inline":"[{\"id\":\"a0000000-0000-4000-8000-0000000000a1\"},{\"id\":\"a0000000-0000-4000-8000-0000000000a2\"},{\"name\":\"no id\"}]"}]},
           {"method":"POST","path":"/powerbi/v1.0/myorg/admin/workspaces/getInfo","responses":[{"status":202,"inline":"{\"id\":\"5c000000-0000-4000-8000-000000000001\",\"status\":\"NotStarted\"}"}]},
           {"method":"GET","path":"/powerbi/v1.0/myorg/admin/workspaces/scanStatus/5c000000-0000-4000-8000-000000000001","responses":[{"inline":"{\"id\":\"5c000000-0000-4000-8000-000000000001\",\"status\":\"Succeeded\"}"}]},
           {"method":"GET","path":"/powerbi/v1.0/myorg/admin/workspaces/scanResult/5c000000-0000-4000-8000-000000000001","responses":[{"inline":"{\"workspaces\":[{\"id\":\"A0000000-0000-4000-8000-0000000000A1\",\"name\":\"Finance\",\"type\":\"Workspace\",\"state\":\"Active\",\"datasets\":[{\"id\":\"d0000000-0000-4000-8000-0000000000d1\",\"name\":\"Ledger\",\"configuredBy\":\"ann@contoso.com\"}]}]}"}]}
-        ]}"#
-            .to_vec(),
-        ),
-    ];
-    let server = ReplayServer::start(Tenant::from_files(files).unwrap())
-        .await
-        .unwrap();
+        ]}"#,
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("snap");
     let mut cfg = config(&server);
@@ -625,16 +597,11 @@ async fn workspaces_the_scanner_lost_are_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_host_is_paused_for_every_request() {
     use palaudit_collect::http::{ApiRequest, HttpClient, HttpSettings};
-    use palaudit_replay::{ReplayServer, Tenant};
     let routes = r#"{"routes":[
       {"method":"GET","path":"/first","responses":[{"status":429,"headers":{"Retry-After":"3"}},{"inline":"{}"}]},
       {"method":"GET","path":"/second","responses":[{"inline":"{}"}]}
     ]}"#;
-    let server = ReplayServer::start(
-        Tenant::from_files(vec![("routes.json".into(), routes.as_bytes().to_vec())]).unwrap(),
-    )
-    .await
-    .unwrap();
+    let server = serve_routes(routes).await;
     let http = std::sync::Arc::new(HttpClient::new(HttpSettings::default()).unwrap());
     let url = |p: &str| url::Url::parse(&format!("{}{p}", server.base_url())).unwrap();
     let first = {
@@ -671,7 +638,6 @@ async fn a_throttled_host_is_paused_for_every_request() {
 /// two calls of 100 and 50, and every workspace's datasets come back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scanner_scans_a_hundred_workspaces_at_a_time() {
-    use palaudit_replay::{ReplayServer, Tenant};
     use serde_json::json;
     let ws = |i: usize| format!("a0000000-0000-4000-8000-{i:012x}");
     let ids: Vec<String> = (0..150).map(ws).collect();
@@ -735,22 +701,13 @@ async fn the_scanner_scans_a_hundred_workspaces_at_a_time() {
             scan(batch, n),
         ));
     }
-    let tenant = Tenant::from_files(vec![(
-        "routes.json".to_owned(),
-        json!({ "routes": routes }).to_string().into_bytes(),
-    )])
-    .unwrap();
-    let server = ReplayServer::start(tenant).await.unwrap();
+    let server = serve_routes(&json!({ "routes": routes }).to_string()).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("snap");
     let mut cfg = config(&server);
     cfg.collect.powerbi = PowerBiMode::Scanner;
     let report = run(&cfg, &out).await;
-    assert!(
-        report.manifest.collection_errors.is_empty(),
-        "{}",
-        errors_text(&report)
-    );
+    assert_complete(&report);
     let inv = read(&out);
     assert_eq!(inv.resources.len(), 150, "one dataset per workspace");
     let log = server.requests();

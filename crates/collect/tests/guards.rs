@@ -123,12 +123,7 @@ async fn a_dataverse_url_over_plain_http_elsewhere_gets_no_token() {
       {"method":"GET","path":"/powerapps/providers/Microsoft.PowerApps/scopes/admin/environments/e1/apps","responses":[{"inline":"{\"value\":[]}"}]},
       {"method":"GET","path":"/flow/providers/Microsoft.ProcessSimple/scopes/admin/environments/e1/v2/flows","responses":[{"inline":"{\"value\":[]}"}]}
     ]}"#;
-    let tenant = palaudit_replay::Tenant::from_files(vec![(
-        "routes.json".into(),
-        routes.as_bytes().to_vec(),
-    )])
-    .unwrap();
-    let server = palaudit_replay::ReplayServer::start(tenant).await.unwrap();
+    let server = serve_routes(routes).await;
     let mut cfg = config(&server);
     cfg.collect.powerbi = palaudit_collect::config::PowerBiMode::Off;
     let out = dir.path().join("snap");

@@ -18,6 +18,23 @@ pub fn tenant_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A replay server for a tenant written inline: the text of its `routes.json` (pages as
+/// `inline` bodies).
+pub async fn serve_routes(routes: &str) -> ReplayServer {
+    let tenant = Tenant::from_files(vec![("routes.json".to_owned(), routes.as_bytes().to_vec())])
+        .unwrap_or_else(|e| panic!("{e}"));
+    ReplayServer::start(tenant).await.unwrap()
+}
+
+/// Fails with every collection error listed unless the collection was complete.
+pub fn assert_complete(report: &CollectReport) {
+    assert!(
+        report.manifest.collection_errors.is_empty(),
+        "{}",
+        errors_text(report)
+    );
+}
+
 pub async fn serve(name: &str) -> ReplayServer {
     let tenant = Tenant::from_dir(&tenant_dir(name)).unwrap_or_else(|e| panic!("{e}"));
     ReplayServer::start(tenant).await.unwrap()
