@@ -344,7 +344,9 @@ pub fn check_read_only(
     if *method != Method::POST {
         return Err(refuse(format!("{method} is not a read")));
     }
-    let path = percent_decode(url.path()).to_ascii_lowercase();
+    let path = percent_encoding::percent_decode_str(url.path())
+        .decode_utf8_lossy()
+        .to_ascii_lowercase();
     let path = path.trim_end_matches('/');
     if path.ends_with("/v1.0/myorg/admin/workspaces/getinfo")
         || path.ends_with("/v1.0/directoryobjects/getbyids")
@@ -391,25 +393,6 @@ pub fn check_transport(method: &Method, url: &Url, bearer: bool) -> Result<(), H
             reason: format!("scheme `{}` is not http or https", url.scheme()),
         })
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `Retry-After` as a delay: delta-seconds or an HTTP date.
