@@ -190,14 +190,17 @@ impl RawPages {
         endpoint: &crate::http::Endpoint,
         body: &[u8],
     ) -> Result<(), std::io::Error> {
+        let dir = self.partial.join(collector);
         let n = {
             let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
             let n = c.entry(collector).or_insert(0);
+            if *n == 0 {
+                // Once per collector, under the lock, so no page is written before it.
+                std::fs::create_dir_all(&dir)?;
+            }
             *n += 1;
             *n
         };
-        let dir = self.partial.join(collector);
-        tokio::fs::create_dir_all(&dir).await?;
         tokio::fs::write(dir.join(format!("{n}.json")), body).await?;
         // The endpoint is already redacted: no secret query value reaches the index.
         let line = format!("{collector}/{n}.json\t{endpoint}\n");
