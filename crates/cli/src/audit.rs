@@ -97,7 +97,7 @@ fn threshold(findings: &Findings, fail_under: Option<f64>) -> Outcome {
             if palaudit_report::coverage_tenths(&findings.counts())
                 < (min * 10.0).round() as u64 =>
         {
-            Outcome::BelowThreshold
+            Outcome::NotMet
         }
         _ => Outcome::Done,
     }

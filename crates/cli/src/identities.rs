@@ -46,7 +46,7 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
         .iter()
         .any(|i| matches!(i.link_state, LinkState::NotLinked | LinkState::OtherPartner));
     Ok(if args.fail_on_gap && gap {
-        Outcome::BelowThreshold
+        Outcome::NotMet
     } else {
         Outcome::Done
     })

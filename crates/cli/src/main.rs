@@ -14,11 +14,13 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Exit codes (DESIGN.md): 0 done, 1 `--fail-under` not met, 2 operational error.
+/// Exit codes (DESIGN.md): 0 done, 1 `--fail-under` (or `--fail-on-gap`) not met, 2
+/// operational error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Done,
-    BelowThreshold,
+    /// A bar the user set is not met: `--fail-under`, or `identities verify --fail-on-gap`.
+    NotMet,
     Failed,
 }
 
@@ -26,7 +28,7 @@ impl From<Outcome> for ExitCode {
     fn from(o: Outcome) -> ExitCode {
         match o {
             Outcome::Done => ExitCode::from(0),
-            Outcome::BelowThreshold => ExitCode::from(1),
+            Outcome::NotMet => ExitCode::from(1),
             Outcome::Failed => ExitCode::from(2),
         }
     }
