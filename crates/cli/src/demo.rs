@@ -11,7 +11,7 @@ use include_dir::{Dir, include_dir};
 use palaudit_collect::CollectOptions;
 use palaudit_collect::auth::Auth;
 use palaudit_collect::config::Config;
-use palaudit_model::{Roster, Snapshot};
+use palaudit_model::{IdentitiesError, Roster, Snapshot};
 use palaudit_replay::{ReplayServer, Tenant};
 use std::io::Write;
 
@@ -28,15 +28,9 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
             let file = CONTOSO
                 .get_file("identities.csv")
                 .context("the bundled sample roster is missing from this build")?;
-            Roster::parse(file.contents()).map_err(|problems| {
-                anyhow::anyhow!(
-                    "the bundled sample roster is invalid: {}",
-                    problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
+            Roster::parse(file.contents()).map_err(|problems| IdentitiesError::Invalid {
+                path: "fixtures/tenants/contoso/identities.csv".into(),
+                problems,
             })?
         }
     };

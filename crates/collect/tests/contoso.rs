@@ -210,7 +210,10 @@ async fn raw_pages_are_kept_beside_the_snapshot() {
     assert!(!dir.path().join("contoso.raw.partial").exists());
     // Two environment pages, byte for byte as served.
     let page2 = std::fs::read_to_string(raw.join("environments/2.json")).unwrap();
-    assert!(page2.contains(&server.base_url()) || !page2.contains("{{base}}"));
+    let served = std::fs::read_to_string(tenant_dir("contoso").join("bap/environments-page2.json"))
+        .unwrap()
+        .replace("{{base}}", &server.base_url());
+    assert_eq!(page2, served);
     assert!(!raw.join("environments/3.json").exists());
     // The snapshot directory itself holds only the snapshot.
     let names: BTreeSet<String> = std::fs::read_dir(&out)
