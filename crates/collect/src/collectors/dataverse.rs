@@ -15,8 +15,7 @@ use crate::auth::TokenSource;
 use crate::http::HttpError;
 use crate::http::paging::{LinkPager, build_url, dataverse_request};
 use palaudit_model::{
-    CollectionError, PrincipalIdKind, PrincipalType, Resource, ResourceType, Role, RoleAssignment,
-    SystemUser,
+    PrincipalIdKind, PrincipalType, Resource, ResourceType, Role, RoleAssignment, SystemUser,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -52,16 +51,14 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
     };
     let base = format!("{}/api/data/v9.2", dv.api_url);
     if let Err(e) = url::Url::parse(&base) {
-        ctx.error(CollectionError {
-            collector: SYSTEMUSERS.into(),
-            scope: Some(env.id.clone()),
-            endpoint: None,
-            status: None,
-            message: format!(
+        ctx.scope_error(
+            SYSTEMUSERS,
+            Some(&env.id),
+            format!(
                 "the environment's instanceApiUrl `{}` is not a URL ({e}); its Dataverse tables were not read",
                 dv.api_url
             ),
-        });
+        );
         return;
     }
     let token = ctx.token(&dv.scope);

@@ -5,7 +5,7 @@ use super::{Ctx, RowMsg};
 use crate::auth::dataverse_scope;
 use crate::http::ApiRequest;
 use crate::http::paging::{LinkPager, build_url};
-use palaudit_model::{CollectionError, Environment};
+use palaudit_model::Environment;
 use std::collections::HashSet;
 
 const COLLECTOR: &str = "environments";
@@ -39,13 +39,7 @@ pub(crate) async fn collect(ctx: &Ctx) -> Vec<EnvInfo> {
     ) {
         Ok(u) => u,
         Err(message) => {
-            ctx.error(CollectionError {
-                collector: COLLECTOR.into(),
-                scope: None,
-                endpoint: None,
-                status: None,
-                message,
-            });
+            ctx.scope_error(COLLECTOR, None, message);
             return Vec::new();
         }
     };
@@ -119,15 +113,12 @@ pub(crate) async fn collect(ctx: &Ctx) -> Vec<EnvInfo> {
     {
         for wanted in allow {
             if !found.contains(wanted) {
-                ctx.error(CollectionError {
-                    collector: COLLECTOR.into(),
-                    scope: Some(wanted.clone()),
-                    endpoint: None,
-                    status: None,
-                    message:
-                        "listed in [collect] environments, but the tenant has no such environment"
-                            .into(),
-                });
+                ctx.scope_error(
+                    COLLECTOR,
+                    Some(wanted),
+                    "listed in [collect] environments, but the tenant has no such environment"
+                        .into(),
+                );
             }
         }
     }

@@ -335,6 +335,18 @@ impl Ctx {
         self.error(e.to_collection_error(collector, scope));
     }
 
+    /// A problem that has no endpoint (a URL that cannot be built, an environment that
+    /// does not exist): recorded for `collector` and the environment or workspace `scope`.
+    pub(crate) fn scope_error(&self, collector: &str, scope: Option<&str>, message: String) {
+        self.error(CollectionError {
+            collector: collector.to_owned(),
+            scope: scope.map(str::to_owned),
+            endpoint: None,
+            status: None,
+            message,
+        });
+    }
+
     /// A problem with one item of a page: recorded, with the page's endpoint.
     pub(crate) fn item_error(
         &self,

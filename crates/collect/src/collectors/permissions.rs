@@ -10,7 +10,7 @@ use crate::http::ApiRequest;
 use crate::http::paging::{LinkPager, build_url, encode_path_segment};
 use futures::StreamExt;
 use palaudit_model::{
-    CollectionError, PrincipalIdKind, PrincipalType, Resource, ResourceType, Role, RoleAssignment,
+    PrincipalIdKind, PrincipalType, Resource, ResourceType, Role, RoleAssignment,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -96,13 +96,7 @@ pub(crate) async fn collect_listing(ctx: &Ctx, listing: Listing<'_>) {
     let url = match build_url(listing.base, &listing.list_path, listing.list_query) {
         Ok(u) => u,
         Err(message) => {
-            ctx.error(CollectionError {
-                collector: listing.collector.into(),
-                scope: Some(env.id.clone()),
-                endpoint: None,
-                status: None,
-                message,
-            });
+            ctx.scope_error(listing.collector, Some(&env.id), message);
             return;
         }
     };
@@ -185,13 +179,9 @@ async fn collect_page(ctx: &Ctx, listing: &Listing<'_>, resources: Vec<(String, 
                         )
                         .await;
                     }
-                    Err(message) => ctx.error(CollectionError {
-                        collector: listing.permissions_collector.into(),
-                        scope: Some(env.id.clone()),
-                        endpoint: None,
-                        status: None,
-                        message,
-                    }),
+                    Err(message) => {
+                        ctx.scope_error(listing.permissions_collector, Some(&env.id), message)
+                    }
                 }
             }
         })

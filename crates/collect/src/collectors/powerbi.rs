@@ -19,8 +19,7 @@ use crate::http::paging::{SkipPager, build_url, encode_path_segment};
 use crate::http::{ApiRequest, Endpoint, HttpError};
 use futures::StreamExt;
 use palaudit_model::{
-    CollectionError, Environment, PrincipalIdKind, PrincipalType, Resource, ResourceType, Role,
-    RoleAssignment,
+    Environment, PrincipalIdKind, PrincipalType, Resource, ResourceType, Role, RoleAssignment,
 };
 use serde_json::Value;
 use std::collections::HashSet;
@@ -57,13 +56,7 @@ fn base(ctx: &Ctx) -> &str {
 }
 
 fn record(ctx: &Ctx, message: String) {
-    ctx.error(CollectionError {
-        collector: COLLECTOR.into(),
-        scope: None,
-        endpoint: None,
-        status: None,
-        message,
-    });
+    ctx.scope_error(COLLECTOR, None, message);
 }
 
 /// Reads workspaces through `admin/groups`. With `stop_after`, stops once that many have
