@@ -55,10 +55,6 @@ fn base(ctx: &Ctx) -> &str {
     &ctx.config.endpoints.powerbi
 }
 
-fn record(ctx: &Ctx, message: String) {
-    ctx.scope_error(COLLECTOR, None, message);
-}
-
 /// Reads workspaces through `admin/groups`. With `stop_after`, stops once that many have
 /// been read and more remain, returning the ids read so the scanner can do the rest.
 async fn groups(ctx: &Ctx, stop_after: Option<usize>) -> Option<HashSet<String>> {
@@ -69,7 +65,7 @@ async fn groups(ctx: &Ctx, stop_after: Option<usize>) -> Option<HashSet<String>>
     ) {
         Ok(u) => u,
         Err(m) => {
-            record(ctx, m);
+            ctx.scope_error(COLLECTOR, None, m);
             return None;
         }
     };
@@ -213,7 +209,7 @@ async fn scanner(ctx: &Ctx, skip: &HashSet<String>) {
         &[("excludeInActiveWorkspaces", "true")],
     ) {
         Ok(u) => u,
-        Err(m) => return record(ctx, m),
+        Err(m) => return ctx.scope_error(COLLECTOR, None, m),
     };
     ctx.powerbi_limits.modified.acquire().await;
     let req = ApiRequest::get(url).bearer(token.clone());
