@@ -52,6 +52,16 @@ fn palaudit(dir: &Path) -> Command {
     cmd
 }
 
+/// `palaudit identities verify ARGS --identities <the roster fixture>` on `cmd`.
+fn verify(cmd: &mut Command, args: &[&str]) -> std::process::Output {
+    cmd.args(["identities", "verify"])
+        .args(args)
+        .arg("--identities")
+        .arg(repo().join("fixtures/tenants/roster/identities.csv"))
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn verify_reads_each_link_and_rbac_and_prints_the_fixes() {
     let served = serve("roster");
@@ -61,19 +71,10 @@ fn verify_reads_each_link_and_rbac_and_prints_the_fixes() {
         config(&served, CREDENTIALS),
     )
     .unwrap();
-    let out = palaudit(dir.path())
-        .args([
-            "identities",
-            "verify",
-            "--config",
-            "contoso.toml",
-            "--out",
-            "check.json",
-            "--identities",
-        ])
-        .arg(repo().join("fixtures/tenants/roster/identities.csv"))
-        .output()
-        .unwrap();
+    let out = verify(
+        &mut palaudit(dir.path()),
+        &["--config", "contoso.toml", "--out", "check.json"],
+    );
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let base = served.server.base_url();
@@ -136,19 +137,10 @@ fn verify_reads_each_link_and_rbac_and_prints_the_fixes() {
     );
 
     // --fail-on-gap turns the not-linked and other-partner identities into exit 1.
-    let out = palaudit(dir.path())
-        .args([
-            "identities",
-            "verify",
-            "--quiet",
-            "--fail-on-gap",
-            "--config",
-            "contoso.toml",
-            "--identities",
-        ])
-        .arg(repo().join("fixtures/tenants/roster/identities.csv"))
-        .output()
-        .unwrap();
+    let out = verify(
+        &mut palaudit(dir.path()),
+        &["--quiet", "--fail-on-gap", "--config", "contoso.toml"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 
     // Read-only: every request was a GET, and no token reached the output.
@@ -298,21 +290,10 @@ fn a_foreign_404_is_cannot_check_not_not_linked() {
         ),
     )
     .unwrap();
-    let out = palaudit(dir.path())
-        .env("PROXY_TOKEN", token("reporting_via_proxy"))
-        .args([
-            "identities",
-            "verify",
-            "--quiet",
-            "--config",
-            "c.toml",
-            "--out",
-            "check.json",
-            "--identities",
-        ])
-        .arg(repo().join("fixtures/tenants/roster/identities.csv"))
-        .output()
-        .unwrap();
+    let out = verify(
+        palaudit(dir.path()).env("PROXY_TOKEN", token("reporting_via_proxy")),
+        &["--quiet", "--config", "c.toml", "--out", "check.json"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let check: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("check.json")).unwrap())
@@ -340,20 +321,10 @@ fn audit_shows_the_verified_links_in_its_roster_section() {
         config(&served, CREDENTIALS),
     )
     .unwrap();
-    let out = palaudit(dir.path())
-        .args([
-            "identities",
-            "verify",
-            "--quiet",
-            "--config",
-            "contoso.toml",
-            "--out",
-            "check.json",
-            "--identities",
-        ])
-        .arg(repo().join("fixtures/tenants/roster/identities.csv"))
-        .output()
-        .unwrap();
+    let out = verify(
+        &mut palaudit(dir.path()),
+        &["--quiet", "--config", "contoso.toml", "--out", "check.json"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(out.stdout.is_empty(), "--quiet");
 
