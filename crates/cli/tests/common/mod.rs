@@ -69,34 +69,19 @@ pub fn text(bytes: &[u8]) -> String {
 
 pub type Row = BTreeMap<String, String>;
 
+/// The rows of a CSV text with a header row, each as column → cell.
 pub fn read_csv(text: &str) -> Vec<Row> {
-    let mut lines = text.lines();
-    let header: Vec<String> = split(lines.next().unwrap());
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|l| header.iter().cloned().zip(split(l)).collect())
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let header = rdr.headers().unwrap().clone();
+    rdr.records()
+        .map(|r| {
+            header
+                .iter()
+                .map(str::to_owned)
+                .zip(r.unwrap().iter().map(str::to_owned))
+                .collect()
+        })
         .collect()
-}
-
-/// Splits one CSV line (quoted cells may hold commas and doubled quotes).
-pub fn split(line: &str) -> Vec<String> {
-    let mut cells = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => cells.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
-    }
-    cells.push(cur);
-    cells
 }
 
 /// Compares an audit CSV with Contoso's `expected.csv`; one line per difference.
