@@ -2,8 +2,9 @@
 
 use crate::{AuditArgs, Outcome, ReportArgs};
 use anyhow::{Context, Result, bail};
-use palaudit_model::{Findings, Roster, Snapshot};
+use palaudit_model::{Findings, Roster};
 use palaudit_rules::RuleSet;
+use palaudit_snapshot::Snapshot;
 use std::io::Write;
 use std::path::Path;
 
@@ -27,25 +28,7 @@ pub fn run(args: &AuditArgs) -> Result<Outcome> {
 
 /// Reads `identities verify --out` results for `tenant`.
 fn load_roster_check(path: &Path, tenant: &str) -> Result<Vec<palaudit_model::LinkCheck>> {
-    let text = std::fs::read(path)
-        .with_context(|| format!("cannot read roster check file {}", path.display()))?;
-    let check: palaudit_collect::verify::RosterCheck =
-        serde_json::from_slice(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "{}:{}:{}: not a roster check written by `palaudit identities verify --out`: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            )
-        })?;
-    if !check.tenant_id.eq_ignore_ascii_case(tenant) {
-        bail!(
-            "roster check file {} is for tenant {}, but the snapshot is of tenant {tenant}",
-            path.display(),
-            check.tenant_id
-        );
-    }
-    Ok(check.link_checks())
+    Ok(palaudit_model::RosterCheck::load(path, tenant)?.link_checks())
 }
 
 /// Evaluates a verified snapshot and writes every requested report.

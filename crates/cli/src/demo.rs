@@ -11,8 +11,9 @@ use include_dir::{Dir, include_dir};
 use palaudit_collect::CollectOptions;
 use palaudit_collect::auth::Auth;
 use palaudit_collect::config::Config;
-use palaudit_model::{IdentitiesError, Roster, Snapshot};
+use palaudit_model::{IdentitiesError, Roster};
 use palaudit_replay::{ReplayServer, Tenant};
+use palaudit_snapshot::Snapshot;
 use std::io::Write;
 
 /// The sample tenant: routes, recorded pages, roster, expected verdicts.

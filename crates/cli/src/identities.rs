@@ -5,9 +5,9 @@ use crate::{Outcome, VerifyArgs};
 use anyhow::{Context, Result};
 use palaudit_collect::auth::Auth;
 use palaudit_collect::config::Config;
-use palaudit_collect::verify::RosterCheck;
 use palaudit_model::LinkState;
 use palaudit_model::Roster;
+use palaudit_model::RosterCheck;
 use std::io::Write;
 
 pub fn verify(args: &VerifyArgs) -> Result<Outcome> {

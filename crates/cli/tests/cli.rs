@@ -38,7 +38,7 @@ fn case_tenant(case: &str, dir: &Path) {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let inv: Inventory = serde_json::from_value(v["inventory"].clone()).unwrap();
     let at = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
-    inv.write_snapshot(&dir.join("snapshot"), at).unwrap();
+    palaudit_snapshot::write_inventory(&inv, &dir.join("snapshot"), at).unwrap();
     std::fs::write(
         dir.join("identities.csv"),
         v["identities"].as_str().unwrap(),

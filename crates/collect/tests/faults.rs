@@ -190,7 +190,7 @@ async fn a_rejected_token_everywhere_fails_without_replacing_the_last_snapshot()
         tenant_id: TENANT.into(),
         ..Default::default()
     };
-    earlier.write_snapshot(&out, chrono::Utc::now()).unwrap();
+    palaudit_snapshot::write_inventory(&earlier, &out, chrono::Utc::now()).unwrap();
     let before = std::fs::read(out.join("manifest.json")).unwrap();
 
     let err = palaudit_collect::collect(&config(&server), &options(&out))

@@ -358,8 +358,8 @@ pub struct SystemUser {
 }
 
 /// A whole tenant inventory held in memory: what collectors produce for small tenants and
-/// what rule fixtures are written as. Large tenants stream through [`crate::SnapshotWriter`]
-/// instead.
+/// what rule fixtures are written as. Large tenants stream through the snapshot crate's
+/// writer instead.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Inventory {

@@ -1,16 +1,19 @@
 //! palaudit's data model: what a tenant inventory holds, who the partner's PAL-linked
-//! identities are, what a verdict says, and how a snapshot is laid out on disk.
+//! identities are, what a verdict says, and what went wrong while collecting.
 //!
-//! This crate owns the vocabulary every stage shares. It does no HTTP and evaluates no
-//! rules; collectors fill these types, the rules crate reads them, reports render them.
+//! This crate owns the vocabulary every stage shares, and nothing heavier: no HTTP, no
+//! rule evaluation, no dataframes or Parquet (the snapshot crate owns the on-disk
+//! format). Collectors fill these types, the rules crate reads them, reports render them.
 
+pub mod collection;
 pub mod findings;
 pub mod identities;
 pub mod ids;
 pub mod inventory;
+pub mod roster_check;
 pub mod roster_findings;
-pub mod snapshot;
 
+pub use collection::CollectionError;
 pub use findings::{
     Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Reason, Status,
     TypeGuidance, Verdict,
@@ -20,9 +23,7 @@ pub use inventory::{
     Environment, Inventory, Principal, PrincipalIdKind, PrincipalType, Resource, ResourceType,
     Role, RoleAssignment, SystemUser,
 };
+pub use roster_check::{IdentityCheck, RosterCheck, RosterCheckError};
 pub use roster_findings::{
     IdentityHealth, LinkCheck, LinkState, OtherTenants, RosterEntry, RosterFindings,
-};
-pub use snapshot::{
-    CollectionError, Frames, Manifest, Snapshot, SnapshotError, SnapshotWriter, TableEntry,
 };

@@ -8,9 +8,10 @@
 use chrono::{Duration, TimeZone, Utc};
 use palaudit_model::{
     Environment, Principal, PrincipalIdKind, PrincipalType, Resource, ResourceType, Role,
-    RoleAssignment, Roster, Snapshot, SnapshotWriter, SystemUser,
+    RoleAssignment, Roster, SystemUser,
 };
 use palaudit_rules::RuleSet;
+use palaudit_snapshot::{Snapshot, SnapshotWriter};
 use std::io::Write;
 use std::time::Instant;
 

@@ -10,10 +10,10 @@ use crate::load::RuleSet;
 use crate::roster::roster_findings;
 use chrono::{DateTime, Utc};
 use palaudit_model::{
-    AccountKind, Activity, Candidate, ChangePath, Evidence, Findings, Frames, Identity,
-    PrincipalIdKind, PrincipalKind, PrincipalType, Reason, ResourceType, Role, Roster, Status,
-    Verdict, ids,
+    AccountKind, Activity, Candidate, ChangePath, Evidence, Findings, Identity, PrincipalIdKind,
+    PrincipalKind, PrincipalType, Reason, ResourceType, Role, Roster, Status, Verdict, ids,
 };
+use palaudit_snapshot::Frames;
 use polars::prelude::*;
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
@@ -1008,7 +1008,7 @@ mod tests {
                 serde_json::from_value(v["inventory"].clone()).unwrap();
             assert!(inv.resources.len() > 1, "{name} needs several resources");
             let roster = Roster::parse(v["identities"].as_str().unwrap().as_bytes()).unwrap();
-            let frames = inv.to_frames().unwrap();
+            let frames = palaudit_snapshot::Frames::of(&inv).unwrap();
             let whole =
                 evaluate_in_batches(&frames, &inv.tenant_id, &roster, &rules, 1000).unwrap();
             let one_by_one =

@@ -56,7 +56,7 @@ fn every_case_gets_the_verdicts_the_rule_book_demands() {
         let case: Case = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         let roster = Roster::parse(case.identities.as_bytes())
             .unwrap_or_else(|e| panic!("{name}: identities: {e:?}"));
-        let frames = case.inventory.to_frames().unwrap();
+        let frames = palaudit_snapshot::Frames::of(&case.inventory).unwrap();
         let findings = evaluate(&frames, &case.inventory.tenant_id, &roster, &rules)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(

@@ -72,7 +72,7 @@ fn every_identity_of_the_tenant_gets_a_row_with_its_health_and_credit() {
         .as_bytes(),
     )
     .unwrap();
-    let frames = inv.to_frames().unwrap();
+    let frames = palaudit_snapshot::Frames::of(&inv).unwrap();
     let findings = evaluate(&frames, T, &roster, &RuleSet::bundled()).unwrap();
     let rows = &findings.roster.identities;
 
@@ -139,7 +139,7 @@ fn credit_counts_follow_the_verdicts() {
         .as_bytes(),
     )
     .unwrap();
-    let frames = inv.to_frames().unwrap();
+    let frames = palaudit_snapshot::Frames::of(&inv).unwrap();
     let findings = evaluate(&frames, T, &roster, &RuleSet::bundled()).unwrap();
     let credited: Vec<u64> = findings
         .roster

@@ -17,9 +17,9 @@ use crate::http::{Endpoint, HttpClient, HttpError};
 use crate::progress::{Progress, SummaryBuilder};
 use futures::StreamExt;
 use palaudit_model::{
-    CollectionError, Environment, Principal, Resource, RoleAssignment, SnapshotError,
-    SnapshotWriter, SystemUser,
+    CollectionError, Environment, Principal, Resource, RoleAssignment, SystemUser,
 };
+use palaudit_snapshot::{SnapshotError, SnapshotWriter};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -6,8 +6,9 @@
 use palaudit_collect::auth::Auth;
 use palaudit_collect::config::{Config, PowerBiMode};
 use palaudit_collect::{CollectOptions, CollectReport, collect};
-use palaudit_model::{Inventory, Snapshot};
+use palaudit_model::Inventory;
 use palaudit_replay::{RecordedRequest, ReplayServer, Tenant};
+use palaudit_snapshot::Snapshot;
 use std::path::{Path, PathBuf};
 
 pub const TENANT: &str = "d8d86e5f-13e9-4bb5-bb94-0f99b507cd15";

@@ -1,5 +1,9 @@
 //! The snapshot: one tenant's inventory on disk, re-auditable offline.
 //!
+//! This crate owns the on-disk format and nothing else: it decides no verdicts and does
+//! no HTTP. Collectors write through [`SnapshotWriter`]; the audit reads through
+//! [`Snapshot::open`], which refuses a snapshot that is not exactly what was written.
+//!
 //! A snapshot is a directory holding `manifest.json` and one Parquet file per table
 //! (`docs/snapshot.md` is the reference). [`SnapshotWriter`] streams rows to the table
 //! files in row groups, so a collector never holds a whole tenant in memory, and only
@@ -7,11 +11,11 @@
 //! mistaken for a complete one. [`Snapshot::open`] verifies the manifest and every table's
 //! checksum before anything is audited.
 
-use crate::inventory::{
-    Environment, Inventory, Principal, PrincipalIdKind, PrincipalType, Resource, ResourceType,
-    Role, RoleAssignment, SystemUser,
-};
 use chrono::{DateTime, Utc};
+use palaudit_model::{
+    CollectionError, Environment, Inventory, Principal, PrincipalIdKind, PrincipalType, Resource,
+    ResourceType, Role, RoleAssignment, SystemUser,
+};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -74,38 +78,6 @@ pub struct TableEntry {
     pub file: String,
     pub rows: u64,
     pub sha256: String,
-}
-
-/// Something that went wrong during collection, kept so the audit knows it is partial.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CollectionError {
-    /// What was being collected: `environments`, `canvas_apps`, `graph`, …
-    pub collector: String,
-    /// The environment or workspace concerned, if any.
-    #[serde(default)]
-    pub scope: Option<String>,
-    /// The endpoint (method and URL without secrets).
-    #[serde(default)]
-    pub endpoint: Option<String>,
-    #[serde(default)]
-    pub status: Option<u16>,
-    pub message: String,
-}
-
-impl std::fmt::Display for CollectionError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.collector)?;
-        if let Some(s) = &self.scope {
-            write!(f, " [{s}]")?;
-        }
-        if let Some(e) = &self.endpoint {
-            write!(f, " {e}")?;
-        }
-        if let Some(s) = self.status {
-            write!(f, " -> HTTP {s}")?;
-        }
-        write!(f, ": {}", self.message)
-    }
 }
 
 /// `manifest.json`: what the snapshot is and how to trust it.
@@ -843,8 +815,10 @@ pub struct Frames {
     pub systemusers: DataFrame,
 }
 
-impl Inventory {
-    pub fn to_frames(&self) -> PolarsResult<Frames> {
+impl Frames {
+    /// An in-memory inventory's tables in the snapshot's schema, so the audit runs the
+    /// same code on a rule fixture as on a snapshot.
+    pub fn of(inventory: &Inventory) -> PolarsResult<Frames> {
         fn frame<R: Row>(rows: &[R]) -> PolarsResult<DataFrame> {
             let mut buf = TableBuffer::new(R::COLUMNS);
             for r in rows {
@@ -853,28 +827,28 @@ impl Inventory {
             buf.take_frame()
         }
         Ok(Frames {
-            environments: frame(&self.environments)?,
-            resources: frame(&self.resources)?,
-            role_assignments: frame(&self.role_assignments)?,
-            principals: frame(&self.principals)?,
-            systemusers: frame(&self.systemusers)?,
+            environments: frame(&inventory.environments)?,
+            resources: frame(&inventory.resources)?,
+            role_assignments: frame(&inventory.role_assignments)?,
+            principals: frame(&inventory.principals)?,
+            systemusers: frame(&inventory.systemusers)?,
         })
-    }
-
-    /// Writes this inventory as a complete snapshot at `out`.
-    pub fn write_snapshot(
-        &self,
-        out: &Path,
-        collected_at: DateTime<Utc>,
-    ) -> Result<Manifest, SnapshotError> {
-        let mut w = SnapshotWriter::create(out)?;
-        w.inventory(self)?;
-        w.finish(&self.tenant_id, collected_at, Vec::new())
     }
 }
 
+/// Writes an in-memory inventory as a complete snapshot at `out` (fixtures, tests).
+pub fn write_inventory(
+    inventory: &Inventory,
+    out: &Path,
+    collected_at: DateTime<Utc>,
+) -> Result<Manifest, SnapshotError> {
+    let mut w = SnapshotWriter::create(out)?;
+    w.inventory(inventory)?;
+    w.finish(&inventory.tenant_id, collected_at, Vec::new())
+}
+
 impl Snapshot {
-    /// The snapshot's tables, borrowed in the same shape as [`Inventory::to_frames`].
+    /// The snapshot's tables in the shape of [`Frames::of`] (the columns are shared, not copied).
     pub fn frames(&self) -> Frames {
         Frames {
             environments: self.environments.clone(),
@@ -1110,7 +1084,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("snap");
         let inv = sample();
-        let m = inv.write_snapshot(&out, Utc::now()).unwrap();
+        let m = write_inventory(&inv, &out, Utc::now()).unwrap();
         assert_eq!(m.counts["bot"], 1);
         assert_eq!(m.tables["resources"].rows, 1);
         let snap = Snapshot::open(&out).unwrap();
@@ -1124,7 +1098,7 @@ mod tests {
     fn tampering_is_detected_with_the_file_named() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("snap");
-        sample().write_snapshot(&out, Utc::now()).unwrap();
+        write_inventory(&sample(), &out, Utc::now()).unwrap();
         let f = out.join("resources.parquet");
         let mut bytes = std::fs::read(&f).unwrap();
         let mid = bytes.len() / 2;
@@ -1179,11 +1153,11 @@ mod tests {
     fn replaces_an_older_snapshot() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("snap");
-        sample().write_snapshot(&out, Utc::now()).unwrap();
+        write_inventory(&sample(), &out, Utc::now()).unwrap();
         let mut inv = sample();
         inv.resources.clear();
         inv.role_assignments.clear();
-        let m = inv.write_snapshot(&out, Utc::now()).unwrap();
+        let m = write_inventory(&inv, &out, Utc::now()).unwrap();
         assert_eq!(m.tables["resources"].rows, 0);
         assert_eq!(Snapshot::open(&out).unwrap().resources.height(), 0);
     }
