@@ -5,6 +5,7 @@
 //! rule evaluation, no dataframes or Parquet (the snapshot crate owns the on-disk
 //! format). Collectors fill these types, the rules crate reads them, reports render them.
 
+pub mod audit;
 pub mod collection;
 pub mod findings;
 pub mod identities;
@@ -13,6 +14,7 @@ pub mod inventory;
 pub mod roster_check;
 pub mod roster_findings;
 
+pub use audit::{AuditHeader, AuditSummary, Fanout, SinkError, SummaryBuilder, VerdictSink};
 pub use collection::CollectionError;
 pub use findings::{
     Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Reason, Status,

@@ -1,0 +1,274 @@
+//! How an audit hands its verdicts to the reports: as a stream, not as one big list.
+//!
+//! A million-resource tenant (or a portfolio of a hundred tenants) produces more verdicts
+//! than is reasonable to hold at once, so the verdict engine never returns them as a
+//! `Vec`. It calls a [`VerdictSink`] once per tenant with [`VerdictSink::begin`] (what
+//! is known before the first verdict: the [`AuditHeader`]), once per verdict in report
+//! order, and once with [`VerdictSink::end`] (what is known only after the last one: the
+//! [`AuditSummary`] — counts, the roster and the verdicts that are not attributed, which
+//! the terminal table and the fix plan list).
+//!
+//! Writers that need something before the verdicts that is known only after them (the
+//! JSON report's summary, the checklist's coverage table) keep their verdict part aside
+//! and assemble the file in `end`; the contract only promises the order of calls.
+//!
+//! [`Findings`] is the same information held in memory, for tests and small tenants;
+//! [`Findings::replay`] feeds it to a sink exactly as the engine would.
+
+use crate::findings::{Counts, Findings, Status, TypeGuidance, Verdict};
+use crate::inventory::ResourceType;
+use crate::roster_findings::RosterFindings;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a report knows about a tenant's audit before the first verdict.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditHeader {
+    pub tenant_id: String,
+    #[serde(default)]
+    pub collected_at: Option<DateTime<Utc>>,
+    /// Collection errors recorded in the snapshot manifest: the audit is partial.
+    #[serde(default)]
+    pub collection_errors: Vec<String>,
+    /// Per resource type, what reports print next to resources that are not credited.
+    #[serde(default)]
+    pub guidance: BTreeMap<ResourceType, TypeGuidance>,
+}
+
+/// What is known of a tenant's audit once every verdict has been seen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditSummary {
+    /// Counts per (environment id, resource type), in environment then type order.
+    pub by_environment_and_type: BTreeMap<(String, ResourceType), Counts>,
+    /// Environment id → (display name, type), for the environments verdicts mention.
+    pub environments: BTreeMap<String, (String, String)>,
+    /// Attributed verdicts whose credit rests on a personal user account.
+    pub leaver_risk: u64,
+    /// Every PAL identity of the roster for this tenant, with its health and credit.
+    pub roster: RosterFindings,
+    /// The verdicts that are not `attributed`, in report order.
+    pub not_attributed: Vec<Verdict>,
+}
+
+impl AuditSummary {
+    /// Counts over the whole tenant.
+    pub fn counts(&self) -> Counts {
+        let mut total = Counts::default();
+        for c in self.by_environment_and_type.values() {
+            total.attributed += c.attributed;
+            total.unattributed += c.unattributed;
+            total.unknown += c.unknown;
+        }
+        total
+    }
+}
+
+/// Builds an [`AuditSummary`] from verdicts as they stream past.
+#[derive(Debug, Default)]
+pub struct SummaryBuilder {
+    summary: AuditSummary,
+}
+
+impl SummaryBuilder {
+    pub fn add(&mut self, verdict: &Verdict) {
+        let s = &mut self.summary;
+        s.by_environment_and_type
+            .entry((verdict.environment_id.to_string(), verdict.resource_type))
+            .or_default()
+            .add(verdict.status);
+        if !s.environments.contains_key(&*verdict.environment_id) {
+            s.environments.insert(
+                verdict.environment_id.to_string(),
+                (
+                    verdict.environment_name.to_string(),
+                    verdict.environment_type.to_string(),
+                ),
+            );
+        }
+        match verdict.status {
+            Status::Attributed => s.leaver_risk += u64::from(verdict.leaver_risk),
+            Status::Unattributed | Status::Unknown => s.not_attributed.push(verdict.clone()),
+        }
+    }
+
+    pub fn finish(self, roster: RosterFindings) -> AuditSummary {
+        AuditSummary {
+            roster,
+            ..self.summary
+        }
+    }
+}
+
+/// An error a sink hit while writing; the sink's own typed error, boxed so that sinks of
+/// different crates (text reports, Parquet) can be driven together.
+pub type SinkError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A report that consumes verdicts as the audit produces them.
+///
+/// Calls come in this order, once per tenant: `begin`, `verdict` for every resource in
+/// report order (environment name, environment id, resource type, resource name,
+/// resource id), then `end`. A portfolio repeats the sequence per tenant, then calls
+/// `finish` once; a sink that can hold only one tenant says so in `begin` with an error.
+pub trait VerdictSink {
+    fn begin(&mut self, header: &AuditHeader) -> Result<(), SinkError>;
+    fn verdict(&mut self, verdict: &Verdict) -> Result<(), SinkError>;
+    fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError>;
+    /// After the last tenant. Most sinks write everything in `end`.
+    fn finish(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+/// Several sinks fed from one stream, in order.
+#[derive(Default)]
+pub struct Fanout<'a> {
+    sinks: Vec<&'a mut dyn VerdictSink>,
+}
+
+impl<'a> Fanout<'a> {
+    pub fn push(&mut self, sink: &'a mut dyn VerdictSink) {
+        self.sinks.push(sink);
+    }
+}
+
+impl VerdictSink for Fanout<'_> {
+    fn begin(&mut self, header: &AuditHeader) -> Result<(), SinkError> {
+        self.sinks.iter_mut().try_for_each(|s| s.begin(header))
+    }
+    fn verdict(&mut self, verdict: &Verdict) -> Result<(), SinkError> {
+        self.sinks.iter_mut().try_for_each(|s| s.verdict(verdict))
+    }
+    fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {
+        self.sinks.iter_mut().try_for_each(|s| s.end(summary))
+    }
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.sinks.iter_mut().try_for_each(|s| s.finish())
+    }
+}
+
+impl Findings {
+    /// What a sink's `begin` receives for these findings.
+    pub fn header(&self) -> AuditHeader {
+        AuditHeader {
+            tenant_id: self.tenant_id.clone(),
+            collected_at: self.collected_at,
+            collection_errors: self.collection_errors.clone(),
+            guidance: self.guidance.clone(),
+        }
+    }
+
+    /// What a sink's `end` receives for these findings.
+    pub fn summary(&self) -> AuditSummary {
+        let mut b = SummaryBuilder::default();
+        for v in &self.verdicts {
+            b.add(v);
+        }
+        b.finish(self.roster.clone())
+    }
+
+    /// Feeds these findings to `sink` as the engine would (`begin`, every verdict in the
+    /// order held, `end`; not `finish`).
+    pub fn replay(&self, sink: &mut dyn VerdictSink) -> Result<(), SinkError> {
+        sink.begin(&self.header())?;
+        for v in &self.verdicts {
+            sink.verdict(v)?;
+        }
+        sink.end(&self.summary())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Evidence;
+    use std::sync::Arc;
+
+    fn verdict(env: &str, status: Status, leaver_risk: bool) -> Verdict {
+        Verdict {
+            environment_id: env.into(),
+            environment_name: format!("{env} name").into(),
+            environment_type: "Production".into(),
+            resource_type: ResourceType::Flow,
+            resource_id: "r".into(),
+            resource_name: "R".into(),
+            status,
+            partner_id: None,
+            attributed_principal_id: None,
+            attributed_principal_name: None,
+            attributing_role: None,
+            leaver_risk,
+            reasons: Vec::new(),
+            change_paths_user: Arc::from([]),
+            change_paths_service_principal: Arc::from([]),
+            evidence: Evidence::default(),
+        }
+    }
+
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+
+    impl VerdictSink for Recorder {
+        fn begin(&mut self, header: &AuditHeader) -> Result<(), SinkError> {
+            self.0.push(format!("begin {}", header.tenant_id));
+            Ok(())
+        }
+        fn verdict(&mut self, verdict: &Verdict) -> Result<(), SinkError> {
+            self.0.push(format!("verdict {}", verdict.environment_id));
+            Ok(())
+        }
+        fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {
+            self.0.push(format!(
+                "end {} of {}",
+                summary.not_attributed.len(),
+                summary.counts().total()
+            ));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_what_streamed_past() {
+        let f = Findings {
+            tenant_id: "t".into(),
+            verdicts: vec![
+                verdict("a", Status::Attributed, true),
+                verdict("a", Status::Unknown, false),
+                verdict("b", Status::Unattributed, true),
+                verdict("b", Status::Attributed, false),
+            ],
+            ..Findings::default()
+        };
+        let s = f.summary();
+        assert_eq!(s.counts().total(), 4);
+        assert_eq!(s.counts().attributed, 2);
+        // Only attributed verdicts carry leaver risk.
+        assert_eq!(s.leaver_risk, 1);
+        assert_eq!(s.not_attributed.len(), 2);
+        assert_eq!(s.environments["b"].0, "b name");
+        assert_eq!(
+            s.by_environment_and_type[&("a".into(), ResourceType::Flow)].unknown,
+            1
+        );
+    }
+
+    #[test]
+    fn replay_calls_begin_every_verdict_then_end() {
+        let f = Findings {
+            tenant_id: "t".into(),
+            verdicts: vec![
+                verdict("a", Status::Attributed, false),
+                verdict("b", Status::Unknown, false),
+            ],
+            ..Findings::default()
+        };
+        let (mut one, mut two) = (Recorder::default(), Recorder::default());
+        let mut fan = Fanout::default();
+        fan.push(&mut one);
+        fan.push(&mut two);
+        f.replay(&mut fan).unwrap();
+        let expected = ["begin t", "verdict a", "verdict b", "end 1 of 2"];
+        assert_eq!(one.0, expected);
+        assert_eq!(two.0, expected);
+    }
+}
