@@ -39,6 +39,26 @@ pub fn audit_snapshot(
     link_checks: Option<&[palaudit_model::LinkCheck]>,
     report: &ReportArgs,
 ) -> Result<Outcome> {
+    let mut findings = evaluate_snapshot(snapshot, roster, rules)?;
+    if let Some(checks) = link_checks {
+        for unmatched in findings.apply_link_checks(checks) {
+            warn(&format!(
+                "the roster check names {} of partner {}, which the identities file does not list for this tenant",
+                unmatched.principal_id, unmatched.partner_id
+            ));
+        }
+    }
+    write_reports(&findings, report)?;
+    require_complete(&findings, report.allow_partial)?;
+    Ok(threshold(&findings, report.fail_under))
+}
+
+/// Evaluates a verified snapshot: the findings every report and the fix plan render.
+pub fn evaluate_snapshot(
+    snapshot: &Snapshot,
+    roster: &Roster,
+    rules: &RuleSet,
+) -> Result<Findings> {
     let tenant = &snapshot.manifest.tenant_id;
     let mut findings = palaudit_rules::evaluate(&snapshot.frames(), tenant, roster, rules)
         .with_context(|| format!("auditing snapshot {}", snapshot.dir.display()))?;
@@ -54,22 +74,18 @@ pub fn audit_snapshot(
             "the identities file has no identity for tenant {tenant}: nothing in this snapshot can be credited"
         ));
     }
-    if let Some(checks) = link_checks {
-        for unmatched in findings.apply_link_checks(checks) {
-            warn(&format!(
-                "the roster check names {} of partner {}, which the identities file does not list for this tenant",
-                unmatched.principal_id, unmatched.partner_id
-            ));
-        }
-    }
-    write_reports(&findings, report)?;
-    if !findings.collection_errors.is_empty() && !report.allow_partial {
+    Ok(findings)
+}
+
+/// Fails (exit 2) on findings from an incomplete collection unless `--allow-partial`.
+pub fn require_complete(findings: &Findings, allow_partial: bool) -> Result<()> {
+    if !findings.collection_errors.is_empty() && !allow_partial {
         bail!(
             "the snapshot is incomplete: {} collection error(s) (listed above); the verdicts cover only what was collected. Use --allow-partial to accept a partial audit",
             findings.collection_errors.len()
         );
     }
-    Ok(threshold(&findings, report.fail_under))
+    Ok(())
 }
 
 /// Compares coverage with `--fail-under` at the precision reports show (tenths of a
@@ -91,7 +107,7 @@ pub fn warn(message: &str) {
     eprintln!("warning: {message}");
 }
 
-fn write_file(
+pub fn write_file(
     path: &Path,
     what: &str,
     render: impl FnOnce(&mut dyn Write) -> Result<()>,
@@ -125,14 +141,18 @@ pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
     if !report.quiet {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        let opts = palaudit_report::TerminalOptions {
-            width: None,
-            color: std::io::IsTerminal::is_terminal(&std::io::stdout()),
-        };
-        palaudit_report::terminal(findings, &mut out, &opts)?;
+        palaudit_report::terminal(findings, &mut out, &terminal_options())?;
         out.flush()?;
     }
     Ok(())
+}
+
+/// How the terminal reports are laid out: the terminal's width, colour only on a terminal.
+pub fn terminal_options() -> palaudit_report::TerminalOptions {
+    palaudit_report::TerminalOptions {
+        width: None,
+        color: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+    }
 }
 
 pub fn list_rules(dir: Option<&Path>) -> Result<Outcome> {

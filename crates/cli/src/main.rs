@@ -8,14 +8,15 @@
 mod audit;
 mod collect;
 mod demo;
+mod diff;
 mod identities;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Exit codes (DESIGN.md): 0 done, 1 `--fail-under` (or `--fail-on-gap`) not met, 2
-/// operational error.
+/// Exit codes (DESIGN.md): 0 done, 1 `--fail-under` (or `--fail-on-gap`,
+/// `--fail-on-drift`) not met, 2 operational error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Done,
@@ -56,6 +57,8 @@ enum Command {
     Audit(AuditArgs),
     /// Run collect and audit on the bundled sample tenant (no account, no network).
     Demo(DemoArgs),
+    /// Compare two audits of one tenant: ownership drift, fixed, new and removed resources.
+    Diff(DiffArgs),
     /// List the rules verdicts are reached by.
     Rules(RulesArgs),
     /// Explain one rule.
@@ -176,6 +179,39 @@ pub struct DemoArgs {
 }
 
 #[derive(Args)]
+pub struct DiffArgs {
+    /// The older audit: a snapshot directory, or a JSON report written by `audit --json`.
+    pub old: PathBuf,
+    /// The newer audit, of the same tenant: a snapshot directory or a JSON report.
+    pub new: PathBuf,
+    /// PAL identities file (CSV), as for `audit`; needed when either side is a snapshot,
+    /// which is audited with it (both snapshots with the same roster).
+    #[arg(long)]
+    pub identities: Option<PathBuf>,
+    /// Rules directory to use instead of the rules built into palaudit (snapshots only).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Write the diff as CSV (one row per resource, with its stable finding id).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write the diff as markdown.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write the diff as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Exit 1 when a resource credited in the older audit is not credited in the newer.
+    #[arg(long)]
+    pub fail_on_drift: bool,
+    /// Do not print the table.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Diff a snapshot whose collection was incomplete without failing (exit 2).
+    #[arg(long)]
+    pub allow_partial: bool,
+}
+
+#[derive(Args)]
 struct RulesArgs {
     /// Rules directory to use instead of the rules built into palaudit.
     #[arg(long, value_name = "DIR")]
@@ -208,6 +244,7 @@ fn main() -> ExitCode {
         Command::Collect(args) => collect::run(&args),
         Command::Audit(args) => audit::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Rules(args) => audit::list_rules(args.rules.as_deref()),
         Command::Rule(args) => audit::explain_rule(&args.id, args.rules.as_deref()),
         Command::Identities(IdentitiesCommand::Verify(args)) => identities::verify(&args),

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod collection;
+pub mod diff;
 pub mod findings;
 pub mod identities;
 pub mod ids;
@@ -16,6 +17,7 @@ pub mod roster_findings;
 
 pub use audit::{AuditHeader, AuditSummary, Fanout, SinkError, SummaryBuilder, VerdictSink};
 pub use collection::CollectionError;
+pub use diff::{Change, Diff, DiffEntry, DiffSide, Observed, finding_id};
 pub use findings::{
     Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Reason, Status,
     TypeGuidance, Verdict,

@@ -14,17 +14,21 @@
 mod audit_csv;
 mod checklist;
 mod coverage;
+mod diff_report;
+mod json_read;
 mod json_report;
 mod roster_csv;
 mod table;
 mod text;
 
-use palaudit_model::Findings;
+use palaudit_model::{Diff, Findings};
 use std::fmt;
 use std::io::{self, Write};
 
 pub use audit_csv::{CSV_COLUMNS, CSV_EXTRA_COLUMNS};
 pub use coverage::{coverage_tenths, format_coverage};
+pub use diff_report::{DIFF_CSV_COLUMNS, DIFF_SCHEMA_VERSION};
+pub use json_read::{JsonReadError, read_json};
 pub use json_report::SCHEMA_VERSION;
 pub use roster_csv::ROSTER_CSV_COLUMNS;
 pub use table::TerminalOptions;
@@ -37,6 +41,10 @@ pub enum Format {
     Markdown,
     Json,
     RosterCsv,
+    DiffTerminal,
+    DiffCsv,
+    DiffMarkdown,
+    DiffJson,
 }
 
 impl fmt::Display for Format {
@@ -47,6 +55,10 @@ impl fmt::Display for Format {
             Format::Markdown => "markdown checklist",
             Format::Json => "JSON report",
             Format::RosterCsv => "roster CSV",
+            Format::DiffTerminal => "diff table",
+            Format::DiffCsv => "diff CSV",
+            Format::DiffMarkdown => "diff markdown",
+            Format::DiffJson => "diff JSON",
         })
     }
 }
@@ -65,7 +77,7 @@ pub enum ReportError {
     },
     #[error("cannot write the {format} ({part})")]
     Csv {
-        /// The audit CSV or the roster CSV.
+        /// The audit CSV, the roster CSV or the diff CSV.
         format: Format,
         /// `header`, or the row number (1-based, header excluded) and resource id.
         part: String,
@@ -156,4 +168,36 @@ pub fn json(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError>
 /// CSV-injection guard as the audit CSV.
 pub fn roster_csv(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
     roster_csv::render(findings, out)
+}
+
+/// The diff of two audits (`palaudit diff`) as the terminal shows it: the two collection
+/// times, a table per kind of change (drift first; unchanged resources are only counted)
+/// with each finding's verdict before and now and its finding id, then the counts.
+pub fn diff_terminal(
+    diff: &Diff,
+    out: &mut dyn Write,
+    opts: &TerminalOptions,
+) -> Result<(), ReportError> {
+    diff_report::terminal(diff, out, opts)
+}
+
+/// The diff as CSV: the header [`DIFF_CSV_COLUMNS`], then one row per resource of either
+/// audit (unchanged ones included, so a finding can be followed from run to run by its
+/// `finding_id`), grouped by change in [`palaudit_model::Change`] order. Cells get the
+/// audit CSV's formula guard.
+pub fn diff_csv(diff: &Diff, out: &mut dyn Write) -> Result<(), ReportError> {
+    diff_report::csv(diff, out)
+}
+
+/// The diff as markdown: a counts table, then a table per kind of change (unchanged
+/// resources are only counted).
+pub fn diff_markdown(diff: &Diff, out: &mut dyn Write) -> Result<(), ReportError> {
+    diff_report::markdown(diff, out)
+}
+
+/// The diff as pretty JSON: `schema_version` ([`DIFF_SCHEMA_VERSION`]), `kind` `diff`,
+/// tenant, both collection times, `partial`, a `summary` of counts per change and every
+/// finding (unchanged ones included) with its verdict `old` and `new`.
+pub fn diff_json(diff: &Diff, out: &mut dyn Write) -> Result<(), ReportError> {
+    diff_report::json(diff, out)
 }

@@ -31,11 +31,11 @@ pub struct TerminalOptions {
 }
 
 /// ANSI SGR codes for the few lines written outside comfy-table.
-const BOLD: &str = "1";
+pub(crate) const BOLD: &str = "1";
 const YELLOW_BOLD: &str = "1;33";
 const GREEN_BOLD: &str = "1;32";
 
-fn paint(text: &str, sgr: &str, opts: &TerminalOptions) -> String {
+pub(crate) fn paint(text: &str, sgr: &str, opts: &TerminalOptions) -> String {
     if opts.color {
         format!("\u{1b}[{sgr}m{text}\u{1b}[0m")
     } else {
@@ -151,7 +151,7 @@ fn partial_warning(findings: &Findings, opts: &TerminalOptions) -> String {
     s
 }
 
-fn new_table(opts: &TerminalOptions) -> Table {
+pub(crate) fn new_table(opts: &TerminalOptions) -> Table {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
@@ -165,7 +165,7 @@ fn new_table(opts: &TerminalOptions) -> Table {
     t
 }
 
-fn header_cell(text: &str, opts: &TerminalOptions) -> Cell {
+pub(crate) fn header_cell(text: &str, opts: &TerminalOptions) -> Cell {
     let c = Cell::new(text);
     if opts.color {
         c.add_attribute(Attribute::Bold)
@@ -237,7 +237,7 @@ fn coverage_table(findings: &Findings, opts: &TerminalOptions) -> Table {
     t
 }
 
-fn status_cell(status: Status, opts: &TerminalOptions) -> Cell {
+pub(crate) fn status_cell(status: Status, opts: &TerminalOptions) -> Cell {
     let c = Cell::new(status.as_str());
     if !opts.color {
         return c;

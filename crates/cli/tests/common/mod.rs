@@ -20,9 +20,14 @@ pub struct Served {
 }
 
 pub fn serve(name: &str) -> Served {
-    let rt = tokio::runtime::Runtime::new().unwrap();
     let tenant = Tenant::from_dir(&repo().join("fixtures/tenants").join(name))
         .unwrap_or_else(|e| panic!("{e}"));
+    serve_tenant(tenant)
+}
+
+/// A replay server for a tenant built in the test (recorded pages with some changed).
+pub fn serve_tenant(tenant: Tenant) -> Served {
+    let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(ReplayServer::start(tenant)).unwrap();
     Served { server, _rt: rt }
 }
