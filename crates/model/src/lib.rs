@@ -12,8 +12,8 @@ pub mod roster_findings;
 pub mod snapshot;
 
 pub use findings::{
-    Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Reason, Status,
-    TypeGuidance, Verdict,
+    Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Holder, Reason,
+    ResourceFacts, Status, TypeGuidance, Verdict,
 };
 pub use identities::{AccountKind, IdentitiesError, Identity, PrincipalKind, Roster};
 pub use inventory::{

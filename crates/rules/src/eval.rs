@@ -736,6 +736,7 @@ fn decide(
         change_paths_user: paths[rt as usize].0.clone(),
         change_paths_service_principal: paths[rt as usize].1.clone(),
         evidence: Evidence::default(),
+        facts: None,
     };
     let Some(env) = env else {
         verdict.reasons.push(Reason::EnvironmentUnknown);
