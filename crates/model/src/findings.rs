@@ -343,8 +343,8 @@ pub struct Verdict {
     pub change_paths_service_principal: Arc<[ChangePath]>,
     #[serde(default)]
     pub evidence: Evidence,
-    /// What the snapshot recorded about the resource for fix plans; boxed because most
-    /// verdicts of a large tenant are read without it.
+    /// What the snapshot recorded about the resource for fix plans, on verdicts that are
+    /// not attributed; boxed because most verdicts of a large tenant never need it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts: Option<Box<ResourceFacts>>,
 }
