@@ -44,20 +44,28 @@ fn identities() -> String {
     repo().join(IDENTITIES).display().to_string()
 }
 
-/// The plan file with its one time-dependent line (the demo collects now) redacted.
+/// The plan file with what changes from run to run redacted: the collection time (the
+/// demo collects now) and the replay server's loopback port in Dataverse URLs.
 fn plan_file(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            if l.starts_with("# Collected") {
-                "# Collected    [TIME]"
-            } else {
-                l
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        if line.starts_with("# Collected") {
+            out.push_str("# Collected    [TIME]\n");
+            continue;
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("http://127.0.0.1:") {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + "http://127.0.0.1:".len()..];
+            let port_len = after.bytes().take_while(u8::is_ascii_digit).count();
+            out.push_str("http://[REPLAY]");
+            rest = &after[port_len..];
+        }
+        out.push_str(rest);
+        out.push('\n');
+    }
+    out
 }
 
 /// The resource ids the plan has an item for, each as often as it appears.

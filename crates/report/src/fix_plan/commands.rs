@@ -577,6 +577,10 @@ pub(crate) fn sh(s: &str) -> String {
 /// Percent-encodes everything but RFC 3986's unreserved characters, for a URL path
 /// segment or query value built from tenant data.
 pub(crate) fn segment(s: &str) -> String {
+    // A placeholder (`<workflowid of the flow>`) stays readable: it is replaced by hand.
+    if s.starts_with('<') && s.ends_with('>') {
+        return s.to_owned();
+    }
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
@@ -607,5 +611,9 @@ mod tests {
         assert_eq!(segment("Default-1a2B"), "Default-1a2B");
         assert_eq!(segment("Sales & Ops/2"), "Sales%20%26%20Ops%2F2");
         assert_eq!(segment("é"), "%C3%A9");
+        assert_eq!(
+            segment("<workflowid of the flow>"),
+            "<workflowid of the flow>"
+        );
     }
 }
