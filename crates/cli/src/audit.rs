@@ -39,6 +39,26 @@ pub fn audit_snapshot(
     link_checks: Option<&[palaudit_model::LinkCheck]>,
     report: &ReportArgs,
 ) -> Result<Outcome> {
+    let mut findings = evaluate_snapshot(snapshot, roster, rules)?;
+    if let Some(checks) = link_checks {
+        for unmatched in findings.apply_link_checks(checks) {
+            warn(&format!(
+                "the roster check names {} of partner {}, which the identities file does not list for this tenant",
+                unmatched.principal_id, unmatched.partner_id
+            ));
+        }
+    }
+    write_reports(&findings, report)?;
+    require_complete(&findings, report.allow_partial)?;
+    Ok(threshold(&findings, report.fail_under))
+}
+
+/// Evaluates a verified snapshot: the findings every report and the fix plan render.
+pub fn evaluate_snapshot(
+    snapshot: &Snapshot,
+    roster: &Roster,
+    rules: &RuleSet,
+) -> Result<Findings> {
     let tenant = &snapshot.manifest.tenant_id;
     let mut findings = palaudit_rules::evaluate(&snapshot.frames(), tenant, roster, rules)
         .with_context(|| format!("auditing snapshot {}", snapshot.dir.display()))?;
@@ -54,22 +74,18 @@ pub fn audit_snapshot(
             "the identities file has no identity for tenant {tenant}: nothing in this snapshot can be credited"
         ));
     }
-    if let Some(checks) = link_checks {
-        for unmatched in findings.apply_link_checks(checks) {
-            warn(&format!(
-                "the roster check names {} of partner {}, which the identities file does not list for this tenant",
-                unmatched.principal_id, unmatched.partner_id
-            ));
-        }
-    }
-    write_reports(&findings, report)?;
-    if !findings.collection_errors.is_empty() && !report.allow_partial {
+    Ok(findings)
+}
+
+/// Fails (exit 2) on findings from an incomplete collection unless `--allow-partial`.
+pub fn require_complete(findings: &Findings, allow_partial: bool) -> Result<()> {
+    if !findings.collection_errors.is_empty() && !allow_partial {
         bail!(
             "the snapshot is incomplete: {} collection error(s) (listed above); the verdicts cover only what was collected. Use --allow-partial to accept a partial audit",
             findings.collection_errors.len()
         );
     }
-    Ok(threshold(&findings, report.fail_under))
+    Ok(())
 }
 
 /// Compares coverage with `--fail-under` at the precision reports show (tenths of a
@@ -91,7 +107,7 @@ pub fn warn(message: &str) {
     eprintln!("warning: {message}");
 }
 
-fn write_file(
+pub fn write_file(
     path: &Path,
     what: &str,
     render: impl FnOnce(&mut dyn Write) -> Result<()>,
@@ -106,6 +122,16 @@ fn write_file(
 }
 
 pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
+    // The plan's target is checked before any report is written, so a bad --fix-plan-to
+    // leaves no half set of files behind.
+    let plan = match &report.fix_plan {
+        Some(path) => Some((
+            path,
+            crate::fix_plan::shell_for(path, report.fix_plan_shell, "--fix-plan-shell")?,
+            crate::fix_plan::build(findings, report.fix_plan_to.as_deref())?,
+        )),
+        None => None,
+    };
     if let Some(p) = &report.csv {
         write_file(p, "CSV", |w| Ok(palaudit_report::csv(findings, w)?))?;
     }
@@ -121,6 +147,9 @@ pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
         write_file(p, "roster CSV", |w| {
             Ok(palaudit_report::roster_csv(findings, w)?)
         })?;
+    }
+    if let Some((path, shell, plan)) = &plan {
+        crate::fix_plan::write(path, *shell, plan)?;
     }
     if !report.quiet {
         let stdout = std::io::stdout();

@@ -17,8 +17,8 @@ pub mod roster_findings;
 pub use audit::{AuditHeader, AuditSummary, Fanout, SinkError, SummaryBuilder, VerdictSink};
 pub use collection::CollectionError;
 pub use findings::{
-    Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Reason, Status,
-    TypeGuidance, Verdict,
+    Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Holder, Reason,
+    ResourceFacts, Status, TypeGuidance, Verdict,
 };
 pub use identities::{AccountKind, IdentitiesError, Identity, PrincipalKind, Roster};
 pub use inventory::{

@@ -1,5 +1,6 @@
 //! palaudit's report writers: they render [`Findings`] as the terminal table, the audit
-//! CSV of DESIGN.md, a markdown pre-handover checklist, JSON and the roster CSV.
+//! CSV of DESIGN.md, a markdown pre-handover checklist, JSON and the roster CSV, and
+//! build and render the fix plan ([`fix_plan`]).
 //!
 //! This crate owns how findings look, and nothing else. It does no HTTP, evaluates no
 //! rules (every verdict, reason and change path arrives ready-made in the findings) and
@@ -14,6 +15,7 @@
 mod audit_csv;
 mod checklist;
 mod coverage;
+pub mod fix_plan;
 mod json_report;
 mod roster_csv;
 mod table;
@@ -37,6 +39,7 @@ pub enum Format {
     Markdown,
     Json,
     RosterCsv,
+    FixPlan,
 }
 
 impl fmt::Display for Format {
@@ -47,6 +50,7 @@ impl fmt::Display for Format {
             Format::Markdown => "markdown checklist",
             Format::Json => "JSON report",
             Format::RosterCsv => "roster CSV",
+            Format::FixPlan => "fix plan",
         })
     }
 }
@@ -156,4 +160,27 @@ pub fn json(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError>
 /// CSV-injection guard as the audit CSV.
 pub fn roster_csv(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
     roster_csv::render(findings, out)
+}
+
+/// The fix plan for `findings` as a `shell` file: every resource that is not attributed,
+/// with the steps that would move it to the target `choice` picks, what each changes and
+/// whether it earns credit for certain. See [`fix_plan::build`] for the plan as data.
+pub fn fix_plan(
+    findings: &Findings,
+    choice: fix_plan::TargetChoice<'_>,
+    shell: fix_plan::Shell,
+    out: &mut dyn Write,
+) -> Result<(), FixPlanReportError> {
+    let plan = fix_plan::build(findings, choice)?;
+    fix_plan::render(&plan, shell, out)?;
+    Ok(())
+}
+
+/// Why [`fix_plan`] failed: no such target, or the writer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FixPlanReportError {
+    #[error(transparent)]
+    Target(#[from] fix_plan::FixPlanError),
+    #[error(transparent)]
+    Write(#[from] ReportError),
 }
