@@ -4,8 +4,8 @@
 use crate::{FixPlanArgs, Outcome};
 use anyhow::{Context, Result, bail};
 use palaudit_model::{Findings, Roster};
-use palaudit_snapshot::Snapshot;
 use palaudit_report::fix_plan::{self, FixPlan, Shell, TargetChoice};
+use palaudit_snapshot::Snapshot;
 use std::io::Write;
 use std::path::Path;
 
