@@ -122,6 +122,16 @@ pub fn write_file(
 }
 
 pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
+    // The plan's target is checked before any report is written, so a bad --fix-plan-to
+    // leaves no half set of files behind.
+    let plan = match &report.fix_plan {
+        Some(path) => Some((
+            path,
+            crate::fix_plan::shell_for(path, report.fix_plan_shell, "--fix-plan-shell")?,
+            crate::fix_plan::build(findings, report.fix_plan_to.as_deref())?,
+        )),
+        None => None,
+    };
     if let Some(p) = &report.csv {
         write_file(p, "CSV", |w| Ok(palaudit_report::csv(findings, w)?))?;
     }
@@ -137,6 +147,9 @@ pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
         write_file(p, "roster CSV", |w| {
             Ok(palaudit_report::roster_csv(findings, w)?)
         })?;
+    }
+    if let Some((path, shell, plan)) = &plan {
+        crate::fix_plan::write(path, *shell, plan)?;
     }
     if !report.quiet {
         let stdout = std::io::stdout();

@@ -9,6 +9,7 @@ mod audit;
 mod collect;
 mod demo;
 mod diff;
+mod fix_plan;
 mod identities;
 
 use clap::{Args, Parser, Subcommand};
@@ -59,6 +60,9 @@ enum Command {
     Demo(DemoArgs),
     /// Compare two audits of one tenant: ownership drift, fixed, new and removed resources.
     Diff(DiffArgs),
+    /// Write the commands that would move every unattributed resource to a PAL identity
+    /// (PowerShell or bash). palaudit never runs them.
+    FixPlan(FixPlanArgs),
     /// List the rules verdicts are reached by.
     Rules(RulesArgs),
     /// Explain one rule.
@@ -145,6 +149,44 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
     /// Report on a snapshot whose collection was incomplete without failing (exit 2).
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Also write the fix plan (docs/fix-plan.md) to this file; `.ps1` is PowerShell,
+    /// `.sh` bash, any other name needs --fix-plan-shell.
+    #[arg(long, value_name = "FILE")]
+    pub fix_plan: Option<PathBuf>,
+    /// The fix plan's shell when its file name does not say: powershell or bash.
+    #[arg(long, value_name = "SHELL", requires = "fix_plan", value_parser = parse_shell)]
+    pub fix_plan_shell: Option<palaudit_report::fix_plan::Shell>,
+    /// The roster identity the fix plan moves resources to (object id, app id or UPN);
+    /// default: the tenant's first service account, else its first service principal.
+    #[arg(long, value_name = "IDENTITY", requires = "fix_plan")]
+    pub fix_plan_to: Option<String>,
+}
+
+#[derive(Args)]
+pub struct FixPlanArgs {
+    /// Snapshot directory written by `palaudit collect`.
+    #[arg(long)]
+    pub snapshot: PathBuf,
+    /// PAL identities file (CSV), as for `audit`.
+    #[arg(long)]
+    pub identities: PathBuf,
+    /// The roster identity to move resources to: an object id, app id or UPN of a row for
+    /// the snapshot's tenant. Default: its first service account, else its first service
+    /// principal.
+    #[arg(long, value_name = "IDENTITY")]
+    pub to: Option<String>,
+    /// powershell or bash; without it the --out file name decides (`.ps1`, `.sh`).
+    #[arg(long, value_name = "SHELL", value_parser = parse_shell)]
+    pub shell: Option<palaudit_report::fix_plan::Shell>,
+    /// The plan file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Rules directory to use instead of the rules built into palaudit.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Plan from a snapshot whose collection was incomplete without failing (exit 2).
     #[arg(long)]
     pub allow_partial: bool,
 }
@@ -238,6 +280,11 @@ fn parse_pct(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+fn parse_shell(s: &str) -> Result<palaudit_report::fix_plan::Shell, String> {
+    palaudit_report::fix_plan::Shell::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a shell palaudit writes: use powershell or bash"))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -245,6 +292,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::FixPlan(args) => fix_plan::run(&args),
         Command::Rules(args) => audit::list_rules(args.rules.as_deref()),
         Command::Rule(args) => audit::explain_rule(&args.id, args.rules.as_deref()),
         Command::Identities(IdentitiesCommand::Verify(args)) => identities::verify(&args),

@@ -202,6 +202,7 @@ mod tests {
             change_paths_user: Arc::from([]),
             change_paths_service_principal: Arc::from([]),
             evidence: Evidence::default(),
+            facts: None,
         }
     }
 

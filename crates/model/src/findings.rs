@@ -3,7 +3,7 @@
 //! Findings are data, not errors. The rules crate produces them; every report renders
 //! them; none of them is ever printed by this crate.
 
-use crate::inventory::{ResourceType, Role};
+use crate::inventory::{PrincipalType, ResourceType, Role};
 use crate::roster_findings::{LinkCheck, RosterFindings};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -247,6 +247,21 @@ impl Candidate {
     }
 }
 
+/// A principal holding the attributing role on a resource, PAL-linked or not, as the
+/// snapshot resolved it: who a fix plan moves the resource away from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Holder {
+    pub role: Role,
+    /// The Entra object id when the holder resolved to one, else the id the API gave
+    /// (a Dataverse systemuser id, a UPN); empty when the API named nobody.
+    pub principal_id: String,
+    pub principal_type: PrincipalType,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub upn: Option<String>,
+}
+
 /// Everything palaudit weighed for one verdict.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -255,6 +270,46 @@ pub struct Evidence {
     /// The partner that would be credited if the environment were eligible.
     #[serde(default)]
     pub would_be_partner_id: Option<String>,
+    /// Every holder of the attributing role, recorded for verdicts that are not
+    /// attributed (an attributed verdict's holder is its credited candidate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holders: Vec<Holder>,
+}
+
+/// What the snapshot says about a resource beyond who holds which role: the facts a fix
+/// plan needs to say which ownership moves exist. Every field is optional because older
+/// snapshots do not record them and the APIs do not always return them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceFacts {
+    /// The environment's Dataverse Web API base (`instanceApiUrl`); `None` without
+    /// Dataverse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataverse_url: Option<String>,
+    /// Canvas apps: the listing's `appType` (`ClassicCanvasApp`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_type: Option<String>,
+    /// Canvas apps: the listing's `almMode` (`Environment`, `Solution`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alm_mode: Option<String>,
+    /// Flows: the Dataverse `workflow` row behind the flow (`workflowEntityId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataverse_record_id: Option<String>,
+    /// Whether the resource came in through a managed solution (`isManaged`,
+    /// `ismanaged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_managed: Option<bool>,
+    /// Model-driven apps and bots: the `solutionid` column (for a managed component,
+    /// the solution that installed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solution_id: Option<String>,
+    /// Model-driven apps: `uniquename`; bots: `schemaname`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_name: Option<String>,
+    /// Flows: whether an in-place owner change is possible (the flow lives in a
+    /// solution). `None` when the snapshot cannot tell: it predates the columns this is
+    /// read from, and the environment has Dataverse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solution_aware: Option<bool>,
 }
 
 /// The verdict on one resource: one row of the audit CSV.
@@ -288,6 +343,10 @@ pub struct Verdict {
     pub change_paths_service_principal: Arc<[ChangePath]>,
     #[serde(default)]
     pub evidence: Evidence,
+    /// What the snapshot recorded about the resource for fix plans, on verdicts that are
+    /// not attributed; boxed because most verdicts of a large tenant never need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<Box<ResourceFacts>>,
 }
 
 /// Per-resource-type guidance reports show next to unattributed resources, copied from
@@ -438,6 +497,7 @@ mod tests {
             change_paths_user: Arc::from([]),
             change_paths_service_principal: Arc::from([]),
             evidence: Evidence::default(),
+            facts: None,
         };
         let f = Findings {
             verdicts: vec![

@@ -19,8 +19,8 @@ pub use audit::{AuditHeader, AuditSummary, Fanout, SinkError, SummaryBuilder, Ve
 pub use collection::CollectionError;
 pub use diff::{Change, Diff, DiffEntry, DiffSide, Observed, finding_id};
 pub use findings::{
-    Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Reason, Status,
-    TypeGuidance, Verdict,
+    Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Holder, Reason,
+    ResourceFacts, Status, TypeGuidance, Verdict,
 };
 pub use identities::{AccountKind, IdentitiesError, Identity, PrincipalKind, Roster};
 pub use inventory::{

@@ -148,7 +148,7 @@ impl RosterEntry {
 
     /// True when `principal_id` (an object id, app id or UPN, any case) names this
     /// identity.
-    fn is_named_by(&self, principal_id: &str) -> bool {
+    pub fn is_named_by(&self, principal_id: &str) -> bool {
         let id = norm(principal_id);
         if id.is_empty() {
             return false;

@@ -1,5 +1,6 @@
 //! palaudit's report writers: they render [`Findings`] as the terminal table, the audit
-//! CSV of DESIGN.md, a markdown pre-handover checklist, JSON and the roster CSV.
+//! CSV of DESIGN.md, a markdown pre-handover checklist, JSON and the roster CSV, and
+//! build and render the fix plan ([`fix_plan`]).
 //!
 //! This crate owns how findings look, and nothing else. It does no HTTP, evaluates no
 //! rules (every verdict, reason and change path arrives ready-made in the findings) and
@@ -15,6 +16,7 @@ mod audit_csv;
 mod checklist;
 mod coverage;
 mod diff_report;
+pub mod fix_plan;
 mod json_read;
 mod json_report;
 mod roster_csv;
@@ -45,6 +47,7 @@ pub enum Format {
     DiffCsv,
     DiffMarkdown,
     DiffJson,
+    FixPlan,
 }
 
 impl fmt::Display for Format {
@@ -59,6 +62,7 @@ impl fmt::Display for Format {
             Format::DiffCsv => "diff CSV",
             Format::DiffMarkdown => "diff markdown",
             Format::DiffJson => "diff JSON",
+            Format::FixPlan => "fix plan",
         })
     }
 }
@@ -200,4 +204,27 @@ pub fn diff_markdown(diff: &Diff, out: &mut dyn Write) -> Result<(), ReportError
 /// finding (unchanged ones included) with its verdict `old` and `new`.
 pub fn diff_json(diff: &Diff, out: &mut dyn Write) -> Result<(), ReportError> {
     diff_report::json(diff, out)
+}
+
+/// The fix plan for `findings` as a `shell` file: every resource that is not attributed,
+/// with the steps that would move it to the target `choice` picks, what each changes and
+/// whether it earns credit for certain. See [`fix_plan::build`] for the plan as data.
+pub fn fix_plan(
+    findings: &Findings,
+    choice: fix_plan::TargetChoice<'_>,
+    shell: fix_plan::Shell,
+    out: &mut dyn Write,
+) -> Result<(), FixPlanReportError> {
+    let plan = fix_plan::build(findings, choice)?;
+    fix_plan::render(&plan, shell, out)?;
+    Ok(())
+}
+
+/// Why [`fix_plan`] failed: no such target, or the writer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FixPlanReportError {
+    #[error(transparent)]
+    Target(#[from] fix_plan::FixPlanError),
+    #[error(transparent)]
+    Write(#[from] ReportError),
 }

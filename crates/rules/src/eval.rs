@@ -10,8 +10,9 @@ use crate::load::RuleSet;
 use crate::roster::roster_findings;
 use chrono::{DateTime, Utc};
 use palaudit_model::{
-    AccountKind, Activity, Candidate, ChangePath, Evidence, Findings, Identity, PrincipalIdKind,
-    PrincipalKind, PrincipalType, Reason, ResourceType, Role, Roster, Status, Verdict, ids,
+    AccountKind, Activity, Candidate, ChangePath, Evidence, Findings, Holder, Identity,
+    PrincipalIdKind, PrincipalKind, PrincipalType, Reason, ResourceFacts, ResourceType, Role,
+    Roster, Status, Verdict, ids,
 };
 use palaudit_snapshot::Frames;
 use polars::prelude::*;
@@ -167,6 +168,8 @@ struct Env {
     id: Arc<str>,
     name: Arc<str>,
     kind: Arc<str>,
+    /// The Dataverse Web API base; `None` without Dataverse.
+    dataverse_url: Option<Arc<str>>,
 }
 
 fn environments(df: &DataFrame) -> Result<HashMap<String, Env>, EvalError> {
@@ -186,8 +189,18 @@ fn environments(df: &DataFrame) -> Result<HashMap<String, Env>, EvalError> {
         .map_err(&err)?
         .str()
         .map_err(&err)?;
+    let urls = df
+        .column("dataverse_url")
+        .map_err(&err)?
+        .str()
+        .map_err(&err)?;
     let mut map = HashMap::with_capacity(df.height());
-    for ((id, name), ty) in ids.iter().zip(names.iter()).zip(types.iter()) {
+    for (((id, name), ty), url) in ids
+        .iter()
+        .zip(names.iter())
+        .zip(types.iter())
+        .zip(urls.iter())
+    {
         if let Some(id) = id {
             map.insert(
                 ids::norm(id),
@@ -195,6 +208,7 @@ fn environments(df: &DataFrame) -> Result<HashMap<String, Env>, EvalError> {
                     id: id.into(),
                     name: name.unwrap_or(id).into(),
                     kind: ty.unwrap_or("").into(),
+                    dataverse_url: url.filter(|u| !u.trim().is_empty()).map(Arc::from),
                 },
             );
         }
@@ -486,6 +500,17 @@ fn resolve_assignments(
     joined.collect().map_err(table_err("role_assignments"))
 }
 
+/// What a fix plan needs to know about a resource beyond its roles. A flow in an
+/// environment without Dataverse is never solution-aware (solutions live in Dataverse);
+/// otherwise the snapshot does not record it yet, and the plan says it cannot tell.
+fn facts(rt: ResourceType, env: &Env) -> ResourceFacts {
+    ResourceFacts {
+        dataverse_url: env.dataverse_url.as_deref().map(str::to_owned),
+        solution_aware: (rt == ResourceType::Flow && env.dataverse_url.is_none()).then_some(false),
+        ..ResourceFacts::default()
+    }
+}
+
 /// One roster match: assignment `aidx` is roster identity `identity` (position in the
 /// roster), found by `matched_by`.
 #[derive(Debug, Clone, Copy)]
@@ -736,6 +761,7 @@ fn decide(
         change_paths_user: paths[rt as usize].0.clone(),
         change_paths_service_principal: paths[rt as usize].1.clone(),
         evidence: Evidence::default(),
+        facts: None,
     };
     let Some(env) = env else {
         verdict.reasons.push(Reason::EnvironmentUnknown);
@@ -746,6 +772,9 @@ fn decide(
 
     let mut reasons: BTreeSet<Reason> = BTreeSet::new();
     let mut holders = 0usize;
+    // Every holder of the attributing role, kept on verdicts that are not attributed:
+    // what a fix plan moves the resource away from.
+    let mut holder_list: Vec<Holder> = Vec::new();
     // Each candidate with its roster position, so the credited one can be traced back.
     let mut candidates: Vec<(Candidate, usize)> = Vec::new();
     for a in range {
@@ -753,6 +782,16 @@ fn decide(
         let attributing = rule.attributing_roles.contains(&role);
         if attributing {
             holders += 1;
+            holder_list.push(Holder {
+                role,
+                principal_id: cell(rows.oid, a)
+                    .or_else(|| cell(rows.pid, a))
+                    .unwrap_or_default()
+                    .to_owned(),
+                principal_type: rows.ptype[a],
+                display_name: cell(rows.name, a).map(str::to_owned),
+                upn: cell(rows.upn, a).map(str::to_owned),
+            });
             let unresolved = cell(rows.pid, a).is_none()
                 || rows.kind[a] == PrincipalIdKind::None
                 || (rows.kind[a] == PrincipalIdKind::DataverseSystemUser
@@ -834,12 +873,17 @@ fn decide(
             .then_with(|| x.principal_id.cmp(&y.principal_id))
     });
     let identity_of: Vec<usize> = candidates.iter().map(|(_, i)| *i).collect();
+    verdict.evidence.holders = holder_list;
+    verdict.facts = Some(Box::new(facts(rt, env)));
     verdict.evidence.candidates = candidates.into_iter().map(|(c, _)| c).collect();
     let winner = pick_winner(&verdict.evidence.candidates);
     if let Some((w, contested, tie)) = winner {
         let c = &verdict.evidence.candidates[w];
         let identity = identity_of[w];
         if eligible {
+            // An attributed verdict needs no fix plan: its evidence is the winner.
+            verdict.evidence.holders = Vec::new();
+            verdict.facts = None;
             verdict.status = Status::Attributed;
             verdict.partner_id = Some(c.partner_id.clone());
             verdict.attributed_principal_id = Some(c.principal_id.clone());

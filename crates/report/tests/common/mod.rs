@@ -93,6 +93,7 @@ fn verdict(
         change_paths_user: change_paths_user.into(),
         change_paths_service_principal: change_paths_service_principal.into(),
         evidence: Evidence::default(),
+        facts: None,
     }
 }
 

@@ -1,0 +1,361 @@
+//! The fix plan: for every resource that is not attributed, the steps that would move it
+//! to a PAL-linked identity of the roster, and an honest word on what each one changes.
+//!
+//! [`build`] turns findings into a [`FixPlan`] — plain data, so any writer (the text
+//! plans here, a workbook sheet elsewhere) can render it. [`render`] writes the plan as a
+//! PowerShell or bash file. Nothing here runs a command or touches a tenant: the plan is
+//! text for a person to review. `docs/fix-plan.md` cites the Microsoft documentation
+//! behind every path and credit grade.
+
+mod commands;
+mod paths;
+mod text;
+
+pub use commands::Command;
+pub use text::render;
+
+use chrono::{DateTime, Utc};
+use palaudit_model::{
+    AccountKind, ChangePath, Findings, Holder, IdentityHealth, LinkState, PrincipalKind, Reason,
+    ResourceType, RosterEntry, Status,
+};
+use serde::Serialize;
+use std::fmt;
+use std::path::Path;
+
+/// The two shell flavours a plan is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shell {
+    PowerShell,
+    Bash,
+}
+
+impl Shell {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shell::PowerShell => "powershell",
+            Shell::Bash => "bash",
+        }
+    }
+
+    /// `powershell` or `bash` (any case); `None` for anything else.
+    pub fn parse(s: &str) -> Option<Shell> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "powershell" | "pwsh" => Some(Shell::PowerShell),
+            "bash" | "sh" => Some(Shell::Bash),
+            _ => None,
+        }
+    }
+
+    /// The flavour a file name asks for: `.ps1` is PowerShell, `.sh` is bash.
+    pub fn from_extension(path: &Path) -> Option<Shell> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "ps1" => Some(Shell::PowerShell),
+            "sh" => Some(Shell::Bash),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Shell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which roster identity the plan moves resources to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetChoice<'a> {
+    /// The tenant's first PAL service account (a user with `account_kind =
+    /// service_account`), else its first service principal.
+    Default,
+    /// An object id, app id or UPN of a roster row for the tenant (`--to`).
+    Named(&'a str),
+}
+
+/// The plan could not be made for the target asked for.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FixPlanError {
+    #[error(
+        "`{identity}` is not on the roster for tenant {tenant_id}: name an object id, app id or UPN of an identities-file row for this tenant"
+    )]
+    UnknownTarget { identity: String, tenant_id: String },
+    #[error(
+        "`{identity}` names {count} roster rows for tenant {tenant_id} (identities file lines {lines}); name one by its object id or app id"
+    )]
+    AmbiguousTarget {
+        identity: String,
+        tenant_id: String,
+        count: usize,
+        lines: String,
+    },
+    #[error(
+        "the roster has no service account (account_kind = service_account) and no service principal for tenant {tenant_id}; name the identity to move resources to with --to"
+    )]
+    NoDefaultTarget { tenant_id: String },
+}
+
+/// How the target was chosen, so the plan can say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetSource {
+    /// Named with `--to`.
+    Named,
+    /// The roster's first service account for the tenant.
+    DefaultServiceAccount,
+    /// The roster's first service principal for the tenant (it has no service account).
+    DefaultServicePrincipal,
+}
+
+/// The PAL identity the plan moves resources to: a roster row for the audited tenant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanTarget {
+    pub partner_id: String,
+    pub principal_type: PrincipalKind,
+    pub account_kind: AccountKind,
+    pub display_name: Option<String>,
+    pub upn: Option<String>,
+    /// From the roster, else as the directory resolved it; `None` when neither knows.
+    pub object_id: Option<String>,
+    pub app_id: Option<String>,
+    /// The identities-file line of the row.
+    pub line: u64,
+    pub health: IdentityHealth,
+    pub link_state: LinkState,
+    pub source: TargetSource,
+}
+
+impl PlanTarget {
+    fn from_entry(e: &RosterEntry, source: TargetSource) -> PlanTarget {
+        PlanTarget {
+            partner_id: e.partner_id.clone(),
+            principal_type: e.principal_type,
+            account_kind: e.account_kind,
+            display_name: e.display_name.clone(),
+            upn: e.upn.clone(),
+            object_id: e.object_id.clone(),
+            app_id: e.app_id.clone(),
+            line: e.line,
+            health: e.health,
+            link_state: e.link_state,
+            source,
+        }
+    }
+
+    pub fn is_service_principal(&self) -> bool {
+        self.principal_type == PrincipalKind::ServicePrincipal
+    }
+
+    /// The name to show: display name, else UPN, else object id, else app id.
+    pub fn label(&self) -> String {
+        self.display_name
+            .clone()
+            .or_else(|| self.upn.clone())
+            .or_else(|| self.object_id.clone())
+            .or_else(|| self.app_id.clone())
+            .unwrap_or_else(|| format!("identities file line {}", self.line))
+    }
+}
+
+/// Whether a path earns the credit once done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credit {
+    /// Afterwards the target holds the role the rule book names for the type.
+    Certain,
+    /// It changes something else (usually the owner); whether attribution follows is
+    /// not documented.
+    Possible,
+}
+
+impl Credit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Credit::Certain => "certain",
+            Credit::Possible => "possible",
+        }
+    }
+}
+
+/// Who has to be signed in for a path's steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunAs {
+    /// A Power Platform (or environment) administrator acting on the resource.
+    Admin,
+    /// The target identity itself: an import or a publish is made *by* whoever runs it.
+    Target,
+}
+
+impl RunAs {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunAs::Admin => "an admin",
+            RunAs::Target => "the target",
+        }
+    }
+}
+
+/// One step of a path: something a person does in a portal, or a command.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Step {
+    /// Done by hand (a portal, a pipeline); the text says where and what.
+    Manual(String),
+    /// A command, rendered for the chosen shell by [`Command::render`].
+    Command(Command),
+}
+
+/// One way of moving a resource to the target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanPath {
+    /// The rule book's column this path belongs to.
+    pub path: ChangePath,
+    /// What it is, in a few words: `Make the target the owner`.
+    pub title: String,
+    /// The tool it uses: `Power Apps admin module`, `Power Platform CLI`, …
+    pub tool: String,
+    pub run_as: RunAs,
+    /// What the steps change, in a delivery lead's words.
+    pub changes: String,
+    pub credit: Credit,
+    /// Why the credit is certain or only possible.
+    pub credit_reason: String,
+    pub steps: Vec<Step>,
+}
+
+/// A path that is not offered for this resource and target, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotOffered {
+    pub path: ChangePath,
+    /// The command or route concerned, when the reason is about one in particular.
+    pub what: Option<String>,
+    pub why: String,
+}
+
+/// Why a resource's item has no paths at all.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Blocker {
+    pub reason: Reason,
+    /// What to do instead.
+    pub remedy: String,
+}
+
+/// One resource that is not attributed, and the ways to fix it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanItem {
+    pub resource_type: ResourceType,
+    pub resource_id: String,
+    pub resource_name: String,
+    pub environment_id: String,
+    pub environment_name: String,
+    pub environment_type: String,
+    pub status: Status,
+    pub reasons: Vec<Reason>,
+    /// The holders of the attributing role as the snapshot resolved them; empty when it
+    /// recorded none.
+    pub holders: Vec<Holder>,
+    /// What the snapshot says about the resource that decides the paths, in words
+    /// (`solution-aware: Dataverse workflow …`, `solution-awareness unknown: …`).
+    pub situation: Vec<String>,
+    /// Set when no ownership move can help (the environment does not count, or is
+    /// missing); `paths` is then empty.
+    pub blocker: Option<Blocker>,
+    pub paths: Vec<PlanPath>,
+    pub not_offered: Vec<NotOffered>,
+    /// Other ways out the reasons suggest (re-enable an identity, link it here, …).
+    pub notes: Vec<String>,
+}
+
+impl PlanItem {
+    /// The best credit any offered path earns, if any path is offered.
+    pub fn best_credit(&self) -> Option<Credit> {
+        if self.paths.iter().any(|p| p.credit == Credit::Certain) {
+            Some(Credit::Certain)
+        } else if self.paths.is_empty() {
+            None
+        } else {
+            Some(Credit::Possible)
+        }
+    }
+}
+
+/// The plan for one tenant: one item per resource that is not attributed, in the
+/// findings' order (environment, type, name).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FixPlan {
+    pub tenant_id: String,
+    pub collected_at: Option<DateTime<Utc>>,
+    pub target: PlanTarget,
+    pub items: Vec<PlanItem>,
+}
+
+/// Picks the target from the findings' roster: the identity `choice` names, or the
+/// default (the first service account, else the first service principal).
+pub fn choose_target(
+    findings: &Findings,
+    choice: TargetChoice<'_>,
+) -> Result<PlanTarget, FixPlanError> {
+    let entries = &findings.roster.identities;
+    match choice {
+        TargetChoice::Named(identity) => {
+            let matches: Vec<&RosterEntry> =
+                entries.iter().filter(|e| e.is_named_by(identity)).collect();
+            match matches.as_slice() {
+                [] => Err(FixPlanError::UnknownTarget {
+                    identity: identity.to_owned(),
+                    tenant_id: findings.tenant_id.clone(),
+                }),
+                [one] => Ok(PlanTarget::from_entry(one, TargetSource::Named)),
+                many => Err(FixPlanError::AmbiguousTarget {
+                    identity: identity.to_owned(),
+                    tenant_id: findings.tenant_id.clone(),
+                    count: many.len(),
+                    lines: many
+                        .iter()
+                        .map(|e| e.line.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }),
+            }
+        }
+        TargetChoice::Default => {
+            let service_account = entries.iter().find(|e| {
+                e.principal_type == PrincipalKind::User
+                    && e.account_kind == AccountKind::ServiceAccount
+            });
+            if let Some(e) = service_account {
+                return Ok(PlanTarget::from_entry(
+                    e,
+                    TargetSource::DefaultServiceAccount,
+                ));
+            }
+            entries
+                .iter()
+                .find(|e| e.principal_type == PrincipalKind::ServicePrincipal)
+                .map(|e| PlanTarget::from_entry(e, TargetSource::DefaultServicePrincipal))
+                .ok_or_else(|| FixPlanError::NoDefaultTarget {
+                    tenant_id: findings.tenant_id.clone(),
+                })
+        }
+    }
+}
+
+/// Builds the plan for every verdict of `findings` that is not attributed, moving
+/// resources to the identity `choice` picks.
+pub fn build(findings: &Findings, choice: TargetChoice<'_>) -> Result<FixPlan, FixPlanError> {
+    let target = choose_target(findings, choice)?;
+    let items = findings
+        .verdicts
+        .iter()
+        .filter(|v| v.status != Status::Attributed)
+        .map(|v| paths::item(v, &target, &findings.tenant_id))
+        .collect();
+    Ok(FixPlan {
+        tenant_id: findings.tenant_id.clone(),
+        collected_at: findings.collected_at,
+        target,
+        items,
+    })
+}
