@@ -3,8 +3,9 @@
 use crate::{AuditArgs, Outcome, ReportArgs};
 use anyhow::{Context, Result, bail};
 use palaudit_model::{Findings, Roster};
+use palaudit_model::{SinkError, VerdictSink};
 use palaudit_rules::RuleSet;
-use palaudit_snapshot::Snapshot;
+use palaudit_snapshot::{Snapshot, VerdictsParquet};
 use std::io::Write;
 use std::path::Path;
 
@@ -143,6 +144,9 @@ pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
     if let Some(p) = &report.json {
         write_file(p, "JSON", |w| Ok(palaudit_report::json(findings, w)?))?;
     }
+    if let Some(p) = &report.verdicts_parquet {
+        write_parquet(p, |sink| findings.replay(sink))?;
+    }
     if let Some(p) = &report.roster_csv {
         write_file(p, "roster CSV", |w| {
             Ok(palaudit_report::roster_csv(findings, w)?)
@@ -158,6 +162,19 @@ pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
         out.flush()?;
     }
     Ok(())
+}
+
+/// Writes the verdicts Parquet table at `path`, fed by `feed` (every tenant's audit).
+pub fn write_parquet(
+    path: &Path,
+    feed: impl FnOnce(&mut dyn VerdictSink) -> Result<(), SinkError>,
+) -> Result<()> {
+    let context = || format!("writing the verdicts Parquet table {}", path.display());
+    let mut sink = VerdictsParquet::create(path).with_context(context)?;
+    feed(&mut sink)
+        .and_then(|()| sink.finish())
+        .map_err(|e| anyhow::anyhow!(e))
+        .with_context(context)
 }
 
 /// How the terminal reports are laid out: the terminal's width, colour only on a terminal.

@@ -135,6 +135,10 @@ pub struct ReportArgs {
     /// Write the full findings with evidence as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write every verdict as one Parquet table (tenant_id and every audit CSV column,
+    /// typed) for DuckDB, Spark or Fabric; docs/verdicts-parquet.md has the schema.
+    #[arg(long, value_name = "FILE")]
+    pub verdicts_parquet: Option<PathBuf>,
     /// Write the PAL identity roster (one row per identity for this tenant: health,
     /// PAL link, RBAC assignments, credited resources) as CSV to this file.
     #[arg(long, value_name = "FILE")]

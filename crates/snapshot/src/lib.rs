@@ -10,6 +10,9 @@
 //! renames the finished directory into place, so a half-written snapshot is never
 //! mistaken for a complete one. [`Snapshot::open`] verifies the manifest and every table's
 //! checksum before anything is audited.
+//!
+//! The same Parquet machinery writes the audit's verdicts as one table
+//! ([`VerdictsParquet`], `--verdicts-parquet`) for partners who aggregate many tenants.
 
 use chrono::{DateTime, Utc};
 use palaudit_model::{
@@ -23,6 +26,10 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+mod verdicts;
+
+pub use verdicts::VerdictsParquet;
 
 /// The snapshot format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -425,7 +432,15 @@ impl TableFile {
         columns: &'static [(&'static str, Kind)],
     ) -> Result<TableFile, SnapshotError> {
         let file_name = format!("{table}.parquet");
-        let path = dir.join(&file_name);
+        TableFile::at(dir.join(&file_name), file_name, columns)
+    }
+
+    /// A table file at `path`, named `file_name` in the manifest.
+    fn at(
+        path: PathBuf,
+        file_name: String,
+        columns: &'static [(&'static str, Kind)],
+    ) -> Result<TableFile, SnapshotError> {
         let file = File::create(&path).map_err(|e| SnapshotError::io(&path, e))?;
         let writer = ParquetWriter::new(file)
             .with_compression(ParquetCompression::Zstd(None))
