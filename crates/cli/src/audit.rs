@@ -19,16 +19,21 @@ pub fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
 pub fn run(args: &AuditArgs) -> Result<Outcome> {
     let rules = load_rules(args.report.rules.as_deref())?;
     let roster = Roster::load(&args.identities)?;
-    let snapshot = Snapshot::open(&args.snapshot)?;
-    let checks = match &args.roster_check {
-        Some(path) => Some(load_roster_check(path, &snapshot.manifest.tenant_id)?),
-        None => None,
+    if args.snapshots.is_some() || args.snapshot.len() > 1 {
+        let paths = crate::portfolio::snapshot_paths(&args.snapshot, args.snapshots.as_deref())?;
+        return crate::portfolio::run(&paths, &roster, &rules, &args.roster_check, &args.report);
+    }
+    let snapshot = Snapshot::open(&args.snapshot[0])?;
+    let checks = match &args.roster_check[..] {
+        [] => None,
+        [path] => Some(load_roster_check(path, &snapshot.manifest.tenant_id)?),
+        _ => bail!("--roster-check is given once per tenant, and this audit has one tenant"),
     };
     audit_snapshot(&snapshot, &roster, &rules, checks.as_deref(), &args.report)
 }
 
 /// Reads `identities verify --out` results for `tenant`.
-fn load_roster_check(path: &Path, tenant: &str) -> Result<Vec<palaudit_model::LinkCheck>> {
+pub fn load_roster_check(path: &Path, tenant: &str) -> Result<Vec<palaudit_model::LinkCheck>> {
     Ok(palaudit_model::RosterCheck::load(path, tenant)?.link_checks())
 }
 
@@ -42,16 +47,22 @@ pub fn audit_snapshot(
 ) -> Result<Outcome> {
     let mut findings = evaluate_snapshot(snapshot, roster, rules)?;
     if let Some(checks) = link_checks {
-        for unmatched in findings.apply_link_checks(checks) {
-            warn(&format!(
-                "the roster check names {} of partner {}, which the identities file does not list for this tenant",
-                unmatched.principal_id, unmatched.partner_id
-            ));
-        }
+        apply_link_checks(&mut findings, checks);
     }
     write_reports(&findings, report)?;
     require_complete(&findings, report.allow_partial)?;
     Ok(threshold(&findings, report.fail_under))
+}
+
+/// Records `identities verify` results in the roster, warning about the ones that name
+/// nobody the identities file lists for the tenant.
+pub fn apply_link_checks(findings: &mut Findings, checks: &[palaudit_model::LinkCheck]) {
+    for unmatched in findings.apply_link_checks(checks) {
+        warn(&format!(
+            "the roster check names {} of partner {}, which the identities file does not list for tenant {}",
+            unmatched.principal_id, unmatched.partner_id, findings.tenant_id
+        ));
+    }
 }
 
 /// Evaluates a verified snapshot: the findings every report and the fix plan render.
@@ -93,14 +104,14 @@ pub fn require_complete(findings: &Findings, allow_partial: bool) -> Result<()> 
 /// percent), so a coverage printed as 61.5% never fails `--fail-under 61.5`.
 fn threshold(findings: &Findings, fail_under: Option<f64>) -> Outcome {
     match fail_under {
-        Some(min)
-            if palaudit_report::coverage_tenths(&findings.counts())
-                < (min * 10.0).round() as u64 =>
-        {
-            Outcome::NotMet
-        }
+        Some(min) if below(&findings.counts(), min) => Outcome::NotMet,
         _ => Outcome::Done,
     }
+}
+
+/// True when `counts`' coverage, as reports show it, is below `min` percent.
+pub fn below(counts: &palaudit_model::Counts, min: f64) -> bool {
+    palaudit_report::coverage_tenths(counts) < (min * 10.0).round() as u64
 }
 
 #[allow(clippy::print_stderr)]

@@ -11,6 +11,7 @@ mod demo;
 mod diff;
 mod fix_plan;
 mod identities;
+mod portfolio;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -197,17 +198,21 @@ pub struct FixPlanArgs {
 
 #[derive(Args)]
 pub struct AuditArgs {
-    /// Snapshot directory written by `palaudit collect`.
-    #[arg(long)]
-    pub snapshot: PathBuf,
+    /// Snapshot directory written by `palaudit collect`. Repeat it to audit a portfolio:
+    /// a roll-up by tenant, then each tenant's detail (docs/portfolio.md).
+    #[arg(long, value_name = "DIR", required_unless_present = "snapshots")]
+    pub snapshot: Vec<PathBuf>,
+    /// Audit every snapshot below DIR as one portfolio.
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
     /// PAL identities file (CSV): partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name
     /// and optionally account_kind (personal | service_account).
     #[arg(long)]
     pub identities: PathBuf,
     /// Results of `palaudit identities verify --out FILE`: fills the roster section's
-    /// PAL link and Azure RBAC columns.
+    /// PAL link and Azure RBAC columns. In a portfolio, one per tenant.
     #[arg(long, value_name = "FILE")]
-    pub roster_check: Option<PathBuf>,
+    pub roster_check: Vec<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
 }

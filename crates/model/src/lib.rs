@@ -12,6 +12,7 @@ pub mod findings;
 pub mod identities;
 pub mod ids;
 pub mod inventory;
+pub mod portfolio;
 pub mod roster_check;
 pub mod roster_findings;
 
@@ -27,6 +28,7 @@ pub use inventory::{
     Environment, Inventory, Principal, PrincipalIdKind, PrincipalType, Resource, ResourceType,
     Role, RoleAssignment, SystemUser,
 };
+pub use portfolio::{Rollup, RollupSink, TenantRollup};
 pub use roster_check::{IdentityCheck, RosterCheck, RosterCheckError};
 pub use roster_findings::{
     IdentityHealth, LinkCheck, LinkState, OtherTenants, RosterEntry, RosterFindings,

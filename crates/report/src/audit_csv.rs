@@ -28,14 +28,20 @@ pub const CSV_COLUMNS: [&str; 14] = [
 /// ever appended.
 pub const CSV_EXTRA_COLUMNS: [&str; 2] = ["attributed_principal_name", "leaver_risk"];
 
-pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
+pub(crate) fn render(
+    findings: &Findings,
+    out: &mut dyn Write,
+    header: bool,
+) -> Result<(), ReportError> {
     let mut w = csv::Writer::from_writer(out);
-    let header = CSV_COLUMNS.iter().chain(CSV_EXTRA_COLUMNS.iter());
-    w.write_record(header).map_err(|source| ReportError::Csv {
-        format: Format::Csv,
-        part: "header".to_owned(),
-        source,
-    })?;
+    if header {
+        let names = CSV_COLUMNS.iter().chain(CSV_EXTRA_COLUMNS.iter());
+        w.write_record(names).map_err(|source| ReportError::Csv {
+            format: Format::Csv,
+            part: "header".to_owned(),
+            source,
+        })?;
+    }
     for (i, v) in findings.verdicts.iter().enumerate() {
         w.write_record(row(&findings.tenant_id, v))
             .map_err(|source| ReportError::Csv {

@@ -40,7 +40,7 @@ struct Summary<'a> {
 }
 
 #[derive(Serialize)]
-struct Tally {
+pub(crate) struct Tally {
     total: u64,
     attributed: u64,
     unattributed: u64,

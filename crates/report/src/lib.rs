@@ -19,11 +19,12 @@ mod diff_report;
 pub mod fix_plan;
 mod json_read;
 mod json_report;
+mod portfolio;
 mod roster_csv;
 mod table;
 mod text;
 
-use palaudit_model::{Diff, Findings};
+use palaudit_model::{Diff, Findings, Rollup};
 use std::fmt;
 use std::io::{self, Write};
 
@@ -32,6 +33,7 @@ pub use coverage::{coverage_tenths, format_coverage};
 pub use diff_report::{DIFF_CSV_COLUMNS, DIFF_SCHEMA_VERSION};
 pub use json_read::{JsonReadError, read_json};
 pub use json_report::SCHEMA_VERSION;
+pub use portfolio::{PORTFOLIO_SCHEMA_VERSION, PortfolioJson};
 pub use roster_csv::ROSTER_CSV_COLUMNS;
 pub use table::TerminalOptions;
 
@@ -143,7 +145,12 @@ pub fn terminal(
 /// of evaluating it as a formula. Ids, stable words, partner ids and change path cells
 /// never begin with those characters, so in practice only names are ever altered.
 pub fn csv(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
-    audit_csv::render(findings, out)
+    audit_csv::render(findings, out, true)
+}
+
+/// The rows of [`csv`] without the header: another tenant appended to a portfolio's CSV.
+pub fn csv_rows(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
+    audit_csv::render(findings, out, false)
 }
 
 /// The markdown pre-handover checklist: tenant and collection time, coverage summary,
@@ -171,7 +178,13 @@ pub fn json(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError>
 /// been checked; other absent values are empty cells too. Names and UPNs get the same
 /// CSV-injection guard as the audit CSV.
 pub fn roster_csv(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
-    roster_csv::render(findings, out)
+    roster_csv::render(findings, out, true)
+}
+
+/// The rows of [`roster_csv`] without the header: another tenant appended to a
+/// portfolio's roster CSV.
+pub fn roster_csv_rows(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
+    roster_csv::render(findings, out, false)
 }
 
 /// The diff of two audits (`palaudit diff`) as the terminal shows it: the two collection
@@ -227,4 +240,19 @@ pub enum FixPlanReportError {
     Target(#[from] fix_plan::FixPlanError),
     #[error(transparent)]
     Write(#[from] ReportError),
+}
+
+/// A portfolio's roll-up as the terminal shows it before each tenant's report: one line
+/// per tenant (counts, coverage, leaver risk, roster gaps) and one for all tenants.
+pub fn rollup_terminal(
+    rollup: &Rollup,
+    out: &mut dyn Write,
+    opts: &TerminalOptions,
+) -> Result<(), ReportError> {
+    portfolio::terminal(rollup, out, opts)
+}
+
+/// A portfolio's roll-up as markdown, written before each tenant's checklist.
+pub fn rollup_markdown(rollup: &Rollup, out: &mut dyn Write) -> Result<(), ReportError> {
+    portfolio::markdown(rollup, out)
 }
