@@ -49,6 +49,9 @@ pub struct AuditSummary {
     pub roster: RosterFindings,
     /// The verdicts that are not `attributed`, in report order.
     pub not_attributed: Vec<Verdict>,
+    /// Counts of the suppressed verdicts, by status.
+    #[serde(default)]
+    pub suppressed: Counts,
 }
 
 impl AuditSummary {
@@ -61,6 +64,11 @@ impl AuditSummary {
             total.unknown += c.unknown;
         }
         total
+    }
+
+    /// The counts `--fail-under` compares: every verdict that is not suppressed.
+    pub fn gated_counts(&self) -> Counts {
+        self.counts().without(&self.suppressed)
     }
 }
 
@@ -85,6 +93,9 @@ impl SummaryBuilder {
                     verdict.environment_type.to_string(),
                 ),
             );
+        }
+        if verdict.suppression.is_some() {
+            s.suppressed.add(verdict.status);
         }
         match verdict.status {
             Status::Attributed => s.leaver_risk += u64::from(verdict.leaver_risk),
@@ -203,6 +214,7 @@ mod tests {
             change_paths_service_principal: Arc::from([]),
             evidence: Evidence::default(),
             facts: None,
+            suppression: None,
         }
     }
 

@@ -363,6 +363,7 @@ mod tests {
             change_paths_service_principal: Arc::from([]),
             evidence: Evidence::default(),
             facts: Default::default(),
+            suppression: None,
         }
     }
 

@@ -347,6 +347,23 @@ pub struct Verdict {
     /// not attributed; boxed because most verdicts of a large tenant never need it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts: Option<Box<ResourceFacts>>,
+    /// Set when an entry of the suppressions file accepts this finding: the verdict
+    /// keeps its status, every report says it is suppressed, and `--fail-under` leaves
+    /// it out. Shared by every verdict the entry matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Arc<Suppression>>,
+}
+
+/// An accepted finding: an entry of the suppressions file (docs/suppressions.md) that
+/// matched a verdict and has not expired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub reason: String,
+    pub approved_by: String,
+    /// The last day the entry holds; from the day after, the finding counts again.
+    pub expires: chrono::NaiveDate,
+    /// Where the entry is: `file:line`.
+    pub source: String,
 }
 
 /// Per-resource-type guidance reports show next to unattributed resources, copied from
@@ -367,6 +384,15 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// These counts less `other` (a subset of them, such as the suppressed verdicts).
+    pub fn without(&self, other: &Counts) -> Counts {
+        Counts {
+            attributed: self.attributed.saturating_sub(other.attributed),
+            unattributed: self.unattributed.saturating_sub(other.unattributed),
+            unknown: self.unknown.saturating_sub(other.unknown),
+        }
+    }
+
     pub fn add(&mut self, status: Status) {
         match status {
             Status::Attributed => self.attributed += 1,
@@ -412,6 +438,20 @@ impl Findings {
             c.add(v.status);
         }
         c
+    }
+
+    /// Counts of the suppressed verdicts, by status.
+    pub fn suppressed_counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for v in self.verdicts.iter().filter(|v| v.suppression.is_some()) {
+            c.add(v.status);
+        }
+        c
+    }
+
+    /// The counts `--fail-under` compares: every verdict that is not suppressed.
+    pub fn gated_counts(&self) -> Counts {
+        self.counts().without(&self.suppressed_counts())
     }
 
     /// Attributed verdicts whose credit rests on a personal user account.
@@ -498,6 +538,7 @@ mod tests {
             change_paths_service_principal: Arc::from([]),
             evidence: Evidence::default(),
             facts: None,
+            suppression: None,
         };
         let f = Findings {
             verdicts: vec![

@@ -12,6 +12,7 @@ pub mod findings;
 pub mod identities;
 pub mod ids;
 pub mod inventory;
+pub mod lines;
 pub mod portfolio;
 pub mod roster_check;
 pub mod roster_findings;
@@ -21,7 +22,7 @@ pub use collection::CollectionError;
 pub use diff::{Change, Diff, DiffEntry, DiffSide, Observed, finding_id};
 pub use findings::{
     Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Holder, Reason,
-    ResourceFacts, Status, TypeGuidance, Verdict,
+    ResourceFacts, Status, Suppression, TypeGuidance, Verdict,
 };
 pub use identities::{AccountKind, IdentitiesError, Identity, PrincipalKind, Roster};
 pub use inventory::{

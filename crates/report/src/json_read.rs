@@ -2,6 +2,7 @@
 //! later one without its snapshot.
 
 use crate::json_report::SCHEMA_VERSION;
+use palaudit_model::lines::{line_at, strip_bom};
 use palaudit_model::{Findings, ResourceType, RosterFindings, TypeGuidance, Verdict};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -67,9 +68,8 @@ struct ReportIn {
 
 /// Reads a JSON report written by [`crate::json`] back into findings.
 pub fn read_json(bytes: &[u8]) -> Result<Findings, JsonReadError> {
-    // serde_json does not skip a byte-order mark; positions still count from the file's
-    // first line, which the mark does not change.
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // serde_json does not skip a byte-order mark.
+    let body = strip_bom(bytes);
     let syntax = |e: serde_json::Error| JsonReadError::Syntax {
         line: e.line().max(1),
         column: e.column(),
@@ -121,28 +121,12 @@ fn key_line(text: &[u8], key: &str) -> usize {
     line_at(text, at)
 }
 
-/// The 1-based line of byte `offset`: `\n`, `\r\n` and a lone `\r` each end a line.
-fn line_at(text: &[u8], offset: usize) -> usize {
-    let before = &text[..offset.min(text.len())];
-    let mut line = 1;
-    for (i, b) in before.iter().enumerate() {
-        match b {
-            b'\n' => line += 1,
-            b'\r' if before.get(i + 1) != Some(&b'\n') => line += 1,
-            _ => {}
-        }
-    }
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn line_numbers_survive_crlf_and_a_bom() {
-        assert_eq!(line_at(b"a\r\nb\r\nc", 6), 3);
-        assert_eq!(line_at(b"a\rb\nc", 4), 3);
         let text = b"\xEF\xBB\xBF{\r\n  \"schema_version\": 9,\r\n  \"tenant_id\": \"t\"\r\n}";
         let err = read_json(text).unwrap_err();
         assert_eq!(err.line(), 2, "{err}");

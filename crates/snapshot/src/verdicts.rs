@@ -163,6 +163,7 @@ mod tests {
             change_paths_service_principal: Arc::from([]),
             evidence: Evidence::default(),
             facts: None,
+            suppression: None,
         }
     }
 
