@@ -257,10 +257,8 @@ fn malformed_entries_are_errors_at_their_line() {
 
 #[test]
 fn line_numbers_hold_with_crlf_and_a_bom() {
-    let text = format!(
-        "\u{feff}# notes\r\n\r\n[[suppress]]\r\nname = \"x\"\r\nreason = \"r\"\r\napproved_by = \"a\"\r\nexpires = 2026-13-01\r\n"
-    );
-    assert_eq!(problems(&text)[0].0, 7);
+    let text = "\u{feff}# notes\r\n\r\n[[suppress]]\r\nname = \"x\"\r\nreason = \"r\"\r\napproved_by = \"a\"\r\nexpires = 2026-13-01\r\n";
+    assert_eq!(problems(text)[0].0, 7);
     let ok = text.replace("2026-13-01", "2026-12-01");
     assert_eq!(parse(&ok).unwrap().entries[0].line, 3);
 }
