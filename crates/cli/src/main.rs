@@ -12,6 +12,7 @@ mod diff;
 mod fix_plan;
 mod identities;
 mod portfolio;
+mod suppress;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -144,6 +145,10 @@ pub struct ReportArgs {
     /// PAL link, RBAC assignments, credited resources) as CSV to this file.
     #[arg(long, value_name = "FILE")]
     pub roster_csv: Option<PathBuf>,
+    /// Accepted findings (TOML, docs/suppressions.md): matching verdicts keep their
+    /// status, are marked suppressed in every report and are left out of --fail-under.
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Option<PathBuf>,
     /// Exit 1 when coverage (attributed ÷ all resources) is below PCT.
     #[arg(long, value_name = "PCT", value_parser = parse_pct)]
     pub fail_under: Option<f64>,

@@ -15,6 +15,7 @@ use palaudit_model::{Fanout, Findings, LinkCheck, RollupSink, Roster, VerdictSin
 use palaudit_report::PortfolioJson;
 use palaudit_rules::RuleSet;
 use palaudit_snapshot::{MANIFEST_FILE, Snapshot, VerdictsParquet};
+use palaudit_suppressions::Applier;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
@@ -246,6 +247,10 @@ pub fn run(
         .map(|(_, s)| s.manifest.tenant_id.clone())
         .collect();
     let checks = roster_checks(roster_check_paths, &tenants)?;
+    let suppressions = crate::suppress::load(report)?;
+    let mut applier = suppressions
+        .as_ref()
+        .map(|set| Applier::new(set, crate::suppress::today()));
 
     let mut outputs = Outputs::open(report)?;
     let mut rollup = RollupSink::new(
@@ -266,6 +271,9 @@ pub fn run(
         if let Some(c) = checks.get(&findings.tenant_id.to_ascii_lowercase()) {
             apply_link_checks(&mut findings, c);
         }
+        if let Some(a) = &mut applier {
+            a.apply(&mut findings);
+        }
         if !findings.collection_errors.is_empty() {
             partial.push(path.display().to_string());
         }
@@ -285,6 +293,9 @@ pub fn run(
             .map_err(|e| anyhow!(e))
             .with_context(|| format!("writing the verdicts Parquet table {}", p.display()))?;
     }
+    if let Some(a) = &applier {
+        crate::suppress::warn_usage(&a.usage());
+    }
     let rollup = rollup.into_rollup();
     outputs.finish(&rollup)?;
 
@@ -301,23 +312,24 @@ pub fn run(
     })
 }
 
-/// `--fail-under` holds for every tenant and for the portfolio as a whole; the tenants
-/// below it are named, so a pipeline log says which customer to look at.
+/// `--fail-under` holds for every tenant and for the portfolio as a whole (suppressed
+/// verdicts left out); the tenants below it are named, so a pipeline log says which
+/// customer to look at.
 fn fail_under(rollup: &palaudit_model::Rollup, min: f64) -> Outcome {
     let short: Vec<String> = rollup
         .tenants
         .iter()
-        .filter(|t| below(&t.counts, min))
+        .filter(|t| below(&t.gated_counts(), min))
         .map(|t| {
             format!(
                 "{} ({}) {}",
                 t.label.as_deref().unwrap_or("tenant"),
                 t.tenant_id,
-                palaudit_report::format_coverage(&t.counts)
+                palaudit_report::format_coverage(&t.gated_counts())
             )
         })
         .collect();
-    let overall = rollup.overall().counts;
+    let overall = rollup.overall().gated_counts();
     if short.is_empty() && !below(&overall, min) {
         return Outcome::Done;
     }

@@ -29,6 +29,16 @@ pub struct TenantRollup {
     pub roster_identities: u64,
     /// Of those, the ones that cannot earn credit as they stand ([`is_roster_gap`]).
     pub roster_gaps: u64,
+    /// Counts of the suppressed verdicts, by status (part of `counts`).
+    #[serde(default)]
+    pub suppressed: Counts,
+}
+
+impl TenantRollup {
+    /// The counts `--fail-under` compares: every verdict that is not suppressed.
+    pub fn gated_counts(&self) -> Counts {
+        self.counts.without(&self.suppressed)
+    }
 }
 
 /// True for a roster identity that cannot earn credit as it stands: the directory shows
@@ -67,6 +77,9 @@ impl Rollup {
             all.leaver_risk += t.leaver_risk;
             all.roster_identities += t.roster_identities;
             all.roster_gaps += t.roster_gaps;
+            all.suppressed.attributed += t.suppressed.attributed;
+            all.suppressed.unattributed += t.suppressed.unattributed;
+            all.suppressed.unknown += t.suppressed.unknown;
         }
         all
     }
@@ -126,6 +139,7 @@ impl VerdictSink for RollupSink {
             leaver_risk: summary.leaver_risk,
             roster_identities: roster.len() as u64,
             roster_gaps: roster.iter().filter(|e| is_roster_gap(e)).count() as u64,
+            suppressed: summary.suppressed,
         });
         Ok(())
     }

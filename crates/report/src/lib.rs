@@ -132,8 +132,10 @@ pub fn terminal(
 /// The audit CSV of DESIGN.md: the header
 /// `tenant_id,environment_id,environment_name,environment_type,resource_type,resource_id,resource_name,status,partner_id,attributed_principal_id,attributing_role,reasons,change_paths_user,change_paths_service_principal`
 /// followed by the extra columns [`CSV_EXTRA_COLUMNS`] (`attributed_principal_name`,
-/// `leaver_risk`), then one row per verdict in the order given. `leaver_risk` is `true`
-/// or `false`.
+/// `leaver_risk`, then `suppressed`, `suppression_reason`, `suppression_approved_by`,
+/// `suppression_expires`), then one row per verdict in the order given. `leaver_risk`
+/// and `suppressed` are `true` or `false`; `suppression_expires` is a `YYYY-MM-DD` date,
+/// empty like the other suppression cells when the verdict is not suppressed.
 ///
 /// `reasons` is `;`-joined reason codes; the change path cells are
 /// [`ChangePath::join`](palaudit_model::ChangePath::join) (`none` when empty); absent

@@ -46,27 +46,34 @@ fn title(rollup: &Rollup) -> String {
 
 const GAPS_NOTE: &str = "Roster gaps: PAL identities of the tenant that cannot earn credit as they stand (deleted, disabled, invitation pending, no directory record, or verified as not linked or linked to another partner ID). Leaver risk: attributed resources whose credit rests on a personal user account.";
 
+/// True when some tenant has suppressed findings: only then do the roll-ups show them.
+fn any_suppressed(rollup: &Rollup) -> bool {
+    rollup.tenants.iter().any(|t| t.suppressed.total() > 0)
+}
+
 pub(crate) fn terminal(
     rollup: &Rollup,
     out: &mut dyn Write,
     opts: &TerminalOptions,
 ) -> Result<(), ReportError> {
+    let suppressed = any_suppressed(rollup);
     let mut t = new_table(opts);
-    t.set_header(
-        [
-            "Tenant",
-            "Attributed",
-            "Unattributed",
-            "Unknown",
-            "Coverage",
-            // Two lines, so that the table fits 80 columns without breaking a word.
-            "Leaver\nrisk",
-            "Roster\ngaps",
-        ]
-        .map(|h| header_cell(h, opts)),
-    );
+    let mut header = vec![
+        "Tenant",
+        "Attributed",
+        "Unattributed",
+        "Unknown",
+        "Coverage",
+        // Two lines, so that the table fits 80 columns without breaking a word.
+        "Leaver\nrisk",
+        "Roster\ngaps",
+    ];
+    if suppressed {
+        header.push("Sup-\npressed");
+    }
+    t.set_header(header.into_iter().map(|h| header_cell(h, opts)));
     let row = |r: &TenantRollup, name: Cell| {
-        vec![
+        let mut cells = vec![
             name,
             Cell::new(r.counts.attributed),
             Cell::new(r.counts.unattributed),
@@ -74,33 +81,46 @@ pub(crate) fn terminal(
             Cell::new(format_coverage(&r.counts)),
             Cell::new(r.leaver_risk),
             Cell::new(format!("{} of {}", r.roster_gaps, r.roster_identities)),
-        ]
+        ];
+        if suppressed {
+            cells.push(Cell::new(r.suppressed.total()));
+        }
+        cells
     };
     for r in &rollup.tenants {
         t.add_row(row(r, Cell::new(tenant_lines(r))));
     }
     t.add_row(row(&rollup.overall(), header_cell("All tenants", opts)));
-    for i in 1..=6 {
+    for i in 1..t.column_count() {
         if let Some(col) = t.column_mut(i) {
             col.set_cell_alignment(CellAlignment::Right);
             col.set_constraint(ColumnConstraint::ContentWidth);
         }
     }
+    let mut note = GAPS_NOTE.to_owned();
+    if suppressed {
+        note.push_str(SUPPRESSED_NOTE);
+    }
     let text = format!(
         "{}\n\n{}\n{t}\n\n{}\n\nEach tenant's report follows.\n",
         paint(&title(rollup), BOLD, opts),
         paint("Roll-up by tenant", BOLD, opts),
-        wrap(GAPS_NOTE, opts.width)
+        wrap(&note, opts.width)
     );
     write_part(out, Format::Terminal, "portfolio roll-up", &text)
 }
 
+const SUPPRESSED_NOTE: &str = " Suppressed: findings the suppressions file accepts; they keep their status and count in Coverage, but --fail-under leaves them out.";
+
 pub(crate) fn markdown(rollup: &Rollup, out: &mut dyn Write) -> Result<(), ReportError> {
+    let suppressed = any_suppressed(rollup);
     let mut s = format!("# {}\n\n", title(rollup));
-    s.push_str("| Tenant | Tenant id | Attributed | Unattributed | Unknown | Coverage | Leaver risk | Roster gaps |\n");
-    s.push_str("|---|---|--:|--:|--:|--:|--:|--:|\n");
+    s.push_str("| Tenant | Tenant id | Attributed | Unattributed | Unknown | Coverage | Leaver risk | Roster gaps |");
+    s.push_str(if suppressed { " Suppressed |\n" } else { "\n" });
+    s.push_str("|---|---|--:|--:|--:|--:|--:|--:|");
+    s.push_str(if suppressed { "--:|\n" } else { "\n" });
     let line = |s: &mut String, name: String, id: String, r: &TenantRollup| {
-        let _ = writeln!(
+        let _ = write!(
             s,
             "| {name} | {id} | {} | {} | {} | {} | {} | {} of {} |",
             r.counts.attributed,
@@ -111,6 +131,10 @@ pub(crate) fn markdown(rollup: &Rollup, out: &mut dyn Write) -> Result<(), Repor
             r.roster_gaps,
             r.roster_identities
         );
+        if suppressed {
+            let _ = write!(s, " {} |", r.suppressed.total());
+        }
+        s.push('\n');
     };
     for r in &rollup.tenants {
         let mut name = r.label.as_deref().map(markdown_inline).unwrap_or_default();
@@ -125,7 +149,11 @@ pub(crate) fn markdown(rollup: &Rollup, out: &mut dyn Write) -> Result<(), Repor
         String::new(),
         &rollup.overall(),
     );
-    let _ = writeln!(s, "\n{GAPS_NOTE}\n");
+    let mut note = GAPS_NOTE.to_owned();
+    if suppressed {
+        note.push_str(SUPPRESSED_NOTE);
+    }
+    let _ = writeln!(s, "\n{}\n", markdown_inline(&note));
     write_part(out, Format::Markdown, "portfolio roll-up", &s)
 }
 
@@ -143,6 +171,10 @@ struct RollupLine<'a> {
     leaver_risk: u64,
     roster_identities: u64,
     roster_gaps: u64,
+    /// Verdicts the suppressions file accepts.
+    suppressed: u64,
+    /// Coverage over the verdicts that are not suppressed: what `--fail-under` compares.
+    gate_coverage_pct: f64,
 }
 
 impl<'a> From<&'a TenantRollup> for RollupLine<'a> {
@@ -156,6 +188,8 @@ impl<'a> From<&'a TenantRollup> for RollupLine<'a> {
             leaver_risk: r.leaver_risk,
             roster_identities: r.roster_identities,
             roster_gaps: r.roster_gaps,
+            suppressed: r.suppressed.total(),
+            gate_coverage_pct: crate::coverage_tenths(&r.gated_counts()) as f64 / 10.0,
         }
     }
 }

@@ -121,6 +121,8 @@ enum Kind {
     I64,
     /// UTC timestamp, stored as a naive millisecond `Datetime`.
     Time,
+    /// A calendar day (Parquet `DATE`); only the verdicts table has one.
+    Date,
 }
 
 enum Value<'a> {
@@ -128,6 +130,7 @@ enum Value<'a> {
     Bool(Option<bool>),
     I64(Option<i64>),
     Time(Option<DateTime<Utc>>),
+    Date(Option<chrono::NaiveDate>),
 }
 
 /// A row of one snapshot table.
@@ -378,6 +381,11 @@ impl TableBuffer {
                 Value::Bool(b) => self.bools[i].push(b),
                 Value::I64(n) => self.ints[i].push(n),
                 Value::Time(t) => self.ints[i].push(t.map(|t| t.timestamp_millis())),
+                // Days since 1970-01-01 (chrono's default date), Parquet's DATE.
+                Value::Date(d) => self.ints[i].push(d.map(|d| {
+                    d.signed_duration_since(chrono::NaiveDate::default())
+                        .num_days()
+                })),
             }
         }
         self.len += 1;
@@ -392,6 +400,13 @@ impl TableBuffer {
                 Kind::Str => Series::new(name, std::mem::take(&mut self.strs[i])),
                 Kind::Bool => Series::new(name, std::mem::take(&mut self.bools[i])),
                 Kind::I64 => Series::new(name, std::mem::take(&mut self.ints[i])),
+                Kind::Date => {
+                    let days: Vec<Option<i32>> = std::mem::take(&mut self.ints[i])
+                        .into_iter()
+                        .map(|d| d.map(|d| d as i32))
+                        .collect();
+                    Series::new(name, days).into_date()
+                }
                 Kind::Time => Series::new(name, std::mem::take(&mut self.ints[i]))
                     .into_datetime(TimeUnit::Milliseconds, None),
             };
@@ -411,6 +426,7 @@ fn schema_of(columns: &[(&'static str, Kind)]) -> Schema {
                 Kind::Bool => DataType::Boolean,
                 Kind::I64 => DataType::Int64,
                 Kind::Time => DataType::Datetime(TimeUnit::Milliseconds, None),
+                Kind::Date => DataType::Date,
             };
             Field::new((*name).into(), dt)
         })
@@ -936,6 +952,7 @@ fn load_table(
                 | (Kind::Bool, DataType::Boolean)
                 | (Kind::I64, DataType::Int64)
                 | (Kind::Time, DataType::Datetime(_, _))
+                | (Kind::Date, DataType::Date)
         );
         if !ok {
             return Err(corrupt(format!(

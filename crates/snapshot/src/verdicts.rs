@@ -33,6 +33,10 @@ const VERDICTS_COLUMNS: &[(&str, Kind)] = &[
     ("change_paths_service_principal", Kind::Str),
     ("attributed_principal_name", Kind::Str),
     ("leaver_risk", Kind::Bool),
+    ("suppressed", Kind::Bool),
+    ("suppression_reason", Kind::Str),
+    ("suppression_approved_by", Kind::Str),
+    ("suppression_expires", Kind::Date),
 ];
 
 /// A [`VerdictSink`] writing every verdict of every tenant it is given to one Parquet
@@ -108,6 +112,10 @@ impl VerdictSink for VerdictsParquet {
             Value::Str(Some(&sp)),
             Value::Str(v.attributed_principal_name.as_deref()),
             Value::Bool(Some(v.leaver_risk)),
+            Value::Bool(Some(v.suppression.is_some())),
+            Value::Str(v.suppression.as_deref().map(|s| s.reason.as_str())),
+            Value::Str(v.suppression.as_deref().map(|s| s.approved_by.as_str())),
+            Value::Date(v.suppression.as_deref().map(|s| s.expires)),
         ];
         self.table.push(values)?;
         Ok(())
@@ -174,12 +182,19 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-03-01T08:30:00Z")
             .unwrap()
             .with_timezone(&Utc);
+        let mut accepted = verdict("f2", "販売 📊", Status::Unknown, false);
+        accepted.suppression = Some(Arc::new(palaudit_model::Suppression {
+            reason: "Customer-built".into(),
+            approved_by: "jane@fabrikam.com".into(),
+            expires: chrono::NaiveDate::from_ymd_opt(2026, 6, 30).unwrap(),
+            source: "s.toml:3".into(),
+        }));
         let a = Findings {
             tenant_id: "tenant-a".into(),
             collected_at: Some(at),
             verdicts: vec![
                 verdict("F1", "=SUM(A1)", Status::Attributed, true),
-                verdict("f2", "販売 📊", Status::Unknown, false),
+                accepted,
             ],
             ..Findings::default()
         };
@@ -256,6 +271,23 @@ mod tests {
         assert_eq!(
             strs("reasons")[0].as_deref(),
             Some("no_pal_identity_in_role;non_production_environment")
+        );
+        let suppressed = col("suppressed");
+        let suppressed = suppressed.bool().unwrap();
+        assert_eq!(
+            (0..3).map(|i| suppressed.get(i)).collect::<Vec<_>>(),
+            [Some(false), Some(true), Some(false)]
+        );
+        assert_eq!(
+            strs("suppression_reason")[1].as_deref(),
+            Some("Customer-built")
+        );
+        let expires = col("suppression_expires");
+        let expires = expires.date().unwrap().physical();
+        // 2026-06-30 is day 20634 after 1970-01-01.
+        assert_eq!(
+            (0..3).map(|i| expires.get(i)).collect::<Vec<_>>(),
+            [None, Some(20634), None]
         );
         assert_eq!(
             strs("finding_id")[0].as_deref(),
