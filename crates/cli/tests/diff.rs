@@ -103,32 +103,6 @@ fn identities() -> PathBuf {
     repo().join("fixtures/tenants/contoso/identities.csv")
 }
 
-/// Runs `palaudit` in `dir`; (exit code, stdout, stderr with `dir` as `[DIR]`).
-fn palaudit(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = palaudit_with_token(dir, TOKEN).args(args).output().unwrap();
-    let clean = |b: &[u8]| text(b).replace(&dir.display().to_string(), "[DIR]");
-    (
-        out.status.code().unwrap_or(-1),
-        clean(&out.stdout),
-        clean(&out.stderr),
-    )
-}
-
-/// Collection times differ from run to run: `2026-01-02 03:04:05 UTC` becomes `[TIME]`.
-fn redact_times(s: &str) -> String {
-    let mut out = s.to_owned();
-    while let Some(end) = out.find(" UTC") {
-        let start = end.saturating_sub(19);
-        let stamp = &out[start..end];
-        assert!(
-            stamp.len() == 19 && stamp.as_bytes()[4] == b'-' && stamp.as_bytes()[13] == b':',
-            "not a timestamp before UTC: {stamp:?}"
-        );
-        out.replace_range(start..end + 4, "[TIME]");
-    }
-    out
-}
-
 #[test]
 fn an_owner_changed_after_handover_is_drift() {
     let dir = tempfile::tempdir().unwrap();
@@ -138,8 +112,9 @@ fn an_owner_changed_after_handover_is_drift() {
     let ids = identities();
     let ids = ids.to_str().unwrap();
 
-    let (code, stdout, stderr) = palaudit(
+    let (code, stdout, stderr) = run_in(
         d,
+        TOKEN,
         &[
             "diff",
             "before",
@@ -195,8 +170,9 @@ fn an_owner_changed_after_handover_is_drift() {
     assert_eq!(json["findings"][0]["old"]["partner_id"], "1234567");
 
     // --fail-on-drift turns the drift into exit 1.
-    let (code, _, stderr) = palaudit(
+    let (code, _, stderr) = run_in(
         d,
+        TOKEN,
         &[
             "diff",
             "before",
@@ -209,8 +185,9 @@ fn an_owner_changed_after_handover_is_drift() {
     );
     assert_eq!(code, 1, "{stderr}");
     // No drift the other way round: Expense Claims is fixed.
-    let (code, stdout, _) = palaudit(
+    let (code, stdout, _) = run_in(
         d,
+        TOKEN,
         &[
             "diff",
             "after",
@@ -225,8 +202,9 @@ fn an_owner_changed_after_handover_is_drift() {
 
     // The JSON reports of the two audits give the same diff as the snapshots.
     for (snap, report) in [("before", "before.json"), ("after", "after.json")] {
-        let (code, _, stderr) = palaudit(
+        let (code, _, stderr) = run_in(
             d,
+            TOKEN,
             &[
                 "audit",
                 "--snapshot",
@@ -240,8 +218,9 @@ fn an_owner_changed_after_handover_is_drift() {
         );
         assert_eq!(code, 0, "{stderr}");
     }
-    let (code, _, stderr) = palaudit(
+    let (code, _, stderr) = run_in(
         d,
+        TOKEN,
         &[
             "diff",
             "before.json",
@@ -257,8 +236,9 @@ fn an_owner_changed_after_handover_is_drift() {
         std::fs::read_to_string(d.join("diff.json")).unwrap()
     );
     // A snapshot against a report works too.
-    let (code, _, stderr) = palaudit(
+    let (code, _, stderr) = run_in(
         d,
+        TOKEN,
         &[
             "diff",
             "before.json",
@@ -282,7 +262,11 @@ fn inputs_that_cannot_be_compared_are_refused_by_name() {
     let ids = ids.to_str().unwrap();
 
     // Two tenants.
-    let (code, _, stderr) = palaudit(d, &["diff", "contoso", "adatum", "--identities", ids]);
+    let (code, _, stderr) = run_in(
+        d,
+        TOKEN,
+        &["diff", "contoso", "adatum", "--identities", ids],
+    );
     assert_eq!(code, 2);
     insta::assert_snapshot!("diff_other_tenant", stderr);
 
@@ -292,7 +276,11 @@ fn inputs_that_cannot_be_compared_are_refused_by_name() {
         "{\r\n  \"schema_version\": 7,\r\n  \"tenant_id\": \"x\"\r\n}\r\n",
     )
     .unwrap();
-    let (code, _, stderr) = palaudit(d, &["diff", "old.json", "contoso", "--identities", ids]);
+    let (code, _, stderr) = run_in(
+        d,
+        TOKEN,
+        &["diff", "old.json", "contoso", "--identities", ids],
+    );
     assert_eq!(code, 2);
     insta::assert_snapshot!("diff_schema_version", stderr);
 
@@ -302,17 +290,25 @@ fn inputs_that_cannot_be_compared_are_refused_by_name() {
         "{\n  \"schema_version\": 1,\n  \"tenant_id\": ",
     )
     .unwrap();
-    let (code, _, stderr) = palaudit(d, &["diff", "cut.json", "contoso", "--identities", ids]);
+    let (code, _, stderr) = run_in(
+        d,
+        TOKEN,
+        &["diff", "cut.json", "contoso", "--identities", ids],
+    );
     assert_eq!(code, 2);
     insta::assert_snapshot!("diff_truncated_report", stderr);
 
     // A file that does not exist.
-    let (code, _, stderr) = palaudit(d, &["diff", "missing.json", "contoso", "--identities", ids]);
+    let (code, _, stderr) = run_in(
+        d,
+        TOKEN,
+        &["diff", "missing.json", "contoso", "--identities", ids],
+    );
     assert_eq!(code, 2);
     insta::assert_snapshot!("diff_missing_input", stderr);
 
     // A snapshot needs the roster it is audited with.
-    let (code, _, stderr) = palaudit(d, &["diff", "contoso", "contoso"]);
+    let (code, _, stderr) = run_in(d, TOKEN, &["diff", "contoso", "contoso"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("--identities"), "{stderr}");
 }

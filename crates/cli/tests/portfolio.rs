@@ -55,26 +55,6 @@ fn expected_counts(name: &str) -> (usize, usize, usize, usize) {
     (rows.len(), n("attributed"), n("unattributed"), n("unknown"))
 }
 
-fn palaudit(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = palaudit_with_token(dir, TOKEN).args(args).output().unwrap();
-    let clean = |b: &[u8]| text(b).replace(&dir.display().to_string(), "[DIR]");
-    (
-        out.status.code().unwrap_or(-1),
-        clean(&out.stdout),
-        clean(&out.stderr),
-    )
-}
-
-/// Collection times differ from run to run.
-fn redact_times(s: &str) -> String {
-    let mut out = s.to_owned();
-    while let Some(end) = out.find(" UTC") {
-        let start = end.saturating_sub(19);
-        out.replace_range(start..end + 4, "[TIME]");
-    }
-    out
-}
-
 #[test]
 fn a_two_tenant_rollup_is_right_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
@@ -83,8 +63,9 @@ fn a_two_tenant_rollup_is_right_in_every_format() {
     collect(d, "adatum", ADATUM);
     write_portfolio_roster(d);
 
-    let (code, stdout, stderr) = palaudit(
+    let (code, stdout, stderr) = run_in(
         d,
+        TOKEN,
         &[
             "audit",
             "--snapshots",
@@ -107,8 +88,9 @@ fn a_two_tenant_rollup_is_right_in_every_format() {
     insta::assert_snapshot!("portfolio_stdout", redact_times(&stdout));
 
     // The same portfolio named snapshot by snapshot gives the same report.
-    let (code, again, _) = palaudit(
+    let (code, again, _) = run_in(
         d,
+        TOKEN,
         &[
             "audit",
             "--snapshot",
@@ -224,7 +206,7 @@ fn fail_under_holds_for_every_tenant_and_bad_portfolios_are_refused() {
             "--quiet",
         ];
         args.extend_from_slice(extra);
-        palaudit(d, &args)
+        run_in(d, TOKEN, &args)
     };
 
     // Contoso 42.9%, Adatum 39.3%, all 41.4%: 40% fails because of Adatum alone.
@@ -247,8 +229,9 @@ fn fail_under_holds_for_every_tenant_and_bad_portfolios_are_refused() {
 
     // A directory without snapshots.
     std::fs::create_dir(d.join("empty")).unwrap();
-    let (code, _, stderr) = palaudit(
+    let (code, _, stderr) = run_in(
         d,
+        TOKEN,
         &[
             "audit",
             "--snapshots",

@@ -38,26 +38,9 @@ expires = 2099-12-31
 "#;
 
 fn demo(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = palaudit_with_token(dir, "unused")
-        .arg("demo")
-        .args(args)
-        .output()
-        .unwrap();
-    let clean = |b: &[u8]| text(b).replace(&dir.display().to_string(), "[DIR]");
-    (
-        out.status.code().unwrap_or(-1),
-        clean(&out.stdout),
-        clean(&out.stderr),
-    )
-}
-
-fn redact_times(s: &str) -> String {
-    let mut out = s.to_owned();
-    while let Some(end) = out.find(" UTC") {
-        let start = end.saturating_sub(19);
-        out.replace_range(start..end + 4, "[TIME]");
-    }
-    out
+    let mut all = vec!["demo"];
+    all.extend_from_slice(args);
+    run_in(dir, "unused", &all)
 }
 
 #[test]

@@ -192,29 +192,14 @@ impl Findings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::Evidence;
-    use std::sync::Arc;
 
     fn verdict(env: &str, status: Status, leaver_risk: bool) -> Verdict {
         Verdict {
             environment_id: env.into(),
             environment_name: format!("{env} name").into(),
             environment_type: "Production".into(),
-            resource_type: ResourceType::Flow,
-            resource_id: "r".into(),
-            resource_name: "R".into(),
-            status,
-            partner_id: None,
-            attributed_principal_id: None,
-            attributed_principal_name: None,
-            attributing_role: None,
             leaver_risk,
-            reasons: Vec::new(),
-            change_paths_user: Arc::from([]),
-            change_paths_service_principal: Arc::from([]),
-            evidence: Evidence::default(),
-            facts: None,
-            suppression: None,
+            ..Verdict::new(ResourceType::Flow, "r", "R", status)
         }
     }
 

@@ -332,8 +332,7 @@ fn classify(was: Option<&Observed>, now: &Observed) -> Change {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::{Evidence, Findings};
-    use std::sync::Arc;
+    use crate::findings::Findings;
 
     fn verdict(
         id: &str,
@@ -341,29 +340,19 @@ mod tests {
         partner: Option<&str>,
         principal: Option<&str>,
     ) -> Verdict {
+        let name = format!("App {id}");
         Verdict {
             environment_id: "env".into(),
             environment_name: "Env".into(),
             environment_type: "Production".into(),
-            resource_type: ResourceType::CanvasApp,
-            resource_id: id.into(),
-            resource_name: format!("App {id}"),
-            status,
             partner_id: partner.map(str::to_owned),
             attributed_principal_id: principal.map(str::to_owned),
-            attributed_principal_name: None,
-            attributing_role: None,
-            leaver_risk: false,
             reasons: match status {
                 Status::Attributed => vec![Reason::PalIdentityInRole],
                 Status::Unattributed => vec![Reason::NoPalIdentityInRole],
                 Status::Unknown => vec![Reason::OwnerUnresolved],
             },
-            change_paths_user: Arc::from([]),
-            change_paths_service_principal: Arc::from([]),
-            evidence: Evidence::default(),
-            facts: Default::default(),
-            suppression: None,
+            ..Verdict::new(ResourceType::CanvasApp, id, &name, status)
         }
     }
 

@@ -354,6 +354,40 @@ pub struct Verdict {
     pub suppression: Option<Arc<Suppression>>,
 }
 
+impl Verdict {
+    /// A verdict on a resource with only its status decided: no environment (the
+    /// `environment_*` fields are empty), no credited identity, reasons, change paths,
+    /// evidence or suppression. The fields are public; set the rest with struct update
+    /// syntax.
+    pub fn new(
+        resource_type: ResourceType,
+        resource_id: &str,
+        resource_name: &str,
+        status: Status,
+    ) -> Verdict {
+        Verdict {
+            environment_id: Arc::from(""),
+            environment_name: Arc::from(""),
+            environment_type: Arc::from(""),
+            resource_type,
+            resource_id: resource_id.to_owned(),
+            resource_name: resource_name.to_owned(),
+            status,
+            partner_id: None,
+            attributed_principal_id: None,
+            attributed_principal_name: None,
+            attributing_role: None,
+            leaver_risk: false,
+            reasons: Vec::new(),
+            change_paths_user: Arc::from([]),
+            change_paths_service_principal: Arc::from([]),
+            evidence: Evidence::default(),
+            facts: None,
+            suppression: None,
+        }
+    }
+}
+
 /// An accepted finding: an entry of the suppressions file (docs/suppressions.md) that
 /// matched a verdict and has not expired.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -524,21 +558,8 @@ mod tests {
             environment_id: "e".into(),
             environment_name: "E".into(),
             environment_type: "Production".into(),
-            resource_type: ResourceType::Flow,
-            resource_id: "r".into(),
-            resource_name: "R".into(),
-            status,
-            partner_id: None,
-            attributed_principal_id: None,
-            attributed_principal_name: None,
-            attributing_role: None,
             leaver_risk,
-            reasons: Vec::new(),
-            change_paths_user: Arc::from([]),
-            change_paths_service_principal: Arc::from([]),
-            evidence: Evidence::default(),
-            facts: None,
-            suppression: None,
+            ..Verdict::new(ResourceType::Flow, "r", "R", status)
         };
         let f = Findings {
             verdicts: vec![

@@ -148,32 +148,15 @@ impl VerdictSink for RollupSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::{Evidence, Findings, Status};
+    use crate::findings::{Findings, Status};
     use crate::identities::{AccountKind, PrincipalKind};
     use crate::inventory::ResourceType;
     use crate::roster_findings::RosterFindings;
-    use std::sync::Arc;
 
     fn verdict(status: Status, leaver_risk: bool) -> Verdict {
         Verdict {
-            environment_id: "e".into(),
-            environment_name: "E".into(),
-            environment_type: "Production".into(),
-            resource_type: ResourceType::Flow,
-            resource_id: "r".into(),
-            resource_name: "R".into(),
-            status,
-            partner_id: None,
-            attributed_principal_id: None,
-            attributed_principal_name: None,
-            attributing_role: None,
             leaver_risk,
-            reasons: Vec::new(),
-            change_paths_user: Arc::from([]),
-            change_paths_service_principal: Arc::from([]),
-            evidence: Evidence::default(),
-            facts: None,
-            suppression: None,
+            ..Verdict::new(ResourceType::Flow, "r", "R", status)
         }
     }
 

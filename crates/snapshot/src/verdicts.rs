@@ -144,34 +144,26 @@ impl Drop for VerdictsParquet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use palaudit_model::{Evidence, Findings, Reason, ResourceType, Role, Status};
+    use palaudit_model::{Findings, Reason, ResourceType, Role, Status};
     use polars::prelude::*;
     use std::sync::Arc;
 
     fn verdict(id: &str, name: &str, status: Status, leaver_risk: bool) -> Verdict {
+        let credited = status == Status::Attributed;
         Verdict {
             environment_id: "env-1".into(),
             environment_name: "Sales".into(),
             environment_type: "Production".into(),
-            resource_type: ResourceType::Flow,
-            resource_id: id.into(),
-            resource_name: name.into(),
-            status,
-            partner_id: (status == Status::Attributed).then(|| "1234567".to_owned()),
-            attributed_principal_id: None,
-            attributed_principal_name: (status == Status::Attributed)
-                .then(|| "Pat Kowalski".to_owned()),
-            attributing_role: (status == Status::Attributed).then_some(Role::Creator),
+            partner_id: credited.then(|| "1234567".to_owned()),
+            attributed_principal_name: credited.then(|| "Pat Kowalski".to_owned()),
+            attributing_role: credited.then_some(Role::Creator),
             leaver_risk,
             reasons: vec![
                 Reason::NoPalIdentityInRole,
                 Reason::NonProductionEnvironment,
             ],
             change_paths_user: Arc::from([ChangePath::Powershell, ChangePath::Gui]),
-            change_paths_service_principal: Arc::from([]),
-            evidence: Evidence::default(),
-            facts: None,
-            suppression: None,
+            ..Verdict::new(ResourceType::Flow, id, name, status)
         }
     }
 

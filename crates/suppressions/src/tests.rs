@@ -1,6 +1,5 @@
 use super::*;
-use palaudit_model::{Evidence, Findings};
-use std::sync::Arc;
+use palaudit_model::Findings;
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -24,21 +23,7 @@ fn verdict(env: &str, rt: ResourceType, id: &str, name: &str, status: Status) ->
         environment_id: format!("{env}-id").into(),
         environment_name: env.into(),
         environment_type: "Production".into(),
-        resource_type: rt,
-        resource_id: id.into(),
-        resource_name: name.into(),
-        status,
-        partner_id: None,
-        attributed_principal_id: None,
-        attributed_principal_name: None,
-        attributing_role: None,
-        leaver_risk: false,
-        reasons: Vec::new(),
-        change_paths_user: Arc::from([]),
-        change_paths_service_principal: Arc::from([]),
-        evidence: Evidence::default(),
-        facts: None,
-        suppression: None,
+        ..Verdict::new(rt, id, name, status)
     }
 }
 
