@@ -152,37 +152,32 @@ pub(crate) fn render(
 
 fn suppressed_table(suppressed: &[&Verdict], opts: &TerminalOptions) -> Table {
     let mut t = new_table(opts);
-    t.set_header(
-        [
-            "Resource",
-            "Status",
-            "Until",
-            "Approved by",
-            "Reason",
-            "Entry",
-        ]
-        .map(|h| header_cell(h, opts)),
-    );
+    t.set_header(["Resource", "Until", "Approved by", "Reason"].map(|h| header_cell(h, opts)));
     for v in suppressed {
         let Some(s) = &v.suppression else { continue };
+        // Four columns, the resource's facts stacked in one, so the table reads at 80
+        // columns.
         t.add_row(vec![
             Cell::new(format!(
-                "{}\n{} · {}",
+                "{}\n{} · {}\n{}",
                 shorten(&display_name(&v.resource_name), MAX_NAME_CHARS),
                 v.resource_type.label(),
                 shorten(
                     &environment_label(&v.environment_name),
                     MAX_ENVIRONMENT_CHARS
-                )
+                ),
+                v.status
             )),
-            status_cell(v.status, opts),
             Cell::new(s.expires),
-            Cell::new(one_line(&s.approved_by)),
+            Cell::new(format!(
+                "{}\n{}",
+                one_line(&s.approved_by),
+                one_line(&s.source)
+            )),
             Cell::new(one_line(&s.reason)),
-            Cell::new(one_line(&s.source)),
         ]);
     }
-    // Dates and statuses must not break; the reason wraps instead.
+    // Dates and addresses must not break; names and the reason wrap instead.
     for i in [1, 2] {
         if let Some(col) = t.column_mut(i) {
             col.set_constraint(ColumnConstraint::ContentWidth);
