@@ -3,8 +3,10 @@
 use crate::{AuditArgs, Outcome, ReportArgs};
 use anyhow::{Context, Result, bail};
 use palaudit_model::{Findings, Roster};
+use palaudit_model::{SinkError, VerdictSink};
 use palaudit_rules::RuleSet;
-use palaudit_snapshot::Snapshot;
+use palaudit_snapshot::{Snapshot, VerdictsParquet};
+use palaudit_suppressions::Applier;
 use std::io::Write;
 use std::path::Path;
 
@@ -18,16 +20,21 @@ pub fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
 pub fn run(args: &AuditArgs) -> Result<Outcome> {
     let rules = load_rules(args.report.rules.as_deref())?;
     let roster = Roster::load(&args.identities)?;
-    let snapshot = Snapshot::open(&args.snapshot)?;
-    let checks = match &args.roster_check {
-        Some(path) => Some(load_roster_check(path, &snapshot.manifest.tenant_id)?),
-        None => None,
+    if args.snapshots.is_some() || args.snapshot.len() > 1 {
+        let paths = crate::portfolio::snapshot_paths(&args.snapshot, args.snapshots.as_deref())?;
+        return crate::portfolio::run(&paths, &roster, &rules, &args.roster_check, &args.report);
+    }
+    let snapshot = Snapshot::open(&args.snapshot[0])?;
+    let checks = match &args.roster_check[..] {
+        [] => None,
+        [path] => Some(load_roster_check(path, &snapshot.manifest.tenant_id)?),
+        _ => bail!("--roster-check is given once per tenant, and this audit has one tenant"),
     };
     audit_snapshot(&snapshot, &roster, &rules, checks.as_deref(), &args.report)
 }
 
 /// Reads `identities verify --out` results for `tenant`.
-fn load_roster_check(path: &Path, tenant: &str) -> Result<Vec<palaudit_model::LinkCheck>> {
+pub fn load_roster_check(path: &Path, tenant: &str) -> Result<Vec<palaudit_model::LinkCheck>> {
     Ok(palaudit_model::RosterCheck::load(path, tenant)?.link_checks())
 }
 
@@ -39,18 +46,30 @@ pub fn audit_snapshot(
     link_checks: Option<&[palaudit_model::LinkCheck]>,
     report: &ReportArgs,
 ) -> Result<Outcome> {
+    let suppressions = crate::suppress::load(report)?;
     let mut findings = evaluate_snapshot(snapshot, roster, rules)?;
     if let Some(checks) = link_checks {
-        for unmatched in findings.apply_link_checks(checks) {
-            warn(&format!(
-                "the roster check names {} of partner {}, which the identities file does not list for this tenant",
-                unmatched.principal_id, unmatched.partner_id
-            ));
-        }
+        apply_link_checks(&mut findings, checks);
+    }
+    if let Some(set) = &suppressions {
+        let mut applier = Applier::new(set, crate::suppress::today());
+        applier.apply(&mut findings);
+        crate::suppress::warn_usage(&applier.usage());
     }
     write_reports(&findings, report)?;
     require_complete(&findings, report.allow_partial)?;
     Ok(threshold(&findings, report.fail_under))
+}
+
+/// Records `identities verify` results in the roster, warning about the ones that name
+/// nobody the identities file lists for the tenant.
+pub fn apply_link_checks(findings: &mut Findings, checks: &[palaudit_model::LinkCheck]) {
+    for unmatched in findings.apply_link_checks(checks) {
+        warn(&format!(
+            "the roster check names {} of partner {}, which the identities file does not list for tenant {}",
+            unmatched.principal_id, unmatched.partner_id, findings.tenant_id
+        ));
+    }
 }
 
 /// Evaluates a verified snapshot: the findings every report and the fix plan render.
@@ -89,17 +108,18 @@ pub fn require_complete(findings: &Findings, allow_partial: bool) -> Result<()> 
 }
 
 /// Compares coverage with `--fail-under` at the precision reports show (tenths of a
-/// percent), so a coverage printed as 61.5% never fails `--fail-under 61.5`.
+/// percent), so a coverage printed as 61.5% never fails `--fail-under 61.5`. Suppressed
+/// verdicts are left out.
 fn threshold(findings: &Findings, fail_under: Option<f64>) -> Outcome {
     match fail_under {
-        Some(min)
-            if palaudit_report::coverage_tenths(&findings.counts())
-                < (min * 10.0).round() as u64 =>
-        {
-            Outcome::NotMet
-        }
+        Some(min) if below(&findings.gated_counts(), min) => Outcome::NotMet,
         _ => Outcome::Done,
     }
+}
+
+/// True when `counts`' coverage, as reports show it, is below `min` percent.
+pub fn below(counts: &palaudit_model::Counts, min: f64) -> bool {
+    palaudit_report::coverage_tenths(counts) < (min * 10.0).round() as u64
 }
 
 #[allow(clippy::print_stderr)]
@@ -143,6 +163,9 @@ pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
     if let Some(p) = &report.json {
         write_file(p, "JSON", |w| Ok(palaudit_report::json(findings, w)?))?;
     }
+    if let Some(p) = &report.verdicts_parquet {
+        write_parquet(p, |sink| findings.replay(sink))?;
+    }
     if let Some(p) = &report.roster_csv {
         write_file(p, "roster CSV", |w| {
             Ok(palaudit_report::roster_csv(findings, w)?)
@@ -154,14 +177,31 @@ pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
     if !report.quiet {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        let opts = palaudit_report::TerminalOptions {
-            width: None,
-            color: std::io::IsTerminal::is_terminal(&std::io::stdout()),
-        };
-        palaudit_report::terminal(findings, &mut out, &opts)?;
+        palaudit_report::terminal(findings, &mut out, &terminal_options())?;
         out.flush()?;
     }
     Ok(())
+}
+
+/// Writes the verdicts Parquet table at `path`, fed by `feed` (every tenant's audit).
+pub fn write_parquet(
+    path: &Path,
+    feed: impl FnOnce(&mut dyn VerdictSink) -> Result<(), SinkError>,
+) -> Result<()> {
+    let context = || format!("writing the verdicts Parquet table {}", path.display());
+    let mut sink = VerdictsParquet::create(path).with_context(context)?;
+    feed(&mut sink)
+        .and_then(|()| sink.finish())
+        .map_err(|e| anyhow::anyhow!(e))
+        .with_context(context)
+}
+
+/// How the terminal reports are laid out: the terminal's width, colour only on a terminal.
+pub fn terminal_options() -> palaudit_report::TerminalOptions {
+    palaudit_report::TerminalOptions {
+        width: None,
+        color: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+    }
 }
 
 pub fn list_rules(dir: Option<&Path>) -> Result<Outcome> {

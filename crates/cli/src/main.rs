@@ -8,15 +8,18 @@
 mod audit;
 mod collect;
 mod demo;
+mod diff;
 mod fix_plan;
 mod identities;
+mod portfolio;
+mod suppress;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Exit codes (DESIGN.md): 0 done, 1 `--fail-under` (or `--fail-on-gap`) not met, 2
-/// operational error.
+/// Exit codes (DESIGN.md): 0 done, 1 `--fail-under` (or `--fail-on-gap`,
+/// `--fail-on-drift`) not met, 2 operational error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Done,
@@ -57,6 +60,8 @@ enum Command {
     Audit(AuditArgs),
     /// Run collect and audit on the bundled sample tenant (no account, no network).
     Demo(DemoArgs),
+    /// Compare two audits of one tenant: ownership drift, fixed, new and removed resources.
+    Diff(DiffArgs),
     /// Write the commands that would move every unattributed resource to a PAL identity
     /// (PowerShell or bash). palaudit never runs them.
     FixPlan(FixPlanArgs),
@@ -132,10 +137,18 @@ pub struct ReportArgs {
     /// Write the full findings with evidence as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write every verdict as one Parquet table (tenant_id and every audit CSV column,
+    /// typed) for DuckDB, Spark or Fabric; docs/verdicts-parquet.md has the schema.
+    #[arg(long, value_name = "FILE")]
+    pub verdicts_parquet: Option<PathBuf>,
     /// Write the PAL identity roster (one row per identity for this tenant: health,
     /// PAL link, RBAC assignments, credited resources) as CSV to this file.
     #[arg(long, value_name = "FILE")]
     pub roster_csv: Option<PathBuf>,
+    /// Accepted findings (TOML, docs/suppressions.md): matching verdicts keep their
+    /// status, are marked suppressed in every report and are left out of --fail-under.
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Option<PathBuf>,
     /// Exit 1 when coverage (attributed ÷ all resources) is below PCT.
     #[arg(long, value_name = "PCT", value_parser = parse_pct)]
     pub fail_under: Option<f64>,
@@ -190,17 +203,21 @@ pub struct FixPlanArgs {
 
 #[derive(Args)]
 pub struct AuditArgs {
-    /// Snapshot directory written by `palaudit collect`.
-    #[arg(long)]
-    pub snapshot: PathBuf,
+    /// Snapshot directory written by `palaudit collect`. Repeat it to audit a portfolio:
+    /// a roll-up by tenant, then each tenant's detail (docs/portfolio.md).
+    #[arg(long, value_name = "DIR", required_unless_present = "snapshots")]
+    pub snapshot: Vec<PathBuf>,
+    /// Audit every snapshot below DIR as one portfolio.
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
     /// PAL identities file (CSV): partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name
     /// and optionally account_kind (personal | service_account).
     #[arg(long)]
     pub identities: PathBuf,
     /// Results of `palaudit identities verify --out FILE`: fills the roster section's
-    /// PAL link and Azure RBAC columns.
+    /// PAL link and Azure RBAC columns. In a portfolio, one per tenant.
     #[arg(long, value_name = "FILE")]
-    pub roster_check: Option<PathBuf>,
+    pub roster_check: Vec<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -215,6 +232,39 @@ pub struct DemoArgs {
     pub snapshot: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The older audit: a snapshot directory, or a JSON report written by `audit --json`.
+    pub old: PathBuf,
+    /// The newer audit, of the same tenant: a snapshot directory or a JSON report.
+    pub new: PathBuf,
+    /// PAL identities file (CSV), as for `audit`; needed when either side is a snapshot,
+    /// which is audited with it (both snapshots with the same roster).
+    #[arg(long)]
+    pub identities: Option<PathBuf>,
+    /// Rules directory to use instead of the rules built into palaudit (snapshots only).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Write the diff as CSV (one row per resource, with its stable finding id).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write the diff as markdown.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write the diff as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Exit 1 when a resource credited in the older audit is not credited in the newer.
+    #[arg(long)]
+    pub fail_on_drift: bool,
+    /// Do not print the table.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Diff a snapshot whose collection was incomplete without failing (exit 2).
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 #[derive(Args)]
@@ -255,6 +305,7 @@ fn main() -> ExitCode {
         Command::Collect(args) => collect::run(&args),
         Command::Audit(args) => audit::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::FixPlan(args) => fix_plan::run(&args),
         Command::Rules(args) => audit::list_rules(args.rules.as_deref()),
         Command::Rule(args) => audit::explain_rule(&args.id, args.rules.as_deref()),

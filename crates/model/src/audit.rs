@@ -49,6 +49,9 @@ pub struct AuditSummary {
     pub roster: RosterFindings,
     /// The verdicts that are not `attributed`, in report order.
     pub not_attributed: Vec<Verdict>,
+    /// Counts of the suppressed verdicts, by status.
+    #[serde(default)]
+    pub suppressed: Counts,
 }
 
 impl AuditSummary {
@@ -61,6 +64,11 @@ impl AuditSummary {
             total.unknown += c.unknown;
         }
         total
+    }
+
+    /// The counts `--fail-under` compares: every verdict that is not suppressed.
+    pub fn gated_counts(&self) -> Counts {
+        self.counts().without(&self.suppressed)
     }
 }
 
@@ -85,6 +93,9 @@ impl SummaryBuilder {
                     verdict.environment_type.to_string(),
                 ),
             );
+        }
+        if verdict.suppression.is_some() {
+            s.suppressed.add(verdict.status);
         }
         match verdict.status {
             Status::Attributed => s.leaver_risk += u64::from(verdict.leaver_risk),
@@ -181,28 +192,14 @@ impl Findings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::Evidence;
-    use std::sync::Arc;
 
     fn verdict(env: &str, status: Status, leaver_risk: bool) -> Verdict {
         Verdict {
             environment_id: env.into(),
             environment_name: format!("{env} name").into(),
             environment_type: "Production".into(),
-            resource_type: ResourceType::Flow,
-            resource_id: "r".into(),
-            resource_name: "R".into(),
-            status,
-            partner_id: None,
-            attributed_principal_id: None,
-            attributed_principal_name: None,
-            attributing_role: None,
             leaver_risk,
-            reasons: Vec::new(),
-            change_paths_user: Arc::from([]),
-            change_paths_service_principal: Arc::from([]),
-            evidence: Evidence::default(),
-            facts: None,
+            ..Verdict::new(ResourceType::Flow, "r", "R", status)
         }
     }
 

@@ -347,6 +347,57 @@ pub struct Verdict {
     /// not attributed; boxed because most verdicts of a large tenant never need it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts: Option<Box<ResourceFacts>>,
+    /// Set when an entry of the suppressions file accepts this finding: the verdict
+    /// keeps its status, every report says it is suppressed, and `--fail-under` leaves
+    /// it out. Shared by every verdict the entry matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Arc<Suppression>>,
+}
+
+impl Verdict {
+    /// A verdict on a resource with only its status decided: no environment (the
+    /// `environment_*` fields are empty), no credited identity, reasons, change paths,
+    /// evidence or suppression. The fields are public; set the rest with struct update
+    /// syntax.
+    pub fn new(
+        resource_type: ResourceType,
+        resource_id: &str,
+        resource_name: &str,
+        status: Status,
+    ) -> Verdict {
+        Verdict {
+            environment_id: Arc::from(""),
+            environment_name: Arc::from(""),
+            environment_type: Arc::from(""),
+            resource_type,
+            resource_id: resource_id.to_owned(),
+            resource_name: resource_name.to_owned(),
+            status,
+            partner_id: None,
+            attributed_principal_id: None,
+            attributed_principal_name: None,
+            attributing_role: None,
+            leaver_risk: false,
+            reasons: Vec::new(),
+            change_paths_user: Arc::from([]),
+            change_paths_service_principal: Arc::from([]),
+            evidence: Evidence::default(),
+            facts: None,
+            suppression: None,
+        }
+    }
+}
+
+/// An accepted finding: an entry of the suppressions file (docs/suppressions.md) that
+/// matched a verdict and has not expired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub reason: String,
+    pub approved_by: String,
+    /// The last day the entry holds; from the day after, the finding counts again.
+    pub expires: chrono::NaiveDate,
+    /// Where the entry is: `file:line`.
+    pub source: String,
 }
 
 /// Per-resource-type guidance reports show next to unattributed resources, copied from
@@ -367,6 +418,15 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// These counts less `other` (a subset of them, such as the suppressed verdicts).
+    pub fn without(&self, other: &Counts) -> Counts {
+        Counts {
+            attributed: self.attributed.saturating_sub(other.attributed),
+            unattributed: self.unattributed.saturating_sub(other.unattributed),
+            unknown: self.unknown.saturating_sub(other.unknown),
+        }
+    }
+
     pub fn add(&mut self, status: Status) {
         match status {
             Status::Attributed => self.attributed += 1,
@@ -412,6 +472,20 @@ impl Findings {
             c.add(v.status);
         }
         c
+    }
+
+    /// Counts of the suppressed verdicts, by status.
+    pub fn suppressed_counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for v in self.verdicts.iter().filter(|v| v.suppression.is_some()) {
+            c.add(v.status);
+        }
+        c
+    }
+
+    /// The counts `--fail-under` compares: every verdict that is not suppressed.
+    pub fn gated_counts(&self) -> Counts {
+        self.counts().without(&self.suppressed_counts())
     }
 
     /// Attributed verdicts whose credit rests on a personal user account.
@@ -484,20 +558,8 @@ mod tests {
             environment_id: "e".into(),
             environment_name: "E".into(),
             environment_type: "Production".into(),
-            resource_type: ResourceType::Flow,
-            resource_id: "r".into(),
-            resource_name: "R".into(),
-            status,
-            partner_id: None,
-            attributed_principal_id: None,
-            attributed_principal_name: None,
-            attributing_role: None,
             leaver_risk,
-            reasons: Vec::new(),
-            change_paths_user: Arc::from([]),
-            change_paths_service_principal: Arc::from([]),
-            evidence: Evidence::default(),
-            facts: None,
+            ..Verdict::new(ResourceType::Flow, "r", "R", status)
         };
         let f = Findings {
             verdicts: vec![

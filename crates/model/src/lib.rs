@@ -7,24 +7,29 @@
 
 pub mod audit;
 pub mod collection;
+pub mod diff;
 pub mod findings;
 pub mod identities;
 pub mod ids;
 pub mod inventory;
+pub mod lines;
+pub mod portfolio;
 pub mod roster_check;
 pub mod roster_findings;
 
 pub use audit::{AuditHeader, AuditSummary, Fanout, SinkError, SummaryBuilder, VerdictSink};
 pub use collection::CollectionError;
+pub use diff::{Change, Diff, DiffEntry, DiffSide, Observed, finding_id};
 pub use findings::{
     Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Holder, Reason,
-    ResourceFacts, Status, TypeGuidance, Verdict,
+    ResourceFacts, Status, Suppression, TypeGuidance, Verdict,
 };
 pub use identities::{AccountKind, IdentitiesError, Identity, PrincipalKind, Roster};
 pub use inventory::{
     Environment, Inventory, Principal, PrincipalIdKind, PrincipalType, Resource, ResourceType,
     Role, RoleAssignment, SystemUser,
 };
+pub use portfolio::{Rollup, RollupSink, TenantRollup};
 pub use roster_check::{IdentityCheck, RosterCheck, RosterCheckError};
 pub use roster_findings::{
     IdentityHealth, LinkCheck, LinkState, OtherTenants, RosterEntry, RosterFindings,

@@ -26,16 +26,29 @@ pub const CSV_COLUMNS: [&str; 14] = [
 
 /// Columns after [`CSV_COLUMNS`] (DESIGN.md: "others may follow"). New ones are only
 /// ever appended.
-pub const CSV_EXTRA_COLUMNS: [&str; 2] = ["attributed_principal_name", "leaver_risk"];
+pub const CSV_EXTRA_COLUMNS: [&str; 6] = [
+    "attributed_principal_name",
+    "leaver_risk",
+    "suppressed",
+    "suppression_reason",
+    "suppression_approved_by",
+    "suppression_expires",
+];
 
-pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
+pub(crate) fn render(
+    findings: &Findings,
+    out: &mut dyn Write,
+    header: bool,
+) -> Result<(), ReportError> {
     let mut w = csv::Writer::from_writer(out);
-    let header = CSV_COLUMNS.iter().chain(CSV_EXTRA_COLUMNS.iter());
-    w.write_record(header).map_err(|source| ReportError::Csv {
-        format: Format::Csv,
-        part: "header".to_owned(),
-        source,
-    })?;
+    if header {
+        let names = CSV_COLUMNS.iter().chain(CSV_EXTRA_COLUMNS.iter());
+        w.write_record(names).map_err(|source| ReportError::Csv {
+            format: Format::Csv,
+            part: "header".to_owned(),
+            source,
+        })?;
+    }
     for (i, v) in findings.verdicts.iter().enumerate() {
         w.write_record(row(&findings.tenant_id, v))
             .map_err(|source| ReportError::Csv {
@@ -51,7 +64,7 @@ pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), Rep
     })
 }
 
-fn row(tenant_id: &str, v: &Verdict) -> [String; 16] {
+fn row(tenant_id: &str, v: &Verdict) -> [String; 20] {
     let opt = |s: &Option<String>| s.as_deref().map(csv_cell).unwrap_or_default();
     [
         csv_cell(tenant_id),
@@ -76,5 +89,18 @@ fn row(tenant_id: &str, v: &Verdict) -> [String; 16] {
         ChangePath::join(&v.change_paths_service_principal),
         opt(&v.attributed_principal_name),
         v.leaver_risk.to_string(),
+        v.suppression.is_some().to_string(),
+        v.suppression
+            .as_ref()
+            .map(|s| csv_cell(&s.reason))
+            .unwrap_or_default(),
+        v.suppression
+            .as_ref()
+            .map(|s| csv_cell(&s.approved_by))
+            .unwrap_or_default(),
+        v.suppression
+            .as_ref()
+            .map(|s| s.expires.to_string())
+            .unwrap_or_default(),
     ]
 }

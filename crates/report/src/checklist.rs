@@ -2,7 +2,7 @@
 
 use crate::coverage::{
     by_environment, coverage_rows, format_coverage, leaver_risk_sentence, other_tenants_sentence,
-    summary_sentence,
+    summary_sentence, suppressed_sentence,
 };
 use crate::text::{
     display_name, environment_label, environment_type_label, markdown_code, markdown_inline,
@@ -78,6 +78,9 @@ fn head(findings: &Findings) -> String {
     );
     s.push_str("## Coverage\n\n");
     let _ = writeln!(s, "**{}.**\n", summary_sentence(&findings.counts()));
+    if let Some(line) = suppressed_sentence(&findings.counts(), &findings.suppressed_counts()) {
+        let _ = writeln!(s, "{}\n", markdown_inline(&line));
+    }
     s.push_str(
         "| Environment | Environment type | Resource type | Attributed | Unattributed | Unknown | Coverage |\n",
     );
@@ -200,8 +203,28 @@ fn paths_sentence(paths: &[ChangePath]) -> String {
         .join(", ")
 }
 
+/// The sub-item of a suppressed finding: who accepted it, until when, and why.
+fn suppression_item(s: &mut String, v: &Verdict) {
+    if let Some(sup) = &v.suppression {
+        let _ = writeln!(
+            s,
+            "  - **Suppressed** until {} by {} ({}): {}",
+            sup.expires,
+            markdown_inline(&sup.approved_by),
+            markdown_code(&sup.source),
+            markdown_inline(&sup.reason)
+        );
+    }
+}
+
 fn todo_item(s: &mut String, findings: &Findings, v: &Verdict) {
-    let _ = writeln!(s, "- [ ] {} — **{}**", resource_heading(v), v.status);
+    let mark = if v.suppression.is_some() {
+        " (suppressed)"
+    } else {
+        ""
+    };
+    let _ = writeln!(s, "- [ ] {} — **{}**{mark}", resource_heading(v), v.status);
+    suppression_item(s, v);
     if v.reasons.is_empty() {
         s.push_str("  - Why: no reason recorded.\n");
     } else {
@@ -277,6 +300,7 @@ fn done_item(s: &mut String, v: &Verdict) {
         let _ = write!(line, " ({})", markdown_inline(&display_name(who)));
     }
     let _ = writeln!(s, "{line}");
+    suppression_item(s, v);
     if v.leaver_risk {
         s.push_str(
             "  - Leaver risk: the credit rests on a personal user account; move ownership to a \

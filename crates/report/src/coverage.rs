@@ -47,6 +47,20 @@ pub(crate) fn summary_sentence(counts: &Counts) -> String {
     )
 }
 
+/// The line saying how many findings are suppressed and the coverage `--fail-under`
+/// compares without them; `None` when nothing is suppressed.
+pub(crate) fn suppressed_sentence(counts: &Counts, suppressed: &Counts) -> Option<String> {
+    let n = suppressed.total();
+    (n > 0).then(|| {
+        format!(
+            "{n} suppressed finding{} accepted in the suppressions file and left out of --fail-under: coverage without {} {}.",
+            if n == 1 { " is" } else { "s are" },
+            if n == 1 { "it" } else { "them" },
+            format_coverage(&counts.without(suppressed))
+        )
+    })
+}
+
 /// The leaver-risk count line used by the terminal and the checklist.
 pub(crate) fn leaver_risk_sentence(risky: u64, attributed: u64) -> String {
     if risky == 0 {

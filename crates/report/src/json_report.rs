@@ -36,11 +36,15 @@ struct Summary<'a> {
     overall: Tally,
     /// Attributed resources whose credit rests on a personal user account.
     leaver_risk: u64,
+    /// Verdicts an entry of the suppressions file accepts (each keeps its status).
+    suppressed: u64,
+    /// Coverage over the verdicts that are not suppressed: what `--fail-under` compares.
+    gate_coverage_pct: f64,
     by_environment_and_type: Vec<EnvironmentTypeTally<'a>>,
 }
 
 #[derive(Serialize)]
-struct Tally {
+pub(crate) struct Tally {
     total: u64,
     attributed: u64,
     unattributed: u64,
@@ -81,6 +85,8 @@ pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), Rep
         summary: Summary {
             overall: Tally::from(&findings.counts()),
             leaver_risk: findings.leaver_risk_count(),
+            suppressed: findings.suppressed_counts().total(),
+            gate_coverage_pct: coverage_tenths(&findings.gated_counts()) as f64 / 10.0,
             by_environment_and_type: coverage_rows(findings)
                 .into_iter()
                 .map(|r| EnvironmentTypeTally {

@@ -15,19 +15,25 @@
 mod audit_csv;
 mod checklist;
 mod coverage;
+mod diff_report;
 pub mod fix_plan;
+mod json_read;
 mod json_report;
+mod portfolio;
 mod roster_csv;
 mod table;
 mod text;
 
-use palaudit_model::Findings;
+use palaudit_model::{Diff, Findings, Rollup};
 use std::fmt;
 use std::io::{self, Write};
 
 pub use audit_csv::{CSV_COLUMNS, CSV_EXTRA_COLUMNS};
 pub use coverage::{coverage_tenths, format_coverage};
+pub use diff_report::{DIFF_CSV_COLUMNS, DIFF_SCHEMA_VERSION};
+pub use json_read::{JsonReadError, read_json};
 pub use json_report::SCHEMA_VERSION;
+pub use portfolio::{PORTFOLIO_SCHEMA_VERSION, PortfolioJson};
 pub use roster_csv::ROSTER_CSV_COLUMNS;
 pub use table::TerminalOptions;
 
@@ -39,6 +45,10 @@ pub enum Format {
     Markdown,
     Json,
     RosterCsv,
+    DiffTerminal,
+    DiffCsv,
+    DiffMarkdown,
+    DiffJson,
     FixPlan,
 }
 
@@ -50,6 +60,10 @@ impl fmt::Display for Format {
             Format::Markdown => "markdown checklist",
             Format::Json => "JSON report",
             Format::RosterCsv => "roster CSV",
+            Format::DiffTerminal => "diff table",
+            Format::DiffCsv => "diff CSV",
+            Format::DiffMarkdown => "diff markdown",
+            Format::DiffJson => "diff JSON",
             Format::FixPlan => "fix plan",
         })
     }
@@ -69,7 +83,7 @@ pub enum ReportError {
     },
     #[error("cannot write the {format} ({part})")]
     Csv {
-        /// The audit CSV or the roster CSV.
+        /// The audit CSV, the roster CSV or the diff CSV.
         format: Format,
         /// `header`, or the row number (1-based, header excluded) and resource id.
         part: String,
@@ -118,8 +132,10 @@ pub fn terminal(
 /// The audit CSV of DESIGN.md: the header
 /// `tenant_id,environment_id,environment_name,environment_type,resource_type,resource_id,resource_name,status,partner_id,attributed_principal_id,attributing_role,reasons,change_paths_user,change_paths_service_principal`
 /// followed by the extra columns [`CSV_EXTRA_COLUMNS`] (`attributed_principal_name`,
-/// `leaver_risk`), then one row per verdict in the order given. `leaver_risk` is `true`
-/// or `false`.
+/// `leaver_risk`, then `suppressed`, `suppression_reason`, `suppression_approved_by`,
+/// `suppression_expires`), then one row per verdict in the order given. `leaver_risk`
+/// and `suppressed` are `true` or `false`; `suppression_expires` is a `YYYY-MM-DD` date,
+/// empty like the other suppression cells when the verdict is not suppressed.
 ///
 /// `reasons` is `;`-joined reason codes; the change path cells are
 /// [`ChangePath::join`](palaudit_model::ChangePath::join) (`none` when empty); absent
@@ -131,7 +147,12 @@ pub fn terminal(
 /// of evaluating it as a formula. Ids, stable words, partner ids and change path cells
 /// never begin with those characters, so in practice only names are ever altered.
 pub fn csv(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
-    audit_csv::render(findings, out)
+    audit_csv::render(findings, out, true)
+}
+
+/// The rows of [`csv`] without the header: another tenant appended to a portfolio's CSV.
+pub fn csv_rows(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
+    audit_csv::render(findings, out, false)
 }
 
 /// The markdown pre-handover checklist: tenant and collection time, coverage summary,
@@ -159,7 +180,45 @@ pub fn json(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError>
 /// been checked; other absent values are empty cells too. Names and UPNs get the same
 /// CSV-injection guard as the audit CSV.
 pub fn roster_csv(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
-    roster_csv::render(findings, out)
+    roster_csv::render(findings, out, true)
+}
+
+/// The rows of [`roster_csv`] without the header: another tenant appended to a
+/// portfolio's roster CSV.
+pub fn roster_csv_rows(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
+    roster_csv::render(findings, out, false)
+}
+
+/// The diff of two audits (`palaudit diff`) as the terminal shows it: the two collection
+/// times, a table per kind of change (drift first; unchanged resources are only counted)
+/// with each finding's verdict before and now and its finding id, then the counts.
+pub fn diff_terminal(
+    diff: &Diff,
+    out: &mut dyn Write,
+    opts: &TerminalOptions,
+) -> Result<(), ReportError> {
+    diff_report::terminal(diff, out, opts)
+}
+
+/// The diff as CSV: the header [`DIFF_CSV_COLUMNS`], then one row per resource of either
+/// audit (unchanged ones included, so a finding can be followed from run to run by its
+/// `finding_id`), grouped by change in [`palaudit_model::Change`] order. Cells get the
+/// audit CSV's formula guard.
+pub fn diff_csv(diff: &Diff, out: &mut dyn Write) -> Result<(), ReportError> {
+    diff_report::csv(diff, out)
+}
+
+/// The diff as markdown: a counts table, then a table per kind of change (unchanged
+/// resources are only counted).
+pub fn diff_markdown(diff: &Diff, out: &mut dyn Write) -> Result<(), ReportError> {
+    diff_report::markdown(diff, out)
+}
+
+/// The diff as pretty JSON: `schema_version` ([`DIFF_SCHEMA_VERSION`]), `kind` `diff`,
+/// tenant, both collection times, `partial`, a `summary` of counts per change and every
+/// finding (unchanged ones included) with its verdict `old` and `new`.
+pub fn diff_json(diff: &Diff, out: &mut dyn Write) -> Result<(), ReportError> {
+    diff_report::json(diff, out)
 }
 
 /// The fix plan for `findings` as a `shell` file: every resource that is not attributed,
@@ -183,4 +242,19 @@ pub enum FixPlanReportError {
     Target(#[from] fix_plan::FixPlanError),
     #[error(transparent)]
     Write(#[from] ReportError),
+}
+
+/// A portfolio's roll-up as the terminal shows it before each tenant's report: one line
+/// per tenant (counts, coverage, leaver risk, roster gaps) and one for all tenants.
+pub fn rollup_terminal(
+    rollup: &Rollup,
+    out: &mut dyn Write,
+    opts: &TerminalOptions,
+) -> Result<(), ReportError> {
+    portfolio::terminal(rollup, out, opts)
+}
+
+/// A portfolio's roll-up as markdown, written before each tenant's checklist.
+pub fn rollup_markdown(rollup: &Rollup, out: &mut dyn Write) -> Result<(), ReportError> {
+    portfolio::markdown(rollup, out)
 }

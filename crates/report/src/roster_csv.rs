@@ -22,14 +22,20 @@ pub const ROSTER_CSV_COLUMNS: [&str; 13] = [
     "credited_resources",
 ];
 
-pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
+pub(crate) fn render(
+    findings: &Findings,
+    out: &mut dyn Write,
+    header: bool,
+) -> Result<(), ReportError> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(ROSTER_CSV_COLUMNS)
-        .map_err(|source| ReportError::Csv {
-            format: Format::RosterCsv,
-            part: "roster header".to_owned(),
-            source,
-        })?;
+    if header {
+        w.write_record(ROSTER_CSV_COLUMNS)
+            .map_err(|source| ReportError::Csv {
+                format: Format::RosterCsv,
+                part: "roster header".to_owned(),
+                source,
+            })?;
+    }
     for (i, e) in findings.roster.identities.iter().enumerate() {
         w.write_record(row(&findings.tenant_id, e))
             .map_err(|source| ReportError::Csv {

@@ -2,7 +2,7 @@
 
 use crate::coverage::{
     cmp_verdict, coverage_rows, format_coverage, leaver_risk_sentence, other_tenants_sentence,
-    summary_sentence,
+    summary_sentence, suppressed_sentence,
 };
 use crate::text::{display_name, environment_label, environment_type_label, one_line, shorten};
 use crate::{Format, ReportError, write_part};
@@ -31,11 +31,11 @@ pub struct TerminalOptions {
 }
 
 /// ANSI SGR codes for the few lines written outside comfy-table.
-const BOLD: &str = "1";
+pub(crate) const BOLD: &str = "1";
 const YELLOW_BOLD: &str = "1;33";
 const GREEN_BOLD: &str = "1;32";
 
-fn paint(text: &str, sgr: &str, opts: &TerminalOptions) -> String {
+pub(crate) fn paint(text: &str, sgr: &str, opts: &TerminalOptions) -> String {
     if opts.color {
         format!("\u{1b}[{sgr}m{text}\u{1b}[0m")
     } else {
@@ -102,6 +102,27 @@ pub(crate) fn render(
         )
     };
     write(out, "unattributed table", &section)?;
+    let mut suppressed: Vec<&Verdict> = findings
+        .verdicts
+        .iter()
+        .filter(|v| v.suppression.is_some())
+        .collect();
+    if !suppressed.is_empty() {
+        suppressed.sort_by(|a, b| cmp_verdict(a, b));
+        let section = format!(
+            "{}\n{}\n\n",
+            paint(
+                &format!(
+                    "Suppressed ({}): accepted findings, left out of --fail-under",
+                    suppressed.len()
+                ),
+                BOLD,
+                opts
+            ),
+            suppressed_table(&suppressed, opts)
+        );
+        write(out, "suppressed table", &section)?;
+    }
     write(out, "roster table", &roster_section(findings, opts))?;
 
     let counts = findings.counts();
@@ -121,11 +142,48 @@ pub(crate) fn render(
     } else {
         BOLD
     };
-    write(
-        out,
-        "summary line",
-        &format!("{}\n", paint(&summary, sgr, opts)),
-    )
+    let mut tail = format!("{}\n", paint(&summary, sgr, opts));
+    if let Some(line) = suppressed_sentence(&counts, &findings.suppressed_counts()) {
+        tail.push_str(&line);
+        tail.push('\n');
+    }
+    write(out, "summary line", &tail)
+}
+
+fn suppressed_table(suppressed: &[&Verdict], opts: &TerminalOptions) -> Table {
+    let mut t = new_table(opts);
+    t.set_header(["Resource", "Until", "Approved by", "Reason"].map(|h| header_cell(h, opts)));
+    for v in suppressed {
+        let Some(s) = &v.suppression else { continue };
+        // Four columns, the resource's facts stacked in one, so the table reads at 80
+        // columns.
+        t.add_row(vec![
+            Cell::new(format!(
+                "{}\n{} · {}\n{}",
+                shorten(&display_name(&v.resource_name), MAX_NAME_CHARS),
+                v.resource_type.label(),
+                shorten(
+                    &environment_label(&v.environment_name),
+                    MAX_ENVIRONMENT_CHARS
+                ),
+                v.status
+            )),
+            Cell::new(s.expires),
+            Cell::new(format!(
+                "{}\n{}",
+                one_line(&s.approved_by),
+                one_line(&s.source)
+            )),
+            Cell::new(one_line(&s.reason)),
+        ]);
+    }
+    // Dates and addresses must not break; names and the reason wrap instead.
+    for i in [1, 2] {
+        if let Some(col) = t.column_mut(i) {
+            col.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    t
 }
 
 fn partial_warning(findings: &Findings, opts: &TerminalOptions) -> String {
@@ -151,7 +209,7 @@ fn partial_warning(findings: &Findings, opts: &TerminalOptions) -> String {
     s
 }
 
-fn new_table(opts: &TerminalOptions) -> Table {
+pub(crate) fn new_table(opts: &TerminalOptions) -> Table {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
@@ -165,7 +223,7 @@ fn new_table(opts: &TerminalOptions) -> Table {
     t
 }
 
-fn header_cell(text: &str, opts: &TerminalOptions) -> Cell {
+pub(crate) fn header_cell(text: &str, opts: &TerminalOptions) -> Cell {
     let c = Cell::new(text);
     if opts.color {
         c.add_attribute(Attribute::Bold)
@@ -237,7 +295,7 @@ fn coverage_table(findings: &Findings, opts: &TerminalOptions) -> Table {
     t
 }
 
-fn status_cell(status: Status, opts: &TerminalOptions) -> Cell {
+pub(crate) fn status_cell(status: Status, opts: &TerminalOptions) -> Cell {
     let c = Cell::new(status.as_str());
     if !opts.color {
         return c;
@@ -247,6 +305,12 @@ fn status_cell(status: Status, opts: &TerminalOptions) -> Cell {
         Status::Unattributed => c.fg(Color::Red),
         Status::Unknown => c.fg(Color::Yellow),
     }
+}
+
+/// The status of a suppressed verdict: still its status, marked as accepted.
+fn suppressed_status_cell(status: Status, opts: &TerminalOptions) -> Cell {
+    let c = Cell::new(format!("{}\n(suppressed)", status.as_str()));
+    if opts.color { c.fg(Color::DarkGrey) } else { c }
 }
 
 /// A change path's name short enough for a table cell; [`PATH_LEGEND`] spells out the
@@ -316,7 +380,11 @@ fn missing_table(missing: &[&Verdict], opts: &TerminalOptions) -> Table {
             )),
             Cell::new(v.resource_type.label()),
             Cell::new(shorten(&display_name(&v.resource_name), MAX_NAME_CHARS)),
-            status_cell(v.status, opts),
+            if v.suppression.is_some() {
+                suppressed_status_cell(v.status, opts)
+            } else {
+                status_cell(v.status, opts)
+            },
             Cell::new(reasons),
             paths_cell(&v.change_paths_user),
             paths_cell(&v.change_paths_service_principal),

@@ -105,6 +105,29 @@ pub(crate) fn csv_cell(s: &str) -> String {
     }
 }
 
+/// Prose folded at word boundaries to lines of at most `width` characters (a word longer
+/// than that stands on its own line); `None` leaves it as one line.
+pub(crate) fn wrap(text: &str, width: Option<u16>) -> String {
+    let Some(width) = width.map(usize::from) else {
+        return text.to_owned();
+    };
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut line_len = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let n = word.chars().count();
+        if line_len > 0 && line_len + 1 + n > width {
+            out.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += n;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +145,13 @@ mod tests {
         assert_eq!(shorten("販売販売販売", 4), "販売販…");
         assert_eq!(shorten("abc", 3), "abc");
         assert_eq!(shorten("abcd", 0), "…");
+    }
+
+    #[test]
+    fn wrap_folds_at_words() {
+        assert_eq!(wrap("aa bb cc", Some(5)), "aa bb\ncc");
+        assert_eq!(wrap("aaaaaaa b", Some(3)), "aaaaaaa\nb");
+        assert_eq!(wrap("aa  bb", None), "aa  bb");
     }
 
     #[test]

@@ -114,10 +114,13 @@ fn unattributed_rows_leave_partner_cells_empty_and_join_reasons() {
 }
 
 #[test]
-fn leaver_risk_is_the_last_column_and_follows_the_verdicts() {
+fn leaver_risk_follows_the_verdicts() {
     let findings = common::findings();
     let (header, rows) = read_back(&findings);
-    assert_eq!(header.last().map(String::as_str), Some("leaver_risk"));
+    assert_eq!(
+        header.last().map(String::as_str),
+        Some("suppression_expires")
+    );
     let risk = column(&header, "leaver_risk");
     for (row, v) in rows.iter().zip(&findings.verdicts) {
         assert_eq!(&row[risk], if v.leaver_risk { "true" } else { "false" });

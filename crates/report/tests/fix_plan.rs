@@ -98,6 +98,7 @@ fn verdict(
             ..Evidence::default()
         },
         facts: facts.map(Box::new),
+        suppression: None,
     }
 }
 

@@ -762,6 +762,7 @@ fn decide(
         change_paths_service_principal: paths[rt as usize].1.clone(),
         evidence: Evidence::default(),
         facts: None,
+        suppression: None,
     };
     let Some(env) = env else {
         verdict.reasons.push(Reason::EnvironmentUnknown);

@@ -10,6 +10,9 @@
 //! renames the finished directory into place, so a half-written snapshot is never
 //! mistaken for a complete one. [`Snapshot::open`] verifies the manifest and every table's
 //! checksum before anything is audited.
+//!
+//! The same Parquet machinery writes the audit's verdicts as one table
+//! ([`VerdictsParquet`], `--verdicts-parquet`) for partners who aggregate many tenants.
 
 use chrono::{DateTime, Utc};
 use palaudit_model::{
@@ -23,6 +26,10 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+mod verdicts;
+
+pub use verdicts::VerdictsParquet;
 
 /// The snapshot format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -114,6 +121,8 @@ enum Kind {
     I64,
     /// UTC timestamp, stored as a naive millisecond `Datetime`.
     Time,
+    /// A calendar day (Parquet `DATE`); only the verdicts table has one.
+    Date,
 }
 
 enum Value<'a> {
@@ -121,6 +130,7 @@ enum Value<'a> {
     Bool(Option<bool>),
     I64(Option<i64>),
     Time(Option<DateTime<Utc>>),
+    Date(Option<chrono::NaiveDate>),
 }
 
 /// A row of one snapshot table.
@@ -371,6 +381,11 @@ impl TableBuffer {
                 Value::Bool(b) => self.bools[i].push(b),
                 Value::I64(n) => self.ints[i].push(n),
                 Value::Time(t) => self.ints[i].push(t.map(|t| t.timestamp_millis())),
+                // Days since 1970-01-01 (chrono's default date), Parquet's DATE.
+                Value::Date(d) => self.ints[i].push(d.map(|d| {
+                    d.signed_duration_since(chrono::NaiveDate::default())
+                        .num_days()
+                })),
             }
         }
         self.len += 1;
@@ -385,6 +400,13 @@ impl TableBuffer {
                 Kind::Str => Series::new(name, std::mem::take(&mut self.strs[i])),
                 Kind::Bool => Series::new(name, std::mem::take(&mut self.bools[i])),
                 Kind::I64 => Series::new(name, std::mem::take(&mut self.ints[i])),
+                Kind::Date => {
+                    let days: Vec<Option<i32>> = std::mem::take(&mut self.ints[i])
+                        .into_iter()
+                        .map(|d| d.map(|d| d as i32))
+                        .collect();
+                    Series::new(name, days).into_date()
+                }
                 Kind::Time => Series::new(name, std::mem::take(&mut self.ints[i]))
                     .into_datetime(TimeUnit::Milliseconds, None),
             };
@@ -404,6 +426,7 @@ fn schema_of(columns: &[(&'static str, Kind)]) -> Schema {
                 Kind::Bool => DataType::Boolean,
                 Kind::I64 => DataType::Int64,
                 Kind::Time => DataType::Datetime(TimeUnit::Milliseconds, None),
+                Kind::Date => DataType::Date,
             };
             Field::new((*name).into(), dt)
         })
@@ -425,7 +448,15 @@ impl TableFile {
         columns: &'static [(&'static str, Kind)],
     ) -> Result<TableFile, SnapshotError> {
         let file_name = format!("{table}.parquet");
-        let path = dir.join(&file_name);
+        TableFile::at(dir.join(&file_name), file_name, columns)
+    }
+
+    /// A table file at `path`, named `file_name` in the manifest.
+    fn at(
+        path: PathBuf,
+        file_name: String,
+        columns: &'static [(&'static str, Kind)],
+    ) -> Result<TableFile, SnapshotError> {
         let file = File::create(&path).map_err(|e| SnapshotError::io(&path, e))?;
         let writer = ParquetWriter::new(file)
             .with_compression(ParquetCompression::Zstd(None))
@@ -921,6 +952,7 @@ fn load_table(
                 | (Kind::Bool, DataType::Boolean)
                 | (Kind::I64, DataType::Int64)
                 | (Kind::Time, DataType::Datetime(_, _))
+                | (Kind::Date, DataType::Date)
         );
         if !ok {
             return Err(corrupt(format!(

@@ -20,9 +20,14 @@ pub struct Served {
 }
 
 pub fn serve(name: &str) -> Served {
-    let rt = tokio::runtime::Runtime::new().unwrap();
     let tenant = Tenant::from_dir(&repo().join("fixtures/tenants").join(name))
         .unwrap_or_else(|e| panic!("{e}"));
+    serve_tenant(tenant)
+}
+
+/// A replay server for a tenant built in the test (recorded pages with some changed).
+pub fn serve_tenant(tenant: Tenant) -> Served {
+    let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(ReplayServer::start(tenant)).unwrap();
     Served { server, _rt: rt }
 }
@@ -65,6 +70,40 @@ pub fn palaudit_with_token(dir: &Path, token: &str) -> assert_cmd::Command {
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `palaudit ARGS` in `dir` as [`palaudit_with_token`] does: (exit code, stdout,
+/// stderr), with `dir` written `[DIR]` in both.
+pub fn run_in(dir: &Path, token: &str, args: &[&str]) -> (i32, String, String) {
+    let out = palaudit_with_token(dir, token).args(args).output().unwrap();
+    let clean = |b: &[u8]| text(b).replace(&dir.display().to_string(), "[DIR]");
+    (
+        out.status.code().unwrap_or(-1),
+        clean(&out.stdout),
+        clean(&out.stderr),
+    )
+}
+
+/// Collection times differ from run to run: `2026-01-02 03:04:05 UTC` becomes `[TIME]`.
+/// Other times (the recorded activity in evidence, with milliseconds) stay as they are.
+pub fn redact_times(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(end) = rest.find(" UTC") {
+        let start = end.saturating_sub(19);
+        let stamp = rest.get(start..end).unwrap_or("");
+        let b = stamp.as_bytes();
+        let is_stamp = b.len() == 19 && b[4] == b'-' && b[10] == b' ' && b[13] == b':';
+        if is_stamp {
+            out.push_str(&rest[..start]);
+            out.push_str("[TIME]");
+        } else {
+            out.push_str(&rest[..end + 4]);
+        }
+        rest = &rest[end + 4..];
+    }
+    out.push_str(rest);
+    out
 }
 
 pub type Row = BTreeMap<String, String>;

@@ -94,6 +94,7 @@ fn verdict(
         change_paths_service_principal: change_paths_service_principal.into(),
         evidence: Evidence::default(),
         facts: None,
+        suppression: None,
     }
 }
 
