@@ -36,10 +36,12 @@
 
 use serde::Deserialize;
 use serde_spanned::Spanned;
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use url::Url;
+
+pub use crate::cloud::{Cloud, Endpoints, Scopes};
+use crate::http::url::{Endpoint, is_loopback};
 
 /// Why a config file could not be used. Every problem names the file and, where it has
 /// one, the line and column.
@@ -76,174 +78,6 @@ fn render_problems(path: &Path, problems: &[ConfigProblem]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// The Microsoft cloud the tenant lives in; picks the API hosts and token scopes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cloud {
-    #[default]
-    Public,
-    /// US Government Community Cloud (moderate): commercial Entra ID, `gov.` hosts.
-    Gcc,
-    /// US Government Community Cloud High: Azure Government Entra ID, `high.` hosts.
-    GccHigh,
-    /// US Department of Defense.
-    Dod,
-}
-
-impl Cloud {
-    /// Whether Entra ID sign-in for this cloud goes to Azure Government
-    /// (`login.microsoftonline.us`) rather than the public authority.
-    pub fn uses_government_authority(self) -> bool {
-        matches!(self, Cloud::GccHigh | Cloud::Dod)
-    }
-}
-
-/// Base URLs of the APIs palaudit reads (no trailing slash; paths are appended exactly as
-/// the real APIs use them). Dataverse URLs come from each environment instead.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoints {
-    pub bap: String,
-    pub powerapps: String,
-    pub flow: String,
-    pub powerbi: String,
-    pub graph: String,
-    pub arm: String,
-}
-
-/// OAuth scopes (`…/.default`) per API. Dataverse scopes are derived per environment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scopes {
-    pub bap: String,
-    pub powerapps: String,
-    pub flow: String,
-    pub powerbi: String,
-    pub graph: String,
-    pub arm: String,
-}
-
-impl Endpoints {
-    /// The cloud's hosts.
-    ///
-    /// Public hosts: as Microsoft's admin PowerShell module (Microsoft.PowerApps.
-    /// Administration.PowerShell) and the Power BI, Graph and ARM REST docs name them. The
-    /// Power Platform hosts of GCC, GCC High and DoD come from that module's host map.
-    /// The Power BI, Graph and ARM hosts of those clouds are the well-known ones
-    /// from public Microsoft docs (Power BI for US Government, Graph national cloud
-    /// deployments, Azure Government developer guide), not re-verified here.
-    pub fn for_cloud(cloud: Cloud) -> Endpoints {
-        let e = |bap: &str, powerapps: &str, flow: &str, powerbi: &str, graph: &str, arm: &str| {
-            Endpoints {
-                bap: bap.into(),
-                powerapps: powerapps.into(),
-                flow: flow.into(),
-                powerbi: powerbi.into(),
-                graph: graph.into(),
-                arm: arm.into(),
-            }
-        };
-        match cloud {
-            Cloud::Public => e(
-                "https://api.bap.microsoft.com",
-                "https://api.powerapps.com",
-                "https://api.flow.microsoft.com",
-                "https://api.powerbi.com",
-                "https://graph.microsoft.com",
-                "https://management.azure.com",
-            ),
-            // From public Microsoft docs: GCC keeps the commercial Graph.
-            Cloud::Gcc => e(
-                "https://gov.api.bap.microsoft.us",
-                "https://gov.api.powerapps.us",
-                "https://gov.api.flow.microsoft.us",
-                "https://api.powerbigov.us",
-                "https://graph.microsoft.com",
-                "https://management.usgovcloudapi.net",
-            ),
-            // From public Microsoft docs.
-            Cloud::GccHigh => e(
-                "https://high.api.bap.microsoft.us",
-                "https://high.api.powerapps.us",
-                "https://high.api.flow.microsoft.us",
-                "https://api.high.powerbigov.us",
-                "https://graph.microsoft.us",
-                "https://management.usgovcloudapi.net",
-            ),
-            // From public Microsoft docs.
-            Cloud::Dod => e(
-                "https://api.bap.appsplatform.us",
-                "https://api.apps.appsplatform.us",
-                "https://api.flow.appsplatform.us",
-                "https://api.mil.powerbigov.us",
-                "https://dod-graph.microsoft.us",
-                "https://management.usgovcloudapi.net",
-            ),
-        }
-    }
-
-    /// The endpoints of a palaudit replay server at `base` (`http://127.0.0.1:<port>`):
-    /// `{base}/bap`, `{base}/powerapps`, … (docs/fixtures.md).
-    pub fn replay(base: &str) -> Endpoints {
-        let base = base.trim_end_matches('/');
-        Endpoints {
-            bap: format!("{base}/bap"),
-            powerapps: format!("{base}/powerapps"),
-            flow: format!("{base}/flow"),
-            powerbi: format!("{base}/powerbi"),
-            graph: format!("{base}/graph"),
-            arm: format!("{base}/arm"),
-        }
-    }
-}
-
-impl Scopes {
-    /// The token scopes of a cloud. Public: the audiences the admin PowerShell module
-    /// maps each host to, including the intentional double slash of the Power Apps and
-    /// Flow audiences (the audience `https://service.powerapps.com/` followed by
-    /// `/.default`, as Microsoft's Power Platform authentication docs show). Sovereign
-    /// audiences of the Power Platform RPs come from the same host map, built the same way. Power BI, Graph and ARM audiences of the
-    /// government clouds: from public Microsoft docs.
-    pub fn for_cloud(cloud: Cloud) -> Scopes {
-        let s = |powerapps: &str, flow: &str, powerbi: &str, graph: &str, arm: &str| Scopes {
-            bap: powerapps.into(),
-            powerapps: powerapps.into(),
-            flow: flow.into(),
-            powerbi: powerbi.into(),
-            graph: graph.into(),
-            arm: arm.into(),
-        };
-        match cloud {
-            Cloud::Public => s(
-                "https://service.powerapps.com//.default",
-                "https://service.flow.microsoft.com//.default",
-                "https://analysis.windows.net/powerbi/api/.default",
-                "https://graph.microsoft.com/.default",
-                "https://management.azure.com/.default",
-            ),
-            Cloud::Gcc => s(
-                "https://gov.service.powerapps.us//.default",
-                "https://gov.service.flow.microsoft.us//.default",
-                "https://analysis.usgovcloudapi.net/powerbi/api/.default",
-                "https://graph.microsoft.com/.default",
-                "https://management.usgovcloudapi.net/.default",
-            ),
-            Cloud::GccHigh => s(
-                "https://high.service.powerapps.us//.default",
-                "https://high.service.flow.microsoft.us//.default",
-                "https://high.analysis.usgovcloudapi.net/powerbi/api/.default",
-                "https://graph.microsoft.us/.default",
-                "https://management.usgovcloudapi.net/.default",
-            ),
-            Cloud::Dod => s(
-                "https://service.apps.appsplatform.us//.default",
-                "https://service.flow.appsplatform.us//.default",
-                "https://mil.analysis.usgovcloudapi.net/powerbi/api/.default",
-                "https://dod-graph.microsoft.us/.default",
-                "https://management.usgovcloudapi.net/.default",
-            ),
-        }
-    }
 }
 
 /// How palaudit signs in (`[auth] method`).
@@ -609,17 +443,6 @@ impl Config {
     }
 }
 
-impl fmt::Display for Cloud {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Cloud::Public => "public",
-            Cloud::Gcc => "gcc",
-            Cloud::GccHigh => "gcc_high",
-            Cloud::Dod => "dod",
-        })
-    }
-}
-
 /// Checks a base URL: http(s), a host, no query or fragment, and plain http only to a
 /// loopback host (a bearer token must never cross the network unencrypted). Returns it
 /// without a trailing slash.
@@ -628,12 +451,12 @@ pub fn validate_base_url(s: &str) -> Result<String, String> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(format!(
             "`{}` holds a user name or password; palaudit signs in through [auth], never through a URL",
-            crate::http::Endpoint::new(&reqwest::Method::GET, &url).url
+            Endpoint::new(&reqwest::Method::GET, &url).url
         ));
     }
     match url.scheme() {
         "https" => {}
-        "http" if crate::http::is_loopback(&url) => {}
+        "http" if is_loopback(&url) => {}
         "http" => {
             return Err(format!(
                 "`{s}` uses plain http to a host that is not loopback; palaudit sends bearer tokens only over https (or http to 127.0.0.1/localhost)"

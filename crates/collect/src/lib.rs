@@ -19,6 +19,7 @@
 
 pub mod auth;
 pub mod certificate;
+pub mod cloud;
 mod collectors;
 pub mod config;
 pub mod http;

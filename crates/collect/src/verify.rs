@@ -14,7 +14,8 @@
 use crate::auth::{Auth, AuthError, TokenSource, client_options, token_endpoint};
 use crate::certificate::CertificateAssertion;
 use crate::config::{Config, CredentialSource, IdentityCredential};
-use crate::http::paging::{LinkPager, build_url, encode_path_segment};
+use crate::http::paging::LinkPager;
+use crate::http::url::{build_url, encode_path_segment};
 use crate::http::{ApiRequest, HttpClient, HttpError, HttpSettings};
 use base64::Engine;
 use palaudit_model::{Identity, IdentityCheck, LinkState, PrincipalKind, RosterCheck};
@@ -584,13 +585,7 @@ async fn read_link(
 /// An ARM URL. The base URL was validated when the config was read, so this fails only
 /// for a path no ARM API has.
 fn arm_url(config: &Config, path: &str, query: &[(&str, &str)]) -> Result<url::Url, HttpError> {
-    build_url(&config.endpoints.arm, path, query).map_err(|message| HttpError::Transport {
-        endpoint: crate::http::Endpoint {
-            method: "GET".into(),
-            url: format!("{}{path}", config.endpoints.arm),
-        },
-        message,
-    })
+    Ok(build_url(&config.endpoints.arm, path, query)?)
 }
 
 /// ARM error codes meaning the token's tenant is not the one asked for, or does not

@@ -13,7 +13,8 @@ use super::json::{boolean, id, integer, text, time};
 use super::{Ctx, PrincipalKey, RowMsg};
 use crate::auth::TokenSource;
 use crate::http::HttpError;
-use crate::http::paging::{LinkPager, build_url, dataverse_request};
+use crate::http::paging::{LinkPager, dataverse_request};
+use crate::http::url::build_url;
 use palaudit_model::{
     PrincipalIdKind, PrincipalType, Resource, ResourceType, Role, RoleAssignment, SystemUser,
 };
@@ -86,16 +87,7 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
 /// Checks, before any request, that a token may be sent to the environment's Dataverse
 /// and that one can be had (the credential caches it for the requests that follow).
 async fn preflight(base: &str, token: &Arc<dyn TokenSource>) -> Result<(), HttpError> {
-    let url =
-        build_url(base, "/systemusers", &[("$select", SYSTEMUSER_SELECT)]).map_err(|message| {
-            HttpError::MalformedPage {
-                endpoint: crate::http::Endpoint {
-                    method: "GET".into(),
-                    url: format!("{base}/systemusers"),
-                },
-                message,
-            }
-        })?;
+    let url = build_url(base, "/systemusers", &[("$select", SYSTEMUSER_SELECT)])?;
     crate::http::check_transport(&reqwest::Method::GET, &url, true)?;
     token.token().await.map_err(|source| HttpError::Token {
         endpoint: crate::http::Endpoint::new(&reqwest::Method::GET, &url),
@@ -156,14 +148,8 @@ async fn pages(
 ) -> Option<HttpError> {
     let url = match build_url(base, &format!("/{table}"), &[("$select", select)]) {
         Ok(u) => u,
-        Err(message) => {
-            let e = HttpError::MalformedPage {
-                endpoint: crate::http::Endpoint {
-                    method: "GET".into(),
-                    url: format!("{base}/{table}"),
-                },
-                message,
-            };
+        Err(e) => {
+            let e = HttpError::from(e);
             ctx.http_error(&e, collector, Some(&env.id));
             return Some(e);
         }

@@ -4,7 +4,8 @@ use super::json::{boolean, id, text};
 use super::{Ctx, RowMsg};
 use crate::auth::dataverse_scope;
 use crate::http::ApiRequest;
-use crate::http::paging::{LinkPager, build_url};
+use crate::http::paging::LinkPager;
+use crate::http::url::build_url;
 use palaudit_model::Environment;
 use std::collections::HashSet;
 
@@ -38,8 +39,8 @@ pub(crate) async fn collect(ctx: &Ctx) -> Vec<EnvInfo> {
         &[("api-version", "2020-10-01")],
     ) {
         Ok(u) => u,
-        Err(message) => {
-            ctx.scope_error(COLLECTOR, None, message);
+        Err(e) => {
+            ctx.scope_error(COLLECTOR, None, e.to_string());
             return Vec::new();
         }
     };

@@ -10,13 +10,15 @@
 //!   guest by it); not found either way → `deleted`;
 //! - an application user's app id: `/servicePrincipals(appId='{appId}')`.
 //!
-//! A 429 or 5xx inside a batch is retried for that item alone, after the item's
+//! A 429, 408 or 5xx inside a batch is retried for that item alone (the same rule as whole
+//! requests, [`crate::http::retry`]: not 501 or 505), after the item's
 //! `Retry-After`. Anything else that fails is a collection error; the principal then has
 //! no directory record and the audit says `identity_health_unknown`.
 
 use super::json::{boolean, id, text};
 use super::{Ctx, RowMsg};
-use crate::http::paging::{build_url, encode_path_segment, encode_query_value};
+use crate::http::retry::is_retryable_status;
+use crate::http::url::{build_url, encode_path_segment, encode_query_value};
 use crate::http::{ApiRequest, HttpError, parse_retry_after};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -171,15 +173,7 @@ async fn send_batch(ctx: &Ctx, lookups: Vec<Lookup>) -> BatchOutcome {
         .map(|(i, l)| serde_json::json!({ "id": (i + 1).to_string(), "method": "GET", "url": l.url() }))
         .collect();
     let answers = async {
-        let url = build_url(&ctx.config.endpoints.graph, "/v1.0/$batch", &[]).map_err(|m| {
-            HttpError::MalformedPage {
-                endpoint: crate::http::Endpoint {
-                    method: "POST".into(),
-                    url: ctx.config.endpoints.graph.clone(),
-                },
-                message: m,
-            }
-        })?;
+        let url = build_url(&ctx.config.endpoints.graph, "/v1.0/$batch", &[])?;
         let req = ApiRequest::post_json(url, serde_json::json!({ "requests": requests }))
             .bearer(ctx.token(&ctx.config.scopes.graph));
         let resp = ctx.http.send(&req).await?;
@@ -295,7 +289,7 @@ async fn handle(
                     write(ctx, deleted(&lookup), written).await;
                 }
             }
-            s if s == 429 || s == 408 || (500..600).contains(&s) => {
+            s if is_retryable_status(s) => {
                 let policy = &ctx.http.settings().retry;
                 if lookup.retries >= policy.max_retries {
                     ctx.error(answer_error(ctx, &lookup, &answer, lookup.retries + 1));

@@ -7,7 +7,8 @@ use super::json::{id, text, time};
 use super::{Ctx, PrincipalKey, RowMsg};
 use crate::auth::TokenSource;
 use crate::http::ApiRequest;
-use crate::http::paging::{LinkPager, build_url, encode_path_segment};
+use crate::http::paging::LinkPager;
+use crate::http::url::{build_url, encode_path_segment};
 use futures::StreamExt;
 use palaudit_model::{
     PrincipalIdKind, PrincipalType, Resource, ResourceType, Role, RoleAssignment,
@@ -95,8 +96,8 @@ pub(crate) async fn collect_listing(ctx: &Ctx, listing: Listing<'_>) {
     let env = listing.env;
     let url = match build_url(listing.base, &listing.list_path, listing.list_query) {
         Ok(u) => u,
-        Err(message) => {
-            ctx.scope_error(listing.collector, Some(&env.id), message);
+        Err(e) => {
+            ctx.scope_error(listing.collector, Some(&env.id), e.to_string());
             return;
         }
     };
@@ -179,8 +180,8 @@ async fn collect_page(ctx: &Ctx, listing: &Listing<'_>, resources: Vec<(String, 
                         )
                         .await;
                     }
-                    Err(message) => {
-                        ctx.scope_error(listing.permissions_collector, Some(&env.id), message)
+                    Err(e) => {
+                        ctx.scope_error(listing.permissions_collector, Some(&env.id), e.to_string())
                     }
                 }
             }

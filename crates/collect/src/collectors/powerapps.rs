@@ -5,7 +5,7 @@ use super::Ctx;
 use super::environments::EnvInfo;
 use super::json::{id, text, time};
 use super::permissions::{self, Listing};
-use crate::http::paging::encode_path_segment;
+use crate::http::url::encode_path_segment;
 use palaudit_model::{Resource, ResourceType};
 use serde_json::Value;
 

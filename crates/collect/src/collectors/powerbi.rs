@@ -15,7 +15,8 @@
 use super::json::{get_ci, id, text};
 use super::{Ctx, PrincipalKey, RowMsg};
 use crate::config::PowerBiMode;
-use crate::http::paging::{SkipPager, build_url, encode_path_segment};
+use crate::http::paging::SkipPager;
+use crate::http::url::{build_url, encode_path_segment};
 use crate::http::{ApiRequest, Endpoint, HttpError};
 use futures::StreamExt;
 use palaudit_model::{
@@ -64,8 +65,8 @@ async fn groups(ctx: &Ctx, stop_after: Option<usize>) -> Option<HashSet<String>>
         &[("$expand", "datasets")],
     ) {
         Ok(u) => u,
-        Err(m) => {
-            ctx.scope_error(COLLECTOR, None, m);
+        Err(e) => {
+            ctx.scope_error(COLLECTOR, None, e.to_string());
             return None;
         }
     };
@@ -209,7 +210,7 @@ async fn scanner(ctx: &Ctx, skip: &HashSet<String>) {
         &[("excludeInActiveWorkspaces", "true")],
     ) {
         Ok(u) => u,
-        Err(m) => return ctx.scope_error(COLLECTOR, None, m),
+        Err(e) => return ctx.scope_error(COLLECTOR, None, e.to_string()),
     };
     ctx.powerbi_limits.modified.acquire().await;
     let req = ApiRequest::get(url).bearer(token.clone());
@@ -266,16 +267,7 @@ async fn scan(ctx: &Ctx, ids: Vec<String>) {
     let token = ctx.token(&ctx.config.scopes.powerbi);
     let scope = format!("scan of {} workspace(s)", ids.len());
     let result = async {
-        let url =
-            build_url(base(ctx), "/v1.0/myorg/admin/workspaces/getInfo", &[]).map_err(|m| {
-                HttpError::MalformedPage {
-                    endpoint: Endpoint {
-                        method: "POST".into(),
-                        url: base(ctx).to_owned(),
-                    },
-                    message: m,
-                }
-            })?;
+        let url = build_url(base(ctx), "/v1.0/myorg/admin/workspaces/getInfo", &[])?;
         ctx.powerbi_limits.get_info.acquire().await;
         let req = ApiRequest::post_json(url, serde_json::json!({ "workspaces": ids }))
             .bearer(token.clone());
@@ -299,11 +291,7 @@ async fn scan(ctx: &Ctx, ids: Vec<String>) {
                 base(ctx),
                 &format!("/v1.0/myorg/admin/workspaces/scanStatus/{scan_seg}"),
                 &[],
-            )
-            .map_err(|m| HttpError::MalformedPage {
-                endpoint: resp.endpoint.clone(),
-                message: m,
-            })?;
+            )?;
             ctx.powerbi_limits.scan_status.acquire().await;
             let status_resp = ctx
                 .http
@@ -340,11 +328,7 @@ async fn scan(ctx: &Ctx, ids: Vec<String>) {
             base(ctx),
             &format!("/v1.0/myorg/admin/workspaces/scanResult/{scan_seg}"),
             &[],
-        )
-        .map_err(|m| HttpError::MalformedPage {
-            endpoint: resp.endpoint.clone(),
-            message: m,
-        })?;
+        )?;
         ctx.powerbi_limits.scan_result.acquire().await;
         let result = ctx
             .http

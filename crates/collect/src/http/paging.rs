@@ -9,7 +9,8 @@
 //! origin of the first request (the bearer token must not travel elsewhere) and never
 //! twice (a repeating link would loop forever).
 
-use super::{ApiRequest, Endpoint, HttpClient, HttpError};
+use super::url::{Endpoint, with_query};
+use super::{ApiRequest, HttpClient, HttpError};
 use serde_json::Value;
 use std::collections::HashSet;
 use url::Url;
@@ -27,47 +28,6 @@ pub struct Page {
 /// A bound on pages per listing, far beyond any real tenant, so a misbehaving API
 /// cannot keep palaudit paging forever.
 const MAX_PAGES: usize = 100_000;
-
-/// Percent-encodes every byte of `v` except unreserved characters and those in `keep`.
-fn percent_encode(v: &str, keep: &[u8]) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || keep.contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Encodes a query value, leaving the characters OData syntax uses and servers read
-/// literally (`$`, `,`, `'`, `(`, `)`, `:`, `@`, `/`); `+` is encoded, or it would read as
-/// a space.
-pub fn encode_query_value(v: &str) -> String {
-    percent_encode(v, b"$,'():@/")
-}
-
-/// Percent-encodes one path segment (ids, UPNs: `#` becomes `%23`).
-pub fn encode_path_segment(v: &str) -> String {
-    percent_encode(v, b"@'()=!$+,;*")
-}
-
-/// `{base}{path}?k=v&…`, values encoded as OData servers expect.
-pub fn build_url(base: &str, path: &str, query: &[(&str, &str)]) -> Result<Url, String> {
-    let mut s = format!("{}{}", base.trim_end_matches('/'), path);
-    for (i, (k, v)) in query.iter().enumerate() {
-        s.push(if i == 0 && !path.contains('?') {
-            '?'
-        } else {
-            '&'
-        });
-        s.push_str(k);
-        s.push('=');
-        s.push_str(&encode_query_value(v));
-    }
-    Url::parse(&s).map_err(|e| format!("`{s}` is not a URL ({e})"))
-}
 
 /// The next page's link: top-level `@odata.nextLink` or `nextLink`.
 pub fn next_link(body: &Value) -> Option<&str> {
@@ -265,16 +225,11 @@ impl<'a> SkipPager<'a> {
         let mut req = self.template.clone();
         let top = self.top.to_string();
         let skip = self.skip.to_string();
-        let sep = if req.url.query().is_some() { '&' } else { '?' };
-        let url = format!("{}{sep}$top={top}&$skip={skip}", req.url);
-        req.url = match Url::parse(&url) {
+        req.url = match with_query(&req.url, &[("$top", &top), ("$skip", &skip)]) {
             Ok(u) => u,
             Err(e) => {
                 self.done = true;
-                return Some(Err(HttpError::MalformedPage {
-                    endpoint: req.endpoint(),
-                    message: format!("could not build the next page's URL ({e})"),
-                }));
+                return Some(Err(e.into()));
             }
         };
         let endpoint = req.endpoint();
@@ -315,28 +270,6 @@ impl<'a> SkipPager<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_keep_odata_syntax_readable() {
-        let u = build_url(
-            "https://org.api.crm.dynamics.com/",
-            "/api/data/v9.2/systemusers",
-            &[
-                ("$select", "systemuserid,fullname"),
-                ("$filter", "name eq 'a b'"),
-            ],
-        )
-        .unwrap();
-        assert_eq!(
-            u.as_str(),
-            "https://org.api.crm.dynamics.com/api/data/v9.2/systemusers?$select=systemuserid,fullname&$filter=name%20eq%20%27a%20b%27"
-        );
-        assert_eq!(
-            encode_path_segment("pat_f.com#EXT#@c.onmicrosoft.com"),
-            "pat_f.com%23EXT%23@c.onmicrosoft.com"
-        );
-        assert_eq!(encode_path_segment("a/b?c%"), "a%2Fb%3Fc%25");
-    }
 
     #[test]
     fn next_links_stay_with_the_api() {

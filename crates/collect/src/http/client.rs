@@ -1,0 +1,353 @@
+//! [`HttpClient`]: the guards, then the host's limits, then the attempt, then the retry
+//! rule — the one path every request of palaudit takes.
+
+use super::error::{HttpError, status_message};
+use super::guard;
+use super::limiter::{HostLimits, host_key};
+use super::retry::{RetryPolicy, describe_wait, is_retryable_status, parse_retry_after};
+use super::url::Endpoint;
+use crate::auth::{AuthError, TokenSource};
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderValue};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// Settings of an [`HttpClient`].
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Requests in flight per host.
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    /// Log every attempt at `info` (otherwise `debug`).
+    pub verbose: bool,
+    /// Whole-request timeout (connect, send, read the body).
+    pub timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            concurrency: 8,
+            retry: RetryPolicy::default(),
+            verbose: false,
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A request to send through [`HttpClient::send`].
+#[derive(Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub url: Url,
+    pub token: Option<Arc<dyn TokenSource>>,
+    pub headers: Vec<(&'static str, String)>,
+    pub json: Option<serde_json::Value>,
+}
+
+impl ApiRequest {
+    pub fn new(method: Method, url: Url) -> ApiRequest {
+        ApiRequest {
+            method,
+            url,
+            token: None,
+            headers: Vec::new(),
+            json: None,
+        }
+    }
+
+    pub fn get(url: Url) -> ApiRequest {
+        ApiRequest::new(Method::GET, url)
+    }
+
+    pub fn post_json(url: Url, body: serde_json::Value) -> ApiRequest {
+        let mut r = ApiRequest::new(Method::POST, url);
+        r.json = Some(body);
+        r
+    }
+
+    pub fn bearer(mut self, token: Arc<dyn TokenSource>) -> ApiRequest {
+        self.token = Some(token);
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> ApiRequest {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint::new(&self.method, &self.url)
+    }
+}
+
+/// A successful (2xx) response with its body read.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub endpoint: Endpoint,
+}
+
+impl ApiResponse {
+    /// The body as JSON; anything else is a [`HttpError::MalformedPage`].
+    pub fn json(&self) -> Result<serde_json::Value, HttpError> {
+        serde_json::from_slice(&self.body).map_err(|e| HttpError::MalformedPage {
+            endpoint: self.endpoint.clone(),
+            message: format!("the body is not JSON ({e})"),
+        })
+    }
+}
+
+/// The HTTP client every collector uses.
+pub struct HttpClient {
+    client: reqwest::Client,
+    settings: HttpSettings,
+    limits: HostLimits,
+    requests: AtomicU64,
+    stopped: AtomicBool,
+}
+
+impl HttpClient {
+    pub fn new(settings: HttpSettings) -> Result<HttpClient, HttpError> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("palaudit/", env!("CARGO_PKG_VERSION")))
+            // A redirect could carry the request somewhere the guards did not check.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(settings.timeout)
+            .build()
+            .map_err(|e| HttpError::Client {
+                message: e.to_string(),
+            })?;
+        Ok(HttpClient {
+            client,
+            limits: HostLimits::new(settings.concurrency),
+            settings,
+            requests: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+        })
+    }
+
+    /// Refuses every later request: the collection cannot use what it would read (the
+    /// snapshot writer has failed), so no more quota is spent on it.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    /// HTTP attempts sent so far (retries included).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn settings(&self) -> &HttpSettings {
+        &self.settings
+    }
+
+    /// Sends `req` with the guards, retries and per-host limit; `Ok` only for 2xx.
+    pub async fn send(&self, req: &ApiRequest) -> Result<ApiResponse, HttpError> {
+        let endpoint = req.endpoint();
+        // Guards first: nothing below may run for a refused request.
+        guard::check(
+            &req.method,
+            &req.url,
+            req.json.as_ref(),
+            req.token.is_some(),
+        )?;
+        let policy = &self.settings.retry;
+        // The host's slots and pause are shared by every request to it.
+        let host = host_key(&req.url);
+        let mut retry = 0u32;
+        loop {
+            // Checked before every attempt, retries included.
+            if self.stopped.load(Ordering::Relaxed) {
+                return Err(HttpError::Transport {
+                    endpoint,
+                    message: "not sent: the collection was stopped".into(),
+                });
+            }
+            let builder = self.request(req, &endpoint).await?;
+            let slot = self
+                .limits
+                .acquire(&host)
+                .await
+                .map_err(|_| HttpError::Transport {
+                    endpoint: endpoint.clone(),
+                    message: "the client is shutting down".into(),
+                })?;
+            let started = Instant::now();
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let outcome = match builder.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(body) => Ok((status, headers, body.to_vec())),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            // The host's pause is set before the slot is given up, so no request queued
+            // behind this one goes out into the same 429.
+            let retry_after = match &outcome {
+                Ok((_, headers, _)) => headers
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_retry_after),
+                Err(_) => None,
+            };
+            if let Ok((429, _, _)) = &outcome
+                && let Some(d) = retry_after
+                && d <= policy.retry_after_cap
+            {
+                self.limits.pause(&host, d);
+            }
+            drop(slot);
+            let elapsed = started.elapsed();
+
+            let delay = match outcome {
+                Ok((status, headers, body)) => {
+                    self.log(&endpoint, &status.to_string(), elapsed, retry);
+                    if (200..300).contains(&status) {
+                        return Ok(ApiResponse {
+                            status,
+                            headers,
+                            body,
+                            endpoint,
+                        });
+                    }
+                    let retryable = is_retryable_status(status);
+                    if !retryable || retry >= policy.max_retries {
+                        let attempts = if retryable { retry + 1 } else { 1 };
+                        let (code, message) = status_message(status, attempts, &body);
+                        return Err(HttpError::Status {
+                            endpoint,
+                            status,
+                            code,
+                            message,
+                        });
+                    }
+                    match policy.wait(retry, retry_after) {
+                        None => {
+                            let d = retry_after.unwrap_or(Duration::MAX);
+                            let (code, _) = super::error::api_error(&body);
+                            return Err(HttpError::Status {
+                                endpoint,
+                                status,
+                                code,
+                                message: format!(
+                                    "throttled: the API asks to retry after {}, longer than palaudit waits ({} s); its quota is spent, collect again later",
+                                    describe_wait(d),
+                                    policy.retry_after_cap.as_secs()
+                                ),
+                            });
+                        }
+                        Some(d) => {
+                            if retry_after.is_some() && d >= Duration::from_secs(60) {
+                                tracing::warn!(
+                                    target: "palaudit::http",
+                                    "{endpoint} -> {status}: waiting {} as the API asks (Retry-After)",
+                                    describe_wait(d)
+                                );
+                            }
+                            d
+                        }
+                    }
+                }
+                Err(e) => {
+                    // The endpoint is named already, redacted; reqwest's own text would
+                    // repeat the raw URL.
+                    let e = e.without_url();
+                    let retryable =
+                        e.is_timeout() || e.is_connect() || e.is_request() || e.is_body();
+                    let what = if e.is_timeout() {
+                        "timed out"
+                    } else if e.is_connect() {
+                        "could not connect"
+                    } else {
+                        "the connection failed"
+                    };
+                    self.log(&endpoint, what, elapsed, retry);
+                    if !retryable || retry >= policy.max_retries {
+                        return Err(HttpError::Transport {
+                            endpoint,
+                            message: format!(
+                                "{what} after {} attempt(s): {}",
+                                retry + 1,
+                                crate::auth::one_line(&error_chain(&e))
+                            ),
+                        });
+                    }
+                    policy.backoff(retry)
+                }
+            };
+            retry += 1;
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// The attempt as reqwest sends it, with a fresh token (the source caches it).
+    async fn request(
+        &self,
+        req: &ApiRequest,
+        endpoint: &Endpoint,
+    ) -> Result<reqwest::RequestBuilder, HttpError> {
+        let bearer = match &req.token {
+            Some(t) => Some(t.token().await.map_err(|source| HttpError::Token {
+                endpoint: endpoint.clone(),
+                source,
+            })?),
+            None => None,
+        };
+        let mut builder = self.client.request(req.method.clone(), req.url.clone());
+        if let Some(b) = &bearer {
+            let mut value =
+                HeaderValue::from_str(&format!("Bearer {}", b.secret())).map_err(|_| {
+                    HttpError::Token {
+                        endpoint: endpoint.clone(),
+                        source: AuthError::Credential {
+                            method: "token",
+                            message: "the token holds characters an HTTP header cannot".into(),
+                        },
+                    }
+                })?;
+            value.set_sensitive(true);
+            builder = builder.header(reqwest::header::AUTHORIZATION, value);
+        }
+        for (name, value) in &req.headers {
+            builder = builder.header(*name, value);
+        }
+        if let Some(body) = &req.json {
+            builder = builder.json(body);
+        }
+        Ok(builder)
+    }
+
+    fn log(&self, endpoint: &Endpoint, outcome: &str, elapsed: Duration, retry: u32) {
+        let ms = elapsed.as_millis();
+        if self.settings.verbose {
+            tracing::info!(target: "palaudit::http", "{endpoint} -> {outcome} in {ms} ms (attempt {})", retry + 1);
+        } else {
+            tracing::debug!(target: "palaudit::http", "{endpoint} -> {outcome} in {ms} ms (attempt {})", retry + 1);
+        }
+    }
+}
+
+/// An error and its sources, joined (reqwest's top-level message alone says little).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = c.source();
+    }
+    s
+}
