@@ -196,11 +196,32 @@ pub fn write_parquet(
         .with_context(context)
 }
 
-/// How the terminal reports are laid out: the terminal's width, colour only on a terminal.
+/// How the terminal reports are laid out: the terminal's width, colour only on a terminal
+/// and only when `NO_COLOR` is unset or empty (<https://no-color.org>).
 pub fn terminal_options() -> palaudit_report::TerminalOptions {
     palaudit_report::TerminalOptions {
         width: None,
-        color: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+        color: std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && color_allowed(std::env::var_os("NO_COLOR").as_deref()),
+    }
+}
+
+/// Whether a `NO_COLOR` value allows colour: only an absent or empty one does.
+fn color_allowed(no_color: Option<&std::ffi::OsStr>) -> bool {
+    no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::color_allowed;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn no_color_set_to_anything_turns_colour_off() {
+        assert!(color_allowed(None));
+        assert!(color_allowed(Some(OsStr::new(""))));
+        assert!(!color_allowed(Some(OsStr::new("1"))));
+        assert!(!color_allowed(Some(OsStr::new("false"))));
     }
 }
 

@@ -58,11 +58,11 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
         let mut w = stdout.lock();
         writeln!(
             w,
-            "palaudit demo: sample tenant Contoso ({CONTOSO_TENANT_ID}), served from recorded API pages on a loopback port."
+            "palaudit demo: sample tenant Contoso ({CONTOSO_TENANT_ID}),\nserved from recorded API pages on a loopback port."
         )?;
         writeln!(
             w,
-            "The read-only collectors found {} resources in {} environments and Power BI workspaces.",
+            "The read-only collectors found {} resources in {} environments\nand Power BI workspaces.",
             report.summary.total_resources(),
             report.summary.environments.len(),
         )?;

@@ -299,6 +299,15 @@ fn parse_shell(s: &str) -> Result<palaudit_report::fix_plan::Shell, String> {
         .ok_or_else(|| format!("`{s}` is not a shell palaudit writes: use powershell or bash"))
 }
 
+/// Whether `e` comes from writing to a pipe whose reader has closed it.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -313,6 +322,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(outcome) => outcome.into(),
+        // The reader went away (`palaudit audit … | head`): nothing is wrong with the
+        // audit and nobody is left to tell, so end quietly, as ripgrep does.
+        Err(e) if is_broken_pipe(&e) => Outcome::Done.into(),
         Err(e) => {
             #[allow(clippy::print_stderr)]
             {

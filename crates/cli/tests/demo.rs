@@ -204,3 +204,28 @@ fn demo_takes_a_roster_and_fail_under() {
         "{stderr}"
     );
 }
+
+/// `palaudit demo | head -1`: once the reader has gone, palaudit ends quietly with exit 0
+/// (as ripgrep does) instead of reporting the closed pipe as an error.
+#[test]
+fn a_reader_that_goes_away_ends_the_run_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("palaudit"))
+        .arg("demo")
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before the demo has written anything: its first write fails
+    // with a broken pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stderr.is_empty(),
+        "nothing to say about a closed pipe: {stderr}"
+    );
+}

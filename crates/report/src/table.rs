@@ -4,7 +4,9 @@ use crate::coverage::{
     cmp_verdict, coverage_rows, format_coverage, leaver_risk_sentence, other_tenants_sentence,
     summary_sentence, suppressed_sentence,
 };
-use crate::text::{display_name, environment_label, environment_type_label, one_line, shorten};
+use crate::text::{
+    display_name, environment_label, environment_type_label, one_line, shorten, wrap,
+};
 use crate::{Format, ReportError, write_part};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{
@@ -19,6 +21,10 @@ use std::io::Write;
 const MAX_NAME_CHARS: usize = 60;
 /// Longest environment name shown in a table cell.
 const MAX_ENVIRONMENT_CHARS: usize = 40;
+/// Below this width the three wide tables (coverage, not attributed, roster) stack each
+/// row's facts into fewer columns: spread over seven or eight columns at 80 columns,
+/// comfy-table would squeeze names and UPNs into columns one letter wide.
+const COMPACT_BELOW: u16 = 120;
 
 /// How the terminal report is laid out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,23 +65,30 @@ pub(crate) fn render(
         "PAL attribution — tenant {} — {collected}",
         display_name(&findings.tenant_id)
     );
+    let width = new_table(opts).width();
+    let title = prose(&title, width);
     write(out, "title", &format!("{}\n\n", paint(&title, BOLD, opts)))?;
 
     if !findings.collection_errors.is_empty() {
         write(
             out,
             "partial-snapshot warning",
-            &partial_warning(findings, opts),
+            &prose(&partial_warning(findings, opts), width),
         )?;
     }
 
     if findings.verdicts.is_empty() {
         let text = "No resources in the snapshot: nothing to attribute.\n\n";
         write(out, "summary line", text)?;
-        return write(out, "roster table", &roster_section(findings, opts));
+        return write(out, "roster table", &roster_section(findings, false, opts));
     }
 
-    let coverage = coverage_table(findings, opts);
+    let compact = width.is_some_and(|w| w < COMPACT_BELOW);
+    let coverage = if compact {
+        compact_coverage_table(findings, opts)
+    } else {
+        coverage_table(findings, opts)
+    };
     write(
         out,
         "coverage table",
@@ -97,8 +110,12 @@ pub(crate) fn render(
         format!(
             "{}\n{}\n{}\n",
             paint(&format!("Not attributed ({})", missing.len()), BOLD, opts),
-            missing_table(&missing, opts),
-            path_legend()
+            if compact {
+                compact_missing_table(&missing, opts)
+            } else {
+                missing_table(&missing, opts)
+            },
+            prose(&path_legend(), width)
         )
     };
     write(out, "unattributed table", &section)?;
@@ -123,14 +140,18 @@ pub(crate) fn render(
         );
         write(out, "suppressed table", &section)?;
     }
-    write(out, "roster table", &roster_section(findings, opts))?;
+    write(
+        out,
+        "roster table",
+        &prose(&roster_section(findings, compact, opts), width),
+    )?;
 
     let counts = findings.counts();
     if counts.attributed > 0 {
         write(
             out,
             "leaver-risk line",
-            &leaver_risk_line(findings, &counts),
+            &prose(&leaver_risk_line(findings, &counts), width),
         )?;
     }
     let mut summary = summary_sentence(&counts);
@@ -142,9 +163,9 @@ pub(crate) fn render(
     } else {
         BOLD
     };
-    let mut tail = format!("{}\n", paint(&summary, sgr, opts));
+    let mut tail = format!("{}\n", paint(&prose(&summary, width), sgr, opts));
     if let Some(line) = suppressed_sentence(&counts, &findings.suppressed_counts()) {
-        tail.push_str(&line);
+        tail.push_str(&prose(&line, width));
         tail.push('\n');
     }
     write(out, "summary line", &tail)
@@ -207,6 +228,33 @@ fn partial_warning(findings: &Findings, opts: &TerminalOptions) -> String {
     }
     s.push('\n');
     s
+}
+
+/// `text` folded at word boundaries to `width`, line by line, so that no word is split by
+/// the terminal. Lines that fit and table lines (they start with a box-drawing character)
+/// stay as they are; a folded line's indent is kept on its continuation lines.
+fn prose(text: &str, width: Option<u16>) -> String {
+    let Some(width) = width.map(usize::from) else {
+        return text.to_owned();
+    };
+    text.split('\n')
+        .map(|line| {
+            if line.chars().count() <= width || line.starts_with(['┌', '│', '╞', '├', '└'])
+            {
+                return line.to_owned();
+            }
+            let body = line.trim_start_matches(' ');
+            let indent = &line[..line.len() - body.len()];
+            let room = width.saturating_sub(indent.len()).max(20);
+            let folded = wrap(body, u16::try_from(room).ok());
+            folded
+                .split('\n')
+                .map(|l| format!("{indent}{l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub(crate) fn new_table(opts: &TerminalOptions) -> Table {
@@ -295,6 +343,68 @@ fn coverage_table(findings: &Findings, opts: &TerminalOptions) -> Table {
     t
 }
 
+/// [`coverage_table`] for narrow terminals: each environment named once, its type under
+/// its name, short count headers.
+fn compact_coverage_table(findings: &Findings, opts: &TerminalOptions) -> Table {
+    let mut t = new_table(opts);
+    t.set_header(
+        [
+            "Environment",
+            "Resource type",
+            "Attr.",
+            "Unattr.",
+            "Unkn.",
+            "Cov.",
+        ]
+        .map(|h| header_cell(h, opts)),
+    );
+    let mut previous: Option<(&str, &str)> = None;
+    for row in coverage_rows(findings) {
+        let [a, u, k, c] = count_cells(&row.counts, opts);
+        let environment = (row.environment_id, row.environment_type);
+        let same_environment = previous == Some(environment);
+        previous = Some(environment);
+        t.add_row(vec![
+            Cell::new(if same_environment {
+                String::new()
+            } else {
+                format!(
+                    "{}\n{}",
+                    shorten(
+                        &environment_label(row.environment_name),
+                        MAX_ENVIRONMENT_CHARS
+                    ),
+                    environment_type_label(row.environment_type)
+                )
+            }),
+            Cell::new(row.resource_type.label()),
+            a,
+            u,
+            k,
+            c,
+        ]);
+    }
+    let [a, u, k, c] = count_cells(&findings.counts(), opts);
+    t.add_row(vec![
+        header_cell("Total", opts),
+        header_cell("", opts),
+        a,
+        u,
+        k,
+        c,
+    ]);
+    // Type names and counts keep their width; the environment's name wraps instead.
+    for i in 1..=5 {
+        if let Some(col) = t.column_mut(i) {
+            col.set_constraint(ColumnConstraint::ContentWidth);
+            if i >= 2 {
+                col.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+    }
+    t
+}
+
 pub(crate) fn status_cell(status: Status, opts: &TerminalOptions) -> Cell {
     let c = Cell::new(status.as_str());
     if !opts.color {
@@ -334,19 +444,22 @@ fn path_legend() -> String {
 }
 
 fn paths_cell(paths: &[ChangePath]) -> Cell {
+    Cell::new(paths_text(paths))
+}
+
+/// The short names of `paths`, in table order, or `none`.
+fn paths_text(paths: &[ChangePath]) -> String {
     if paths.is_empty() {
-        return Cell::new("none");
+        return "none".to_owned();
     }
     let mut sorted = paths.to_vec();
     sorted.sort();
     sorted.dedup();
-    Cell::new(
-        sorted
-            .iter()
-            .map(|p| short_label(*p))
-            .collect::<Vec<_>>()
-            .join(", "),
-    )
+    sorted
+        .iter()
+        .map(|p| short_label(*p))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn missing_table(missing: &[&Verdict], opts: &TerminalOptions) -> Table {
@@ -406,12 +519,61 @@ fn missing_table(missing: &[&Verdict], opts: &TerminalOptions) -> Table {
     t
 }
 
+/// [`missing_table`] for narrow terminals, three columns: the resource (name over type
+/// and environment), its status over its reasons, and the ways to move it.
+fn compact_missing_table(missing: &[&Verdict], opts: &TerminalOptions) -> Table {
+    let mut t = new_table(opts);
+    t.set_header(
+        ["Resource", "Status and reasons", "Move to PAL user / SP"].map(|h| header_cell(h, opts)),
+    );
+    for v in missing {
+        let mut status = v.status.as_str().to_owned();
+        if v.suppression.is_some() {
+            status.push_str(" (suppressed)");
+        }
+        let mut lines = vec![status];
+        if v.reasons.is_empty() {
+            lines.push("(none recorded)".to_owned());
+        }
+        lines.extend(v.reasons.iter().map(|r| r.as_str().to_owned()));
+        let status_cell = Cell::new(lines.join("\n"));
+        let status_cell = match (opts.color, v.suppression.is_some(), v.status) {
+            (false, _, _) => status_cell,
+            (true, true, _) => status_cell.fg(Color::DarkGrey),
+            (true, false, Status::Unknown) => status_cell.fg(Color::Yellow),
+            (true, false, _) => status_cell.fg(Color::Red),
+        };
+        t.add_row(vec![
+            Cell::new(format!(
+                "{}\n{} · {}",
+                shorten(&display_name(&v.resource_name), MAX_NAME_CHARS),
+                v.resource_type.label(),
+                shorten(
+                    &environment_label(&v.environment_name),
+                    MAX_ENVIRONMENT_CHARS
+                )
+            )),
+            status_cell,
+            Cell::new(format!(
+                "user: {}\nSP: {}",
+                paths_text(&v.change_paths_user),
+                paths_text(&v.change_paths_service_principal)
+            )),
+        ]);
+    }
+    // Reason codes must not break mid-word; names and paths wrap instead.
+    if let Some(col) = t.column_mut(1) {
+        col.set_constraint(ColumnConstraint::ContentWidth);
+    }
+    t
+}
+
 /// Longest identity name or identifier shown in the roster table.
 const MAX_IDENTITY_CHARS: usize = 60;
 
 /// The roster: one row per PAL identity of the tenant, then a line counting the rows
 /// for other tenants.
-fn roster_section(findings: &Findings, opts: &TerminalOptions) -> String {
+fn roster_section(findings: &Findings, compact: bool, opts: &TerminalOptions) -> String {
     let roster = &findings.roster;
     let n = roster.identities.len();
     let mut s = paint(&format!("PAL identities for this tenant ({n})"), BOLD, opts);
@@ -419,7 +581,12 @@ fn roster_section(findings: &Findings, opts: &TerminalOptions) -> String {
     if n == 0 {
         s.push_str("The identities file lists no identity for this tenant.\n");
     } else {
-        s.push_str(&roster_table(&roster.identities, opts).to_string());
+        let table = if compact {
+            compact_roster_table(&roster.identities, opts)
+        } else {
+            roster_table(&roster.identities, opts)
+        };
+        s.push_str(&table.to_string());
         s.push_str(
             "\nHealth is what Microsoft Graph answered at collection; not_seen = holds no role on any \
              collected resource. ",
@@ -443,7 +610,11 @@ fn principal_label(kind: PrincipalKind) -> &'static str {
 }
 
 fn health_cell(health: IdentityHealth, opts: &TerminalOptions) -> Cell {
-    let c = Cell::new(health.as_str());
+    health_colour(Cell::new(health.as_str()), health, opts)
+}
+
+/// `c` in the colour of `health`: green when healthy, red when it stops credit.
+fn health_colour(c: Cell, health: IdentityHealth, opts: &TerminalOptions) -> Cell {
     if !opts.color {
         return c;
     }
@@ -513,6 +684,42 @@ fn roster_table(entries: &[RosterEntry], opts: &TerminalOptions) -> Table {
         }
     }
     if let Some(col) = t.column_mut(7) {
+        col.set_cell_alignment(CellAlignment::Right);
+    }
+    t
+}
+
+/// [`roster_table`] for narrow terminals: who the identity is (name, identifier, then
+/// partner, principal and account kind) beside what was checked of it.
+fn compact_roster_table(entries: &[RosterEntry], opts: &TerminalOptions) -> Table {
+    let mut t = new_table(opts);
+    t.set_header(["Identity", "Checks", "Credited"].map(|h| header_cell(h, opts)));
+    for e in entries {
+        let checks = format!(
+            "health: {}\nPAL link: {}\nRBAC: {}",
+            e.health.as_str(),
+            e.link_state.as_str(),
+            e.rbac_assignments
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "not checked".to_owned())
+        );
+        t.add_row(vec![
+            Cell::new(format!(
+                "{}\n{} · {} · {}",
+                identity_text(e),
+                one_line(&e.partner_id),
+                principal_label(e.principal_type),
+                e.account_kind.as_str().replace('_', " ")
+            )),
+            health_colour(Cell::new(checks), e.health, opts),
+            Cell::new(e.credited_resources),
+        ]);
+    }
+    // Stable words must not break mid-word; the identity column wraps instead.
+    if let Some(col) = t.column_mut(1) {
+        col.set_constraint(ColumnConstraint::ContentWidth);
+    }
+    if let Some(col) = t.column_mut(2) {
         col.set_cell_alignment(CellAlignment::Right);
     }
     t

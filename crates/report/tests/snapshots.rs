@@ -30,6 +30,25 @@ fn terminal_canned() {
     insta::assert_snapshot!(terminal_text(&common::findings()));
 }
 
+/// At 80 columns the wide tables stack their facts into fewer columns and prose is folded
+/// at word boundaries: no column is squeezed to a letter or two, no word split.
+#[test]
+fn terminal_at_80_columns() {
+    let opts = TerminalOptions {
+        width: Some(80),
+        color: false,
+    };
+    let text = render(|out| terminal(&common::findings(), out, &opts));
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    insta::assert_snapshot!(text);
+}
+
 #[test]
 fn terminal_partial() {
     insta::assert_snapshot!(terminal_text(&common::partial_findings()));
