@@ -238,6 +238,9 @@ async fn a_rejected_token_everywhere_fails_without_replacing_the_last_snapshot()
     assert_eq!(names, ["snap", "snap.raw"]);
 }
 
+/// The canvas app of `faults/identities` owned by the deleted user.
+const DELETED_OWNERS_APP: &str = "ab000000-0000-4000-8000-0000000000ab";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identities_deleted_owner_app_user_guest_publisher_and_no_dataverse() {
     let server = serve("faults/identities").await;
@@ -307,13 +310,13 @@ async fn identities_deleted_owner_app_user_guest_publisher_and_no_dataverse() {
     let owner = inv
         .role_assignments
         .iter()
-        .find(|r| r.resource_type == ResourceType::CanvasApp && r.role == Role::Owner)
+        .find(|r| r.resource_id == DELETED_OWNERS_APP && r.role == Role::Owner)
         .unwrap();
     assert_eq!(owner.principal_id, deleted);
     let roles: HashMap<Role, (PrincipalType, PrincipalIdKind, String)> = inv
         .role_assignments
         .iter()
-        .filter(|r| r.resource_type == ResourceType::CanvasApp)
+        .filter(|r| r.resource_id == DELETED_OWNERS_APP)
         .map(|r| {
             (
                 r.role,
@@ -715,6 +718,14 @@ async fn the_scanner_scans_a_hundred_workspaces_at_a_time() {
             None,
             200,
             json!(ids.iter().map(|i| json!({"id": i})).collect::<Vec<_>>()),
+        ),
+        route(
+            "GET",
+            "/graph/v1.0/users/ann@contoso.com",
+            None,
+            200,
+            json!({"id": "a2200000-0000-4000-8000-000000000001", "userPrincipalName": "ann@contoso.com",
+                   "userType": "Member", "accountEnabled": true}),
         ),
     ];
     for (n, batch) in ids.chunks(100).enumerate() {
