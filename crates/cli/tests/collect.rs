@@ -271,3 +271,54 @@ fn bad_config_files_name_the_file_and_line() {
     assert!(stderr.contains("missing.toml"), "{stderr}");
     assert!(!dir.path().join("snap").exists());
 }
+
+/// A custom page of a model-driven app and a dataset of a workspace being removed are
+/// collected, audited and shown with their reason, never credited, never dropped.
+#[test]
+fn custom_pages_and_datasets_of_removed_workspaces_are_shown_uncredited() {
+    let served = serve("faults/identities");
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &served);
+    let out = collect(dir.path(), &config, &["--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    std::fs::write(
+        dir.path().join("ids.csv"),
+        format!(
+            "partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name\n1234567,{TENANT},user,9723d9b0-b8d6-48af-b381-fb4a9f0403e4,,pat_fabrikam.com#EXT#@contoso.onmicrosoft.com,Pat (Fabrikam)\n"
+        ),
+    )
+    .unwrap();
+    let out = palaudit(dir.path())
+        .args([
+            "audit",
+            "--snapshot",
+            "snap",
+            "--identities",
+            "ids.csv",
+            "--csv",
+            "audit.csv",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rows = read_csv(&std::fs::read_to_string(dir.path().join("audit.csv")).unwrap());
+    let row = |id: &str| {
+        rows.iter()
+            .find(|r| r["resource_id"] == id)
+            .unwrap_or_else(|| panic!("no row for {id}: {rows:?}"))
+    };
+    let page = row("ac000000-0000-4000-8000-0000000000ac");
+    assert_eq!(page["status"], "unattributed");
+    assert_eq!(page["reasons"], "custom_page_of_model_driven_app");
+    assert_eq!(page["partner_id"], "");
+    let retired = row("dc000000-0000-4000-8000-0000000000dc");
+    assert_eq!(retired["status"], "unattributed");
+    assert_eq!(retired["reasons"], "workspace_not_active");
+    // The same guest's dataset in a live workspace is credited.
+    let live = row("da000000-0000-4000-8000-0000000000da");
+    assert_eq!(
+        (live["status"].as_str(), live["partner_id"].as_str()),
+        ("attributed", "1234567")
+    );
+}

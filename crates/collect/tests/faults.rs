@@ -238,6 +238,9 @@ async fn a_rejected_token_everywhere_fails_without_replacing_the_last_snapshot()
     assert_eq!(names, ["snap", "snap.raw"]);
 }
 
+/// The canvas app of `faults/identities` owned by the deleted user.
+const DELETED_OWNERS_APP: &str = "ab000000-0000-4000-8000-0000000000ab";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identities_deleted_owner_app_user_guest_publisher_and_no_dataverse() {
     let server = serve("faults/identities").await;
@@ -307,13 +310,13 @@ async fn identities_deleted_owner_app_user_guest_publisher_and_no_dataverse() {
     let owner = inv
         .role_assignments
         .iter()
-        .find(|r| r.resource_type == ResourceType::CanvasApp && r.role == Role::Owner)
+        .find(|r| r.resource_id == DELETED_OWNERS_APP && r.role == Role::Owner)
         .unwrap();
     assert_eq!(owner.principal_id, deleted);
     let roles: HashMap<Role, (PrincipalType, PrincipalIdKind, String)> = inv
         .role_assignments
         .iter()
-        .filter(|r| r.resource_type == ResourceType::CanvasApp)
+        .filter(|r| r.resource_id == DELETED_OWNERS_APP)
         .map(|r| {
             (
                 r.role,
@@ -433,6 +436,47 @@ async fn identities_deleted_owner_app_user_guest_publisher_and_no_dataverse() {
         .find(|e| e.environment_id == "c3000000-0000-4000-8000-0000000000c4")
         .unwrap();
     assert_eq!(personal.environment_type, "PowerBIPersonal");
+
+    // The facts a fix plan reads, as the listings give them: a custom page of a
+    // model-driven app, the model-driven app's and bot's solution, a dataset carrying its
+    // workspace's state.
+    let page = inv
+        .resources
+        .iter()
+        .find(|r| r.resource_id == "ac000000-0000-4000-8000-0000000000ac")
+        .unwrap();
+    assert_eq!(
+        (page.app_type.as_deref(), page.alm_mode.as_deref()),
+        (Some("CustomCanvasPage"), Some("Solution"))
+    );
+    let retired = inv
+        .resources
+        .iter()
+        .find(|r| r.resource_id == "dc000000-0000-4000-8000-0000000000dc")
+        .unwrap();
+    assert_eq!(retired.state.as_deref(), Some("Removing"));
+    let hub = inv
+        .resources
+        .iter()
+        .find(|r| r.resource_type == ResourceType::ModelDrivenApp)
+        .unwrap();
+    assert_eq!(
+        (
+            hub.is_managed,
+            hub.solution_id.as_deref(),
+            hub.unique_name.as_deref()
+        ),
+        (
+            Some(true),
+            Some("5e1a0000-0000-4000-8000-00000000005e"),
+            Some("fab_DeployedHub")
+        )
+    );
+    assert_eq!(
+        (bot.is_managed, bot.unique_name.as_deref()),
+        (Some(false), Some("fab_teamAgent"))
+    );
+    assert_eq!(retired.workspace_name.as_deref(), Some("Retired Reporting"));
     // Graph: exactly one lookup per distinct target.
     let mut seen = std::collections::HashSet::new();
     for r in log.iter().filter(|r| r.in_batch) {
@@ -675,6 +719,14 @@ async fn the_scanner_scans_a_hundred_workspaces_at_a_time() {
             200,
             json!(ids.iter().map(|i| json!({"id": i})).collect::<Vec<_>>()),
         ),
+        route(
+            "GET",
+            "/graph/v1.0/users/ann@contoso.com",
+            None,
+            200,
+            json!({"id": "a2200000-0000-4000-8000-000000000001", "userPrincipalName": "ann@contoso.com",
+                   "userType": "Member", "accountEnabled": true}),
+        ),
     ];
     for (n, batch) in ids.chunks(100).enumerate() {
         let scan_id = format!("5c000000-0000-4000-8000-{n:012x}");
@@ -714,4 +766,87 @@ async fn the_scanner_scans_a_hundred_workspaces_at_a_time() {
     let get_info = hits(&log, &format!("{base}/getInfo"));
     assert_eq!(get_info.len(), 2, "150 workspaces in two calls");
     assert!(get_info.iter().all(|r| r.route.is_some()));
+}
+
+/// Only Graph's own "not found" makes a publisher `deleted`: a look-up that failed (a 500,
+/// throttling past the retries, a 404 that is not Graph's, a 404 on the `mail` filter)
+/// leaves the publisher without a directory record, so the audit says
+/// `identity_health_unknown` rather than `identity_deleted`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_publisher_lookup_is_not_a_deleted_publisher() {
+    let datasets: Vec<String> = ["gone", "broken", "busy", "proxy", "nofilter"]
+        .iter()
+        .enumerate()
+        .map(|(i, who)| {
+            format!(
+                r#"{{\"id\":\"d0000000-0000-4000-8000-00000000000{i}\",\"name\":\"{who}\",\"configuredBy\":\"{who}@contoso.com\"}}"#
+            )
+        })
+        .collect();
+    let groups = format!(
+        r#"{{\"value\":[{{\"id\":\"a0000000-0000-4000-8000-0000000000a1\",\"name\":\"Finance\",\"type\":\"Workspace\",\"state\":\"Active\",\"datasets\":[{}]}}]}}"#,
+        datasets.join(",")
+    );
+    let not_found = r#"{\"error\":{\"code\":\"Request_ResourceNotFound\",\"message\":\"Resource does not exist.\"}}"#;
+    let routes = format!(
+        r#"{{"routes":[
+          {{"method":"GET","path":"/bap/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments","responses":[{{"inline":"{{\"value\":[]}}"}}]}},
+          {{"method":"GET","path":"/powerbi/v1.0/myorg/admin/groups","responses":[{{"inline":"{groups}"}},{{"inline":"{{\"value\":[]}}"}}]}},
+          {{"method":"GET","path":"/graph/v1.0/users/gone@contoso.com","responses":[{{"status":404,"inline":"{not_found}"}}]}},
+          {{"method":"GET","path":"/graph/v1.0/users","query":{{"$filter":"mail eq 'gone@contoso.com'"}},"responses":[{{"inline":"{{\"value\":[]}}"}}]}},
+          {{"method":"GET","path":"/graph/v1.0/users/broken@contoso.com","responses":[{{"status":500,"inline":"{{\"error\":{{\"code\":\"InternalServerError\",\"message\":\"Try again.\"}}}}"}}]}},
+          {{"method":"GET","path":"/graph/v1.0/users/busy@contoso.com","responses":[{{"status":429,"headers":{{"Retry-After":"0"}}}}]}},
+          {{"method":"GET","path":"/graph/v1.0/users/proxy@contoso.com","responses":[{{"status":404,"inline":"<html>Not Found</html>"}}]}},
+          {{"method":"GET","path":"/graph/v1.0/users/nofilter@contoso.com","responses":[{{"status":404,"inline":"{not_found}"}}]}}
+        ]}}"#
+    );
+    let server = serve_routes(&routes).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snap");
+    let mut cfg = config(&server);
+    cfg.collect.powerbi_page_size = 5;
+    cfg.collect.max_retries = 1;
+    let report = run(&cfg, &out).await;
+    let errors = errors_text(&report);
+    let inv = read(&out);
+    assert_eq!(inv.resources.len(), 5, "every dataset is kept");
+
+    // The one Graph does not know: a deleted record under its address.
+    let deleted: Vec<Option<&str>> = inv
+        .principals
+        .iter()
+        .filter(|p| p.deleted)
+        .map(|p| p.upn.as_deref())
+        .collect();
+    assert_eq!(deleted, [Some("gone@contoso.com")], "{:?}", inv.principals);
+    assert_eq!(inv.principals.len(), 1, "{:?}", inv.principals);
+
+    // The others: a collection error each, naming the look-up, and no record.
+    for (who, status) in [
+        ("broken", "HTTP 500"),
+        ("busy", "HTTP 429"),
+        ("proxy", "HTTP 404"),
+        ("nofilter", "HTTP 404"),
+    ] {
+        let line = errors
+            .lines()
+            .find(|l| l.contains(&format!("{who}@contoso.com")))
+            .unwrap_or_else(|| panic!("no error for {who}: {errors}"));
+        assert!(line.contains(status), "{who}: {line}");
+    }
+    assert!(
+        errors.contains("mail%20eq%20'nofilter@contoso.com'"),
+        "the failed filter is named: {errors}"
+    );
+    assert!(
+        !errors.contains("gone@contoso.com"),
+        "a definite not-found is no error: {errors}"
+    );
+    // Throttling was retried before it counted as a failure.
+    let log = server.requests();
+    assert_eq!(
+        hits(&log, "/graph/v1.0/users/busy@contoso.com").len(),
+        2,
+        "one retry, then the look-up failed"
+    );
 }

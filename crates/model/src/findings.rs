@@ -58,12 +58,17 @@ pub enum Reason {
     OwnerUnresolved,
     PalLinkOtherTenant,
     NoPalIdentityInRole,
+    /// A canvas-app row that is a custom page of a model-driven app (`appType`
+    /// `CustomCanvasPage`): a component, not an application of its own.
+    CustomPageOfModelDrivenApp,
+    /// A Power BI dataset of a workspace that is being removed or was deleted.
+    WorkspaceNotActive,
     NonProductionEnvironment,
     EnvironmentUnknown,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 16] = [
         Reason::PalIdentityInRole,
         Reason::LatestPartnerWins,
         Reason::TieBrokenByPartnerId,
@@ -76,6 +81,8 @@ impl Reason {
         Reason::OwnerUnresolved,
         Reason::PalLinkOtherTenant,
         Reason::NoPalIdentityInRole,
+        Reason::CustomPageOfModelDrivenApp,
+        Reason::WorkspaceNotActive,
         Reason::NonProductionEnvironment,
         Reason::EnvironmentUnknown,
     ];
@@ -94,6 +101,8 @@ impl Reason {
             Reason::OwnerUnresolved => "owner_unresolved",
             Reason::PalLinkOtherTenant => "pal_link_other_tenant",
             Reason::NoPalIdentityInRole => "no_pal_identity_in_role",
+            Reason::CustomPageOfModelDrivenApp => "custom_page_of_model_driven_app",
+            Reason::WorkspaceNotActive => "workspace_not_active",
             Reason::NonProductionEnvironment => "non_production_environment",
             Reason::EnvironmentUnknown => "environment_unknown",
         }
@@ -140,6 +149,12 @@ impl Reason {
                 "The holder is on the roster, but linked in another tenant; a PAL link holds in one tenant only."
             }
             Reason::NoPalIdentityInRole => "No PAL-linked identity holds the attributing role.",
+            Reason::CustomPageOfModelDrivenApp => {
+                "A custom page of a model-driven app, listed with the canvas apps; it is part of its model-driven app, which is where the credit is decided, so it earns none of its own."
+            }
+            Reason::WorkspaceNotActive => {
+                "The Power BI workspace is being removed or has been deleted; its datasets are not live work and earn no credit."
+            }
             Reason::NonProductionEnvironment => {
                 "The environment is not a production environment; partner programs count production work."
             }

@@ -284,9 +284,30 @@ pub struct Resource {
     pub published_time: Option<DateTime<Utc>>,
     #[serde(default)]
     pub published_by: Option<String>,
-    /// The API's state word (`Started`, `Published`, `Active`, statecode…), for display.
+    /// The API's state word (`Started`, `Published`, statecode…); for Power BI datasets,
+    /// their workspace's `state` (`Active`, `Removing`, `Deleted`).
     #[serde(default)]
     pub state: Option<String>,
+    /// Canvas apps: the listing's `appType` (`ClassicCanvasApp`, `CustomCanvasPage`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_type: Option<String>,
+    /// Canvas apps: the listing's `properties.almMode` (`Environment`, `Solution`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alm_mode: Option<String>,
+    /// Flows: `properties.workflowEntityId`, the Dataverse `workflow` row of a flow that
+    /// lives in a solution; absent for flows outside solutions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_entity_id: Option<String>,
+    /// Flows `properties.isManaged`, model-driven apps and bots `ismanaged`: the resource
+    /// came in through a managed solution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_managed: Option<bool>,
+    /// Model-driven apps and bots: the `solutionid` column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solution_id: Option<String>,
+    /// Model-driven apps: `uniquename`; bots: `schemaname`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_name: Option<String>,
 }
 
 /// A principal holding a role on a resource.

@@ -124,6 +124,12 @@ fn generate(dir: &std::path::Path, n: usize) {
             published_time: None,
             published_by: None,
             state: None,
+            app_type: None,
+            alm_mode: None,
+            workflow_entity_id: None,
+            is_managed: None,
+            solution_id: None,
+            unique_name: None,
         })
         .unwrap();
         let mut assign = |role: Role, pid: String, kind: PrincipalIdKind| {

@@ -6,13 +6,14 @@
 //! decision over a handful of rows, done in one linear pass over the sorted join result.
 //! `docs/verdicts.md` describes the procedure in a delivery lead's words.
 
+use crate::facts::FactColumns;
 use crate::load::RuleSet;
 use crate::roster::roster_findings;
 use chrono::{DateTime, Utc};
 use palaudit_model::{
     AccountKind, Activity, Candidate, ChangePath, Evidence, Findings, Holder, Identity,
-    PrincipalIdKind, PrincipalKind, PrincipalType, Reason, ResourceFacts, ResourceType, Role,
-    Roster, Status, Verdict, ids,
+    PrincipalIdKind, PrincipalKind, PrincipalType, Reason, ResourceType, Role, Roster, Status,
+    Verdict, ids,
 };
 use palaudit_snapshot::Frames;
 use polars::prelude::*;
@@ -225,6 +226,8 @@ struct Resources<'a> {
     display_name: &'a StringChunked,
     /// (actor column lower-cased, time column) for created, modified, published.
     activity: [(&'a StringChunked, Vec<Option<DateTime<Utc>>>); 3],
+    /// What a fix plan needs beyond the roles (see `facts.rs`).
+    facts: FactColumns<'a>,
 }
 
 pub(crate) fn str_col<'a>(
@@ -305,6 +308,7 @@ impl<'a> Resources<'a> {
                     time_col(df, "created_time", T)?,
                 ),
             ],
+            facts: FactColumns::read(df)?,
         })
     }
 
@@ -498,17 +502,6 @@ fn resolve_assignments(
             col("su_disabled"),
         ]);
     joined.collect().map_err(table_err("role_assignments"))
-}
-
-/// What a fix plan needs to know about a resource beyond its roles. A flow in an
-/// environment without Dataverse is never solution-aware (solutions live in Dataverse);
-/// otherwise the snapshot does not record it yet, and the plan says it cannot tell.
-fn facts(rt: ResourceType, env: &Env) -> ResourceFacts {
-    ResourceFacts {
-        dataverse_url: env.dataverse_url.as_deref().map(str::to_owned),
-        solution_aware: (rt == ResourceType::Flow && env.dataverse_url.is_none()).then_some(false),
-        ..ResourceFacts::default()
-    }
 }
 
 /// One roster match: assignment `aidx` is roster identity `identity` (position in the
@@ -768,7 +761,11 @@ fn decide(
         verdict.reasons.push(Reason::EnvironmentUnknown);
         return (verdict, None);
     };
-    let eligible = rules.eligibility.is_eligible(&env.kind);
+    // A resource the rule book does not count on its own (see `facts.rs`) is judged like
+    // work outside production: kept visible with its reason, never credited.
+    let not_counted = res.facts.not_counted(r, rt);
+    let eligible = rules.eligibility.is_eligible(&env.kind) && not_counted.is_none();
+    let not_eligible_reason = not_counted.unwrap_or(Reason::NonProductionEnvironment);
     let actor_kind = rt.actor_id_kind();
 
     let mut reasons: BTreeSet<Reason> = BTreeSet::new();
@@ -875,7 +872,7 @@ fn decide(
     });
     let identity_of: Vec<usize> = candidates.iter().map(|(_, i)| *i).collect();
     verdict.evidence.holders = holder_list;
-    verdict.facts = Some(Box::new(facts(rt, env)));
+    verdict.facts = Some(Box::new(res.facts.of(r, rt, env.dataverse_url.as_deref())));
     verdict.evidence.candidates = candidates.into_iter().map(|(c, _)| c).collect();
     let winner = pick_winner(&verdict.evidence.candidates);
     if let Some((w, contested, tie)) = winner {
@@ -903,7 +900,7 @@ fn decide(
         } else {
             verdict.status = Status::Unattributed;
             verdict.evidence.would_be_partner_id = Some(c.partner_id.clone());
-            reasons = BTreeSet::from([Reason::NonProductionEnvironment]);
+            reasons = BTreeSet::from([not_eligible_reason]);
         }
         let credited = (verdict.status == Status::Attributed).then_some(identity);
         verdict.reasons = reasons.into_iter().collect();
@@ -947,7 +944,7 @@ fn decide(
         reasons.insert(Reason::NoPalIdentityInRole);
     }
     if !eligible {
-        reasons.insert(Reason::NonProductionEnvironment);
+        reasons.insert(not_eligible_reason);
     }
     verdict.status = if reasons.contains(&Reason::OwnerUnresolved)
         || reasons.contains(&Reason::IdentityHealthUnknown)

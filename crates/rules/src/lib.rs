@@ -6,6 +6,7 @@
 //! resource. It is pure: no HTTP, no printing, no command-line handling.
 
 mod eval;
+mod facts;
 mod load;
 mod roster;
 

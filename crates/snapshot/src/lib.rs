@@ -137,6 +137,9 @@ enum Value<'a> {
 trait Row: Sized {
     const TABLE: &'static str;
     const COLUMNS: &'static [(&'static str, Kind)];
+    /// Columns added after the table's first release: a snapshot written before them
+    /// lacks them and still opens; its rows read them as missing.
+    const OPTIONAL: &'static [&'static str] = &[];
     fn values(&self) -> Vec<Value<'_>>;
     fn read(r: &RowReader<'_>, i: usize) -> Result<Self, String>;
 }
@@ -182,6 +185,19 @@ impl Row for Environment {
     }
 }
 
+/// The `resources` columns a fix plan reads (app type, ALM mode, the flow's Dataverse
+/// record, managed, solution, unique name). Snapshots written before palaudit recorded
+/// them lack these columns: they still open, and the audit treats the facts as unknown
+/// rather than absent, so it can tell "not in a solution" from "not recorded".
+pub const RESOURCE_FACT_COLUMNS: &[&str] = &[
+    "app_type",
+    "alm_mode",
+    "workflow_entity_id",
+    "is_managed",
+    "solution_id",
+    "unique_name",
+];
+
 impl Row for Resource {
     const TABLE: &'static str = "resources";
     const COLUMNS: &'static [(&'static str, Kind)] = &[
@@ -197,7 +213,14 @@ impl Row for Resource {
         ("published_time", Kind::Time),
         ("published_by", Kind::Str),
         ("state", Kind::Str),
+        ("app_type", Kind::Str),
+        ("alm_mode", Kind::Str),
+        ("workflow_entity_id", Kind::Str),
+        ("is_managed", Kind::Bool),
+        ("solution_id", Kind::Str),
+        ("unique_name", Kind::Str),
     ];
+    const OPTIONAL: &'static [&'static str] = RESOURCE_FACT_COLUMNS;
     fn values(&self) -> Vec<Value<'_>> {
         vec![
             Value::Str(Some(self.resource_type.as_str())),
@@ -212,6 +235,12 @@ impl Row for Resource {
             Value::Time(self.published_time),
             Value::Str(self.published_by.as_deref()),
             Value::Str(self.state.as_deref()),
+            Value::Str(self.app_type.as_deref()),
+            Value::Str(self.alm_mode.as_deref()),
+            Value::Str(self.workflow_entity_id.as_deref()),
+            Value::Bool(self.is_managed),
+            Value::Str(self.solution_id.as_deref()),
+            Value::Str(self.unique_name.as_deref()),
         ]
     }
     fn read(r: &RowReader<'_>, i: usize) -> Result<Self, String> {
@@ -228,6 +257,12 @@ impl Row for Resource {
             published_time: r.time(9, i),
             published_by: r.str(10, i),
             state: r.str(11, i),
+            app_type: r.str(12, i),
+            alm_mode: r.str(13, i),
+            workflow_entity_id: r.str(14, i),
+            is_managed: r.bool(15, i),
+            solution_id: r.str(16, i),
+            unique_name: r.str(17, i),
         })
     }
 }
@@ -809,15 +844,23 @@ impl Snapshot {
                 path: manifest_path.clone(),
                 message: e.to_string(),
             })?;
-        let load = |table: &str, columns: &'static [(&'static str, Kind)]| {
-            load_table(dir, &manifest, &manifest_path, table, columns)
+        let load = |table: &str, columns: &'static [(&'static str, Kind)], optional| {
+            load_table(dir, &manifest, &manifest_path, table, columns, optional)
         };
         Ok(Snapshot {
-            environments: load(Environment::TABLE, Environment::COLUMNS)?,
-            resources: load(Resource::TABLE, Resource::COLUMNS)?,
-            role_assignments: load(RoleAssignment::TABLE, RoleAssignment::COLUMNS)?,
-            principals: load(Principal::TABLE, Principal::COLUMNS)?,
-            systemusers: load(SystemUser::TABLE, SystemUser::COLUMNS)?,
+            environments: load(
+                Environment::TABLE,
+                Environment::COLUMNS,
+                Environment::OPTIONAL,
+            )?,
+            resources: load(Resource::TABLE, Resource::COLUMNS, Resource::OPTIONAL)?,
+            role_assignments: load(
+                RoleAssignment::TABLE,
+                RoleAssignment::COLUMNS,
+                RoleAssignment::OPTIONAL,
+            )?,
+            principals: load(Principal::TABLE, Principal::COLUMNS, Principal::OPTIONAL)?,
+            systemusers: load(SystemUser::TABLE, SystemUser::COLUMNS, SystemUser::OPTIONAL)?,
             dir: dir.to_owned(),
             manifest,
         })
@@ -897,6 +940,7 @@ fn load_table(
     manifest_path: &Path,
     table: &str,
     columns: &'static [(&'static str, Kind)],
+    optional: &[&str],
 ) -> Result<DataFrame, SnapshotError> {
     let entry = manifest
         .tables
@@ -943,9 +987,12 @@ fn load_table(
         )));
     }
     for (name, kind) in columns {
-        let col = df
-            .column(name)
-            .map_err(|_| corrupt(format!("column `{name}` is missing")))?;
+        let Ok(col) = df.column(name) else {
+            if optional.contains(name) {
+                continue;
+            }
+            return Err(corrupt(format!("column `{name}` is missing")));
+        };
         let ok = matches!(
             (kind, col.dtype()),
             (Kind::Str, DataType::String)
@@ -974,7 +1021,12 @@ struct RowReader<'a> {
 }
 
 impl<'a> RowReader<'a> {
-    fn new(df: &'a DataFrame, names: &'static [(&'static str, Kind)]) -> PolarsResult<Self> {
+    /// A reader over `df`; a column of `optional` that `df` lacks reads as missing.
+    fn new(
+        df: &'a DataFrame,
+        names: &'static [(&'static str, Kind)],
+        optional: &[&str],
+    ) -> PolarsResult<Self> {
         let mut r = RowReader {
             strs: Vec::new(),
             bools: Vec::new(),
@@ -983,7 +1035,17 @@ impl<'a> RowReader<'a> {
             names,
         };
         for (name, kind) in names {
-            let col = df.column(name)?;
+            let col = match df.column(name) {
+                Ok(col) => col,
+                Err(_) if optional.contains(name) => {
+                    r.strs.push(None);
+                    r.bools.push(None);
+                    r.ints.push(None);
+                    r.times.push(None);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             r.strs.push(if *kind == Kind::Str {
                 Some(col.str()?)
             } else {
@@ -1039,7 +1101,7 @@ fn rows_of<R: Row>(dir: &Path, df: &DataFrame) -> Result<Vec<R>, SnapshotError> 
         path: path.clone(),
         message,
     };
-    let reader = RowReader::new(df, R::COLUMNS).map_err(|e| corrupt(e.to_string()))?;
+    let reader = RowReader::new(df, R::COLUMNS, R::OPTIONAL).map_err(|e| corrupt(e.to_string()))?;
     (0..df.height())
         .map(|i| R::read(&reader, i).map_err(&corrupt))
         .collect()
@@ -1075,6 +1137,12 @@ mod tests {
                 published_time: Some(t),
                 published_by: Some("su1".into()),
                 state: Some("0".into()),
+                app_type: None,
+                alm_mode: None,
+                workflow_entity_id: None,
+                is_managed: Some(false),
+                solution_id: Some("fd140aae-4df4-11dd-bd17-0019b9312238".into()),
+                unique_name: Some("cr5e3_hrAgent".into()),
             }],
             role_assignments: vec![RoleAssignment {
                 resource_type: ResourceType::Bot,
@@ -1124,6 +1192,96 @@ mod tests {
         // Nothing but the snapshot is left behind.
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn resource_facts_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("snap");
+        let mut inv = sample();
+        let base = inv.resources[0].clone();
+        inv.resources.push(Resource {
+            resource_type: ResourceType::CanvasApp,
+            resource_id: "a1".into(),
+            app_type: Some("CustomCanvasPage".into()),
+            alm_mode: Some("Solution".into()),
+            is_managed: None,
+            solution_id: None,
+            unique_name: None,
+            ..base.clone()
+        });
+        inv.resources.push(Resource {
+            resource_type: ResourceType::Flow,
+            resource_id: "f1".into(),
+            workflow_entity_id: Some("2d4e1b6f-0c43-ef11-8409-000d3a5a1b2c".into()),
+            is_managed: Some(true),
+            solution_id: None,
+            unique_name: None,
+            ..base
+        });
+        write_inventory(&inv, &out, Utc::now()).unwrap();
+        let back = Snapshot::open(&out).unwrap().to_inventory().unwrap();
+        assert_eq!(back.resources, inv.resources);
+    }
+
+    /// Rewrites `resources.parquet` without the fact columns, as palaudit wrote it before
+    /// it recorded them, and fixes the manifest's checksum to match.
+    fn drop_fact_columns(out: &Path) {
+        let path = out.join("resources.parquet");
+        let mut df = ParquetReader::new(File::open(&path).unwrap())
+            .finish()
+            .unwrap()
+            .drop_many(RESOURCE_FACT_COLUMNS.iter().copied());
+        ParquetWriter::new(File::create(&path).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let manifest_path = out.join(MANIFEST_FILE);
+        let mut m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+        m["tables"]["resources"]["sha256"] = sha256_file(&path).unwrap().into();
+        std::fs::write(&manifest_path, serde_json::to_vec(&m).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_snapshot_without_the_fact_columns_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("snap");
+        let inv = sample();
+        write_inventory(&inv, &out, Utc::now()).unwrap();
+        drop_fact_columns(&out);
+        let snap = Snapshot::open(&out).unwrap();
+        assert!(snap.resources.column("solution_id").is_err());
+        let back = snap.to_inventory().unwrap();
+        let r = &back.resources[0];
+        assert_eq!(
+            (&r.solution_id, r.is_managed, &r.unique_name),
+            (&None, None, &None)
+        );
+        assert_eq!(r.resource_id, inv.resources[0].resource_id);
+        assert_eq!(r.published_by, inv.resources[0].published_by);
+    }
+
+    #[test]
+    fn a_required_column_missing_is_still_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("snap");
+        write_inventory(&sample(), &out, Utc::now()).unwrap();
+        let path = out.join("resources.parquet");
+        let mut df = ParquetReader::new(File::open(&path).unwrap())
+            .finish()
+            .unwrap()
+            .drop("state")
+            .unwrap();
+        ParquetWriter::new(File::create(&path).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let manifest_path = out.join(MANIFEST_FILE);
+        let mut m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+        m["tables"]["resources"]["sha256"] = sha256_file(&path).unwrap().into();
+        std::fs::write(&manifest_path, serde_json::to_vec(&m).unwrap()).unwrap();
+        let err = Snapshot::open(&out).err().unwrap();
+        assert!(err.to_string().contains("`state` is missing"), "{err}");
     }
 
     #[test]

@@ -29,8 +29,8 @@ const BOTS: &str = "bots";
 const SYSTEMUSER_SELECT: &str = "systemuserid,azureactivedirectoryobjectid,applicationid,domainname,fullname,isdisabled,accessmode";
 /// `appmodule` is organization-owned and has no `publishedby` column (DV-APPMOD);
 /// selecting a column that does not exist fails the whole query.
-const APPMODULE_SELECT: &str = "appmoduleid,name,uniquename,createdon,modifiedon,publishedon,_createdby_value,_modifiedby_value,statecode";
-const BOT_SELECT: &str = "botid,name,schemaname,createdon,modifiedon,publishedon,_createdby_value,_modifiedby_value,_publishedby_value,_ownerid_value,_owningteam_value,statecode";
+const APPMODULE_SELECT: &str = "appmoduleid,name,uniquename,createdon,modifiedon,publishedon,_createdby_value,_modifiedby_value,statecode,ismanaged,solutionid";
+const BOT_SELECT: &str = "botid,name,schemaname,createdon,modifiedon,publishedon,_createdby_value,_modifiedby_value,_publishedby_value,_ownerid_value,_owningteam_value,statecode,ismanaged,solutionid";
 /// Asks for the lookup's target table, so a team-owned bot is told from a user-owned one
 /// (`_owningteam_value` says the same when the annotation is not returned).
 const LOOKUP_ANNOTATION: &str =
@@ -307,6 +307,15 @@ fn dataverse_resource(
         published_time: time(item, "/publishedon"),
         published_by: id(item, "/_publishedby_value"),
         state: state(item),
+        app_type: None,
+        alm_mode: None,
+        workflow_entity_id: None,
+        is_managed: boolean(item, "/ismanaged"),
+        solution_id: id(item, "/solutionid"),
+        // `uniquename` on appmodules, `schemaname` on bots.
+        unique_name: text(item, "/uniquename")
+            .or_else(|| text(item, "/schemaname"))
+            .map(str::to_owned),
     })
 }
 

@@ -4,7 +4,7 @@
 
 use super::Ctx;
 use super::environments::EnvInfo;
-use super::json::{id, text, time};
+use super::json::{boolean, id, text, time};
 use super::permissions::{self, Listing};
 use crate::http::url::encode_path_segment;
 use palaudit_model::{
@@ -35,6 +35,13 @@ pub(crate) fn flow_rows(item: &Value, env_id: &str) -> Option<(Resource, RoleAss
         published_time: None,
         published_by: None,
         state: text(item, "/properties/state").map(str::to_owned),
+        app_type: None,
+        alm_mode: None,
+        // Only flows in solutions have a Dataverse `workflow` row; the listing names it.
+        workflow_entity_id: id(item, "/properties/workflowEntityId"),
+        is_managed: boolean(item, "/properties/isManaged"),
+        solution_id: None,
+        unique_name: None,
     };
     // `creator.userType` was only seen as `ActiveDirectory` (a user); a flow whose API
     // entry names no creator still gets its creator row, empty, so the audit can say so.

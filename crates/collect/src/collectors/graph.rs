@@ -10,6 +10,12 @@
 //!   guest by it); not found either way → `deleted`;
 //! - an application user's app id: `/servicePrincipals(appId='{appId}')`.
 //!
+//! Only Graph's own word that an object does not exist makes a `deleted` record: a 404
+//! whose error code says "not found" (`Request_ResourceNotFound`) on a by-key look-up, or
+//! an empty `value` array from the `mail` filter. A 404 without that code, a 404 on the
+//! filter (a list never 404s for being empty) or a filter answer without a `value` array
+//! is a failed look-up, not a fact about the identity.
+//!
 //! A 429, 408 or 5xx inside a batch is retried for that item alone (the same rule as whole
 //! requests, [`crate::http::retry`]: not 501 or 505), after the item's
 //! `Retry-After`. Anything else that fails is a collection error; the principal then has
@@ -266,17 +272,31 @@ async fn handle(
             200 => {
                 let found = principals_from(&lookup, &answer.body);
                 if found.is_empty() {
+                    let what = if lookup.stage == Stage::UserByMail {
+                        "Graph answered the `mail` filter without a `value` array"
+                    } else {
+                        "Graph answered without an object `id`"
+                    };
                     ctx.error(CollectionError {
                         collector: COLLECTOR.into(),
                         scope: None,
                         endpoint: Some(graph_endpoint(ctx, &lookup)),
                         status: Some(200),
-                        message: "Graph answered without an object `id`; the principal is left without a directory record".into(),
+                        message: format!(
+                            "{what}; the principal is left without a directory record"
+                        ),
                     });
                 }
                 for principal in found {
                     write(ctx, principal, written).await;
                 }
+            }
+            404 if !says_not_found(&lookup, &answer) => {
+                let mut err = answer_error(ctx, &lookup, &answer, lookup.retries + 1);
+                err.message.push_str(
+                    "; not Graph's word that the object does not exist, so the principal is left without a directory record",
+                );
+                ctx.error(err);
             }
             404 => {
                 if let Some(next) = next_stage(&lookup) {
@@ -335,6 +355,18 @@ fn answer_error(ctx: &Ctx, l: &Lookup, a: &Answer, attempts: u32) -> CollectionE
     }
 }
 
+/// Whether a 404 is Graph saying the object does not exist: a by-key look-up answered
+/// with a "not found" error code. The `mail` filter is a list: an unknown address gives
+/// an empty `value`, so a 404 there means the request itself went wrong.
+fn says_not_found(l: &Lookup, a: &Answer) -> bool {
+    if l.stage == Stage::UserByMail {
+        return false;
+    }
+    let bytes = serde_json::to_vec(&a.body).unwrap_or_default();
+    let (code, _) = crate::http::api_error(&bytes);
+    code.is_some_and(|c| c.to_ascii_lowercase().ends_with("notfound"))
+}
+
 fn next_stage(l: &Lookup) -> Option<Stage> {
     match l.stage {
         Stage::UserById => Some(Stage::ServicePrincipalById),
@@ -354,18 +386,13 @@ fn principals_from(l: &Lookup, body: &Value) -> Vec<Principal> {
         Stage::ServicePrincipalById | Stage::ServicePrincipalByAppId => {
             service_principal(body).into_iter().collect()
         }
-        Stage::UserByMail => {
-            let users: Vec<Principal> = body
-                .get("value")
-                .and_then(Value::as_array)
-                .map(|v| v.iter().filter_map(user).collect())
-                .unwrap_or_default();
-            if users.is_empty() {
-                vec![deleted(l)]
-            } else {
-                users
-            }
-        }
+        // Only an empty `value` array says no user has the address; a body without one
+        // says nothing (the caller reports it).
+        Stage::UserByMail => match body.get("value").and_then(Value::as_array) {
+            Some(v) if v.is_empty() => vec![deleted(l)],
+            Some(v) => v.iter().filter_map(user).collect(),
+            None => Vec::new(),
+        },
     }
 }
 

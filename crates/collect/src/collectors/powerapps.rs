@@ -32,6 +32,14 @@ pub(crate) fn app_resource(item: &Value, env_id: &str) -> Option<Resource> {
         state: text(item, "/properties/lifeCycleId")
             .or_else(|| text(item, "/properties/status"))
             .map(str::to_owned),
+        // `appType` sits beside `properties`, not inside it (a custom page of a
+        // model-driven app is `CustomCanvasPage`); `almMode` is inside.
+        app_type: text(item, "/appType").map(str::to_owned),
+        alm_mode: text(item, "/properties/almMode").map(str::to_owned),
+        workflow_entity_id: None,
+        is_managed: None,
+        solution_id: None,
+        unique_name: None,
     })
 }
 
@@ -90,6 +98,7 @@ mod tests {
             r.created_time.is_some() && r.modified_time.is_some() && r.published_time.is_some()
         );
         assert_eq!(r.state.as_deref(), Some("Published"));
+        assert_eq!((r.app_type, r.alm_mode), (None, None));
         assert!(app_resource(&serde_json::json!({"properties": {}}), "env").is_none());
     }
 }

@@ -131,9 +131,13 @@ async fn workspace(ctx: &Ctx, ws: &Value, endpoint: &Endpoint) -> Option<String>
     }))
     .await;
     ctx.progress.add("Power BI workspaces", 1);
+    // A dataset has no state of its own in these listings; it carries its workspace's
+    // (`Active`, `Removing`, `Deleted`), so the audit can tell live work from work that
+    // is going away.
+    let ws_state = text(ws, "/state");
     let datasets = ws.get("datasets").and_then(Value::as_array);
     for ds in datasets.into_iter().flatten() {
-        let Some((resource, publisher)) = dataset_rows(ds, &ws_id, &name) else {
+        let Some((mut resource, publisher)) = dataset_rows(ds, &ws_id, &name) else {
             ctx.item_error(
                 COLLECTOR,
                 Some(&ws_id),
@@ -142,6 +146,7 @@ async fn workspace(ctx: &Ctx, ws: &Value, endpoint: &Endpoint) -> Option<String>
             );
             continue;
         };
+        resource.state = ws_state.map(str::to_owned);
         if !publisher.principal_id.is_empty() {
             ctx.resolve(PrincipalKey::Upn(publisher.principal_id.clone()));
         }
@@ -177,6 +182,12 @@ pub(crate) fn dataset_rows(
         published_time: None,
         published_by: None,
         state: None,
+        app_type: None,
+        alm_mode: None,
+        workflow_entity_id: None,
+        is_managed: None,
+        solution_id: None,
+        unique_name: None,
     };
     let publisher = RoleAssignment {
         resource_type: ResourceType::PowerbiDataset,

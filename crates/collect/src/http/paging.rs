@@ -72,13 +72,14 @@ pub fn dataverse_request(url: Url, page_size: u32, extra_prefer: Option<&str>) -
 /// Whether a `nextLink` may be followed with the first request's token: to the same
 /// origin, or over https to a subdomain of the API's own domain (`api.powerapps.com` may
 /// page through `unitedstates.api.powerapps.com`, as its regional runtime endpoints
-/// suggest; the nextLink format is unconfirmed). Graph and Dataverse hosts page on the
+/// suggest). A regional host may name a port: the flow service pages through
+/// `https://emea.api.flow.microsoft.com:11777/…`. Graph and Dataverse hosts page on the
 /// same host only.
 pub fn may_follow(origin: &url::Origin, first: &Url, next: &Url) -> bool {
     if next.origin() == *origin {
         return true;
     }
-    if first.scheme() != "https" || next.scheme() != "https" || next.port().is_some() {
+    if first.scheme() != "https" || next.scheme() != "https" {
         return false;
     }
     let (Some(host), Some(next_host)) = (first.host_str(), next.host_str()) else {
@@ -312,6 +313,24 @@ mod tests {
         assert!(!ok(
             "https://org.api.crm.dynamics.com/a",
             "https://org2.api.crm.dynamics.com/b"
+        ));
+        // The flow service's regional host with an explicit port, as it really pages.
+        assert!(ok(
+            "https://api.flow.microsoft.com/a",
+            "https://emea.api.flow.microsoft.com:11777/providers/Microsoft.ProcessSimple/b?api-version=2016-11-01&$skiptoken=x"
+        ));
+        // A port does not make another host the service's own.
+        assert!(!ok(
+            "https://api.flow.microsoft.com/a",
+            "https://emea.api.flow.microsoft.com.evil.net:11777/b"
+        ));
+        assert!(!ok(
+            "https://api.flow.microsoft.com/a",
+            "https://evil.microsoft.com:11777/b"
+        ));
+        assert!(!ok(
+            "https://api.flow.microsoft.com/a",
+            "http://emea.api.flow.microsoft.com:11777/b"
         ));
         assert!(ok("http://127.0.0.1:5/a", "http://127.0.0.1:5/b?x"));
         assert!(!ok("http://127.0.0.1:5/a", "http://127.0.0.1:6/b"));

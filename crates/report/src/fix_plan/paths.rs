@@ -159,8 +159,21 @@ pub(super) fn item(v: &Verdict, target: &PlanTarget, tenant_id: &str) -> PlanIte
     item
 }
 
-/// No ownership move helps a resource whose environment does not count or is missing.
+/// No ownership move helps a resource whose environment does not count or is missing,
+/// nor one the rule book does not count on its own.
 fn blocker(v: &Verdict) -> Option<Blocker> {
+    if v.reasons.contains(&Reason::CustomPageOfModelDrivenApp) {
+        return Some(Blocker {
+            reason: Reason::CustomPageOfModelDrivenApp,
+            remedy: "A custom page earns no credit of its own: the model-driven app that holds it is where the credit is decided (its creator). Move that app's solution instead (see the model-driven app's item).".into(),
+        });
+    }
+    if v.reasons.contains(&Reason::WorkspaceNotActive) {
+        return Some(Blocker {
+            reason: Reason::WorkspaceNotActive,
+            remedy: "The workspace is being removed or was deleted: nothing done to it earns credit. Publish the dataset to an active shared workspace as the target (New-PowerBIReport -WorkspaceId <shared workspace>, signed in as the target).".into(),
+        });
+    }
     if v.reasons.contains(&Reason::EnvironmentUnknown) {
         return Some(Blocker {
             reason: Reason::EnvironmentUnknown,
