@@ -17,9 +17,18 @@ pub fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
     })
 }
 
+/// Reads the identities file, warning (`file:line`) about what it ignores.
+pub fn load_roster(path: &Path) -> Result<Roster> {
+    let roster = Roster::load(path)?;
+    for w in &roster.warnings {
+        warn(&format!("{}:{}: {}", path.display(), w.line, w.message));
+    }
+    Ok(roster)
+}
+
 pub fn run(args: &AuditArgs) -> Result<Outcome> {
     let rules = load_rules(args.report.rules.as_deref())?;
-    let roster = Roster::load(&args.identities)?;
+    let roster = load_roster(&args.identities)?;
     if args.snapshots.is_some() || args.snapshot.len() > 1 {
         let paths = crate::portfolio::snapshot_paths(&args.snapshot, args.snapshots.as_deref())?;
         return crate::portfolio::run(&paths, &roster, &rules, &args.roster_check, &args.report);

@@ -24,7 +24,7 @@ pub const CONTOSO_TENANT_ID: &str = "d8d86e5f-13e9-4bb5-bb94-0f99b507cd15";
 
 pub fn run(args: &DemoArgs) -> Result<Outcome> {
     let roster = match &args.identities {
-        Some(path) => Roster::load(path)?,
+        Some(path) => crate::audit::load_roster(path)?,
         None => {
             let file = CONTOSO
                 .get_file("identities.csv")

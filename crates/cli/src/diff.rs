@@ -13,7 +13,10 @@ pub fn run(args: &DiffArgs) -> Result<Outcome> {
     let is_snapshot = |p: &Path| p.is_dir();
     let needs_roster = is_snapshot(&args.old) || is_snapshot(&args.new);
     let inputs = match (&args.identities, needs_roster) {
-        (Some(path), true) => Some((Roster::load(path)?, load_rules(args.rules.as_deref())?)),
+        (Some(path), true) => Some((
+            crate::audit::load_roster(path)?,
+            load_rules(args.rules.as_deref())?,
+        )),
         (None, true) => bail!(
             "diffing a snapshot needs --identities (the PAL identities file the audit credits), as `palaudit audit` does"
         ),

@@ -3,7 +3,7 @@
 
 use crate::{FixPlanArgs, Outcome};
 use anyhow::{Context, Result, bail};
-use palaudit_model::{Findings, Roster};
+use palaudit_model::Findings;
 use palaudit_report::fix_plan::{self, FixPlan, Shell, TargetChoice};
 use palaudit_snapshot::Snapshot;
 use std::io::Write;
@@ -12,7 +12,7 @@ use std::path::Path;
 pub fn run(args: &FixPlanArgs) -> Result<Outcome> {
     let shell = shell_for(&args.out, args.shell, "--shell")?;
     let rules = crate::audit::load_rules(args.rules.as_deref())?;
-    let roster = Roster::load(&args.identities)?;
+    let roster = crate::audit::load_roster(&args.identities)?;
     let snapshot = Snapshot::open(&args.snapshot)?;
     let findings = crate::audit::evaluate_snapshot(&snapshot, &roster, &rules)?;
     crate::audit::require_complete(&findings, args.allow_partial)?;

@@ -6,13 +6,12 @@ use anyhow::{Context, Result};
 use palaudit_collect::auth::Auth;
 use palaudit_collect::config::Config;
 use palaudit_model::LinkState;
-use palaudit_model::Roster;
 use palaudit_model::RosterCheck;
 use std::io::Write;
 
 pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
     let config = Config::load(&args.config)?;
-    let roster = Roster::load(&args.identities)?;
+    let roster = crate::audit::load_roster(&args.identities)?;
     let auditor = Auth::from_config(&config)?;
     let env = |name: &str| std::env::var(name).ok();
     let check = crate::collect::runtime()?

@@ -223,6 +223,9 @@ impl Config {
 
     /// Validates config text; `path` is only used to name the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        // Positions are counted the way an editor shows them (CRLF, lone CR, a BOM).
+        let text = palaudit_model::lines::strip_bom_str(text);
+        let lines = palaudit_model::lines::LineIndex::new(text.as_bytes());
         let invalid = |problems| ConfigError::Invalid {
             path: path.to_owned(),
             problems,
@@ -230,7 +233,7 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let (line, column) = match e.span() {
                 Some(span) => {
-                    let (l, c) = line_col(text, span.start);
+                    let (l, c) = lines.line_col(span.start);
                     (Some(l), Some(c))
                 }
                 None => (None, None),
@@ -243,7 +246,7 @@ impl Config {
         })?;
         let mut problems = Vec::new();
         let mut problem = |span: Range<usize>, message: String| {
-            let (l, c) = line_col(text, span.start);
+            let (l, c) = lines.line_col(span.start);
             problems.push(ConfigProblem {
                 line: Some(l),
                 column: Some(c),
@@ -363,7 +366,7 @@ impl Config {
         let base_dir = path.parent().unwrap_or(Path::new(""));
         let mut credentials: Vec<IdentityCredential> = Vec::new();
         for c in raw.credentials {
-            let line = line_col(text, c.span().start).0;
+            let line = lines.line_col(c.span().start).0;
             let c = c.into_inner();
             let app_id = c.app_id.get_ref().trim().to_ascii_lowercase();
             if !palaudit_model::ids::is_guid(&app_id) {
@@ -471,15 +474,6 @@ pub fn validate_base_url(s: &str) -> Result<String, String> {
         return Err(format!("`{s}` must not have a query string or fragment"));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 #[derive(Deserialize)]

@@ -8,6 +8,7 @@
 //! fixes the roster in one pass.
 
 use crate::ids::{is_guid, norm, upn_match_key};
+use crate::lines::{LineIndex, strip_bom};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -132,6 +133,35 @@ fn render_problems(path: &Path, problems: &[Problem]) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Roster {
     pub identities: Vec<Identity>,
+    /// What was read but looks unintended (a header column palaudit does not know),
+    /// for the command line to show; the roster loads regardless.
+    pub warnings: Vec<Problem>,
+}
+
+/// The known column closest to `name` when it is near enough to be a typo of it.
+fn closest_column(name: &str) -> Option<&'static str> {
+    COLUMNS
+        .iter()
+        .chain(OPTIONAL_COLUMNS.iter())
+        .map(|c| (edit_distance(name, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min()
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance between two short ASCII-ish strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 impl Roster {
@@ -146,20 +176,33 @@ impl Roster {
         })
     }
 
-    /// Parses identities CSV text. All problems are returned together.
+    /// Parses identities CSV text. All problems are returned together, each at the line
+    /// an editor shows for it (LF, CRLF or a lone CR line ends; a UTF-8 BOM is skipped).
     pub fn parse(bytes: &[u8]) -> Result<Roster, Vec<Problem>> {
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
+        let body = strip_bom(bytes);
+        let lines = LineIndex::new(body);
+        let text = match std::str::from_utf8(body) {
+            Ok(t) => t,
             Err(e) => {
-                let line = 1 + bytes[..e.valid_up_to()]
-                    .iter()
-                    .filter(|b| **b == b'\n')
-                    .count();
                 return Err(vec![Problem {
-                    line: line as u64,
+                    line: lines.line(e.valid_up_to()) as u64,
                     message: "not UTF-8 text".into(),
                 }]);
             }
+        };
+        // The csv reader counts only `\n` as a line end, and a record's position can be
+        // the end of the line before it (the `\n` of a CRLF, a skipped blank line): take
+        // the byte offset, step over line-end bytes to the record's first byte, and ask
+        // the line index.
+        let line_of = |p: Option<&csv::Position>| -> u64 {
+            p.map(|p| {
+                let mut at = p.byte() as usize;
+                while matches!(body.get(at), Some(b'\r' | b'\n')) {
+                    at += 1;
+                }
+                lines.line(at) as u64
+            })
+            .unwrap_or(0)
         };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
@@ -175,14 +218,31 @@ impl Roster {
                 }]);
             }
         };
+        let header_line = line_of(headers.position()).max(1);
+        let mut warnings = Vec::new();
         let mut index = HashMap::new();
         let mut problems = Vec::new();
         for (i, h) in headers.iter().enumerate() {
             let h = h.to_ascii_lowercase();
             if index.insert(h.clone(), i).is_some() {
                 problems.push(Problem {
-                    line: 1,
+                    line: header_line,
                     message: format!("column `{h}` appears twice in the header"),
+                });
+            } else if !COLUMNS.contains(&h.as_str()) && !OPTIONAL_COLUMNS.contains(&h.as_str()) {
+                // An unknown column is ignored, but a typo of an optional one would
+                // otherwise silently give every row its default.
+                let hint = match closest_column(&h) {
+                    Some(c) => format!("; did you mean `{c}`?"),
+                    None => format!(
+                        " (known columns: {},{})",
+                        COLUMNS.join(","),
+                        OPTIONAL_COLUMNS.join(",")
+                    ),
+                };
+                warnings.push(Problem {
+                    line: header_line,
+                    message: format!("unknown column `{h}` is ignored{hint}"),
                 });
             }
         }
@@ -193,7 +253,7 @@ impl Roster {
             .collect();
         if !missing.is_empty() {
             problems.push(Problem {
-                line: 1,
+                line: header_line,
                 message: format!(
                     "missing column{} {} (the header must name {})",
                     if missing.len() == 1 { "" } else { "s" },
@@ -215,7 +275,7 @@ impl Roster {
             let record = match record {
                 Ok(r) => r,
                 Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    let line = line_of(e.position());
                     problems.push(Problem {
                         line,
                         message: format!("unreadable CSV row: {e}"),
@@ -223,7 +283,7 @@ impl Roster {
                     continue;
                 }
             };
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let line = line_of(record.position());
             if record.iter().all(|c| c.is_empty()) {
                 continue;
             }
@@ -369,7 +429,10 @@ impl Roster {
             });
         }
         if problems.is_empty() {
-            Ok(Roster { identities })
+            Ok(Roster {
+                identities,
+                warnings,
+            })
         } else {
             Err(problems)
         }
@@ -556,5 +619,85 @@ mod tests {
     fn non_utf8_is_an_error_not_a_panic() {
         let errs = Roster::parse(b"partner_id\n\xff\xfe").unwrap_err();
         assert_eq!(errs[0].line, 2);
+    }
+
+    /// The same file as LF, CRLF, lone-CR and BOM+CRLF text.
+    fn line_end_variants(lf: &str) -> Vec<(&'static str, Vec<u8>)> {
+        vec![
+            ("lf", lf.as_bytes().to_vec()),
+            ("crlf", lf.replace('\n', "\r\n").into_bytes()),
+            ("cr", lf.replace('\n', "\r").into_bytes()),
+            (
+                "bom+crlf",
+                [
+                    b"\xEF\xBB\xBF".as_slice(),
+                    lf.replace('\n', "\r\n").as_bytes(),
+                ]
+                .concat(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn identities_bad_guid_on_line_3_is_line_3_for_every_line_end() {
+        let file = format!(
+            "{HEADER}1234567,{T},user,,,pat@fabrikam.com,Pat\n\
+             1234567,{T},user,not-a-guid,,jo@fabrikam.com,Jo\n\
+             1234567,{T},user\n"
+        );
+        for (name, bytes) in line_end_variants(&file) {
+            let errs = Roster::parse(&bytes).unwrap_err();
+            let lines: Vec<u64> = errs.iter().map(|p| p.line).collect();
+            assert_eq!(lines, vec![3, 4], "{name}: {errs:?}");
+            assert!(errs[0].message.contains("not-a-guid"), "{name}");
+        }
+    }
+
+    #[test]
+    fn identities_rows_keep_their_lines_for_every_line_end() {
+        let file = format!(
+            "{HEADER}1234567,{T},user,,,pat@fabrikam.com,Pat\n\n\
+             1234567,{T},user,,,jo@fabrikam.com,\"Jo\nSmith\"\n\
+             1234567,{T},user,,,al@fabrikam.com,Al\n"
+        );
+        for (name, bytes) in line_end_variants(&file) {
+            let r = Roster::parse(&bytes).unwrap();
+            let lines: Vec<u64> = r.identities.iter().map(|i| i.line).collect();
+            assert_eq!(lines, vec![2, 4, 6], "{name}");
+        }
+    }
+
+    #[test]
+    fn a_misspelt_optional_column_is_a_warning_with_the_closest_name() {
+        let file = format!(
+            "partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name,acount_kind\n\
+             1234567,{T},user,,,svc@fabrikam.com,Svc,service_account\n"
+        );
+        for (name, bytes) in line_end_variants(&file) {
+            let r = Roster::parse(&bytes).unwrap();
+            assert_eq!(r.warnings.len(), 1, "{name}");
+            assert_eq!(r.warnings[0].line, 1);
+            assert!(
+                r.warnings[0].message.contains("`acount_kind`")
+                    && r.warnings[0]
+                        .message
+                        .contains("did you mean `account_kind`"),
+                "{}",
+                r.warnings[0].message
+            );
+            // Ignored, so the row keeps the default.
+            assert_eq!(r.identities[0].account_kind, AccountKind::Personal);
+        }
+    }
+
+    #[test]
+    fn an_unrelated_extra_column_names_the_known_columns() {
+        let r = Roster::parse((HEADER.trim_end().to_owned() + ",notes\n").as_bytes()).unwrap();
+        assert!(
+            r.warnings[0].message.contains("known columns"),
+            "{:?}",
+            r.warnings
+        );
+        assert!(parse("").unwrap().warnings.is_empty());
     }
 }

@@ -297,6 +297,8 @@ pub enum LoadError {
     },
     #[error("{}", render(.0))]
     Invalid(Vec<Problem>),
+    #[error("the rules directory {} has no rule files (`*.toml`)", dir.display())]
+    NoRuleFiles { dir: PathBuf },
 }
 
 fn render(problems: &[Problem]) -> String {
@@ -311,13 +313,10 @@ fn render(problems: &[Problem]) -> String {
     s
 }
 
+/// The 1-based line of byte `offset` of a rule file (CRLF, lone CR and a BOM counted as
+/// an editor shows them).
 fn line_of(text: &str, offset: usize) -> usize {
-    let offset = offset.min(text.len());
-    text.as_bytes()[..offset]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
+    palaudit_model::lines::line_at(text.as_bytes(), offset)
 }
 
 impl RuleSet {
@@ -346,11 +345,27 @@ impl RuleSet {
             if path.extension().and_then(|e| e.to_str()) != Some("toml") {
                 continue;
             }
-            let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
+            let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
                 path: path.clone(),
                 source,
             })?;
-            files.push((path, text));
+            match String::from_utf8(bytes) {
+                Ok(text) => files.push((path, text)),
+                Err(e) => {
+                    let line =
+                        palaudit_model::lines::line_at(e.as_bytes(), e.utf8_error().valid_up_to());
+                    return Err(LoadError::Invalid(vec![Problem {
+                        file: path,
+                        line,
+                        message: "not UTF-8 text".into(),
+                    }]));
+                }
+            }
+        }
+        if files.is_empty() {
+            return Err(LoadError::NoRuleFiles {
+                dir: dir.to_owned(),
+            });
         }
         files.sort();
         RuleSet::from_texts(files, dir.display().to_string())
@@ -369,6 +384,11 @@ impl RuleSet {
         // again as a missing `flow` rule.
         let mut broken: Vec<String> = Vec::new();
         for (path, text) in files {
+            // A byte-order mark is not TOML; it sits before line 1, so lines stay as they are.
+            let text = match text.strip_prefix('\u{feff}') {
+                Some(rest) => rest.to_owned(),
+                None => text,
+            };
             let before = problems.len();
             first_file.get_or_insert_with(|| path.clone());
             let id = path
