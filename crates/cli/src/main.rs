@@ -328,7 +328,11 @@ fn main() -> ExitCode {
         Err(e) => {
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("error: {e:#}");
+                // The last word may quote an API's answer: no known secret in it.
+                eprintln!(
+                    "error: {}",
+                    palaudit_collect::secret::redact(&format!("{e:#}"))
+                );
             }
             Outcome::Failed.into()
         }

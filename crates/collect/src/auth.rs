@@ -84,7 +84,9 @@ impl Auth {
 
     /// The same bearer token for every audience (replays, tests, air-gapped runs).
     pub fn static_token(token: impl Into<String>) -> Auth {
-        Auth::with(Provider::Static(Secret::new(token.into())))
+        let token = token.into();
+        crate::secret::remember(&token);
+        Auth::with(Provider::Static(Secret::new(token)))
     }
 
     /// Tokens from any azure_core credential (tests inject a fake one here).
@@ -141,6 +143,7 @@ impl Auth {
                 };
                 let client_id = var("AZURE_CLIENT_ID")?;
                 let secret = var("AZURE_CLIENT_SECRET")?;
+                crate::secret::remember(&secret);
                 let tenant = match var("AZURE_TENANT_ID") {
                     Ok(t) if !t.eq_ignore_ascii_case(&config.tenant_id) => {
                         return Err(AuthError::Credential {

@@ -172,6 +172,40 @@ impl Scopes {
     }
 }
 
+impl Cloud {
+    /// Whether `host` is a Dataverse host of this cloud: the only hosts a Dataverse URL
+    /// from the BAP environments page may name, so a page cannot send a token elsewhere.
+    /// Public: `{org}.crm{N}.dynamics.com` and `{org}.api.crm{N}.dynamics.com` (every
+    /// region's `crm`, `crm2`…`crm21`); GCC: `crm9.dynamics.com`; GCC High:
+    /// `crm.microsoftdynamics.us`; DoD: `crm.appsplatform.us` (Microsoft's Dataverse and
+    /// US Government docs).
+    pub fn is_dataverse_host(self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let under = |suffix: &str| {
+            host.strip_suffix(suffix)
+                .and_then(|rest| rest.strip_suffix('.'))
+                .is_some_and(|org| !org.is_empty())
+        };
+        match self {
+            Cloud::Public => {
+                let Some(rest) = host.strip_suffix(".dynamics.com") else {
+                    return false;
+                };
+                let Some((org, region)) = rest.rsplit_once('.') else {
+                    return false;
+                };
+                !org.is_empty()
+                    && region
+                        .strip_prefix("crm")
+                        .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+            }
+            Cloud::Gcc => under("crm9.dynamics.com"),
+            Cloud::GccHigh => under("crm.microsoftdynamics.us"),
+            Cloud::Dod => under("crm.appsplatform.us"),
+        }
+    }
+}
+
 impl fmt::Display for Cloud {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -180,5 +214,28 @@ impl fmt::Display for Cloud {
             Cloud::GccHigh => "gcc_high",
             Cloud::Dod => "dod",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dataverse_hosts_per_cloud() {
+        let p = Cloud::Public;
+        assert!(p.is_dataverse_host("org0fadb1dd.api.crm.dynamics.com"));
+        assert!(p.is_dataverse_host("contoso.crm4.dynamics.com"));
+        assert!(p.is_dataverse_host("Contoso.API.CRM11.dynamics.com"));
+        assert!(!p.is_dataverse_host("crm.dynamics.com"));
+        assert!(!p.is_dataverse_host("evil.example.com"));
+        assert!(!p.is_dataverse_host("org.crm.dynamics.com.evil.net"));
+        assert!(!p.is_dataverse_host("org.crmx.dynamics.com"));
+        assert!(!p.is_dataverse_host("login.dynamics.com"));
+        assert!(Cloud::Gcc.is_dataverse_host("org.api.crm9.dynamics.com"));
+        assert!(!Cloud::Gcc.is_dataverse_host("org.api.crm.dynamics.com"));
+        assert!(Cloud::GccHigh.is_dataverse_host("org.api.crm.microsoftdynamics.us"));
+        assert!(Cloud::Dod.is_dataverse_host("org.api.crm.appsplatform.us"));
+        assert!(!Cloud::Dod.is_dataverse_host("crm.appsplatform.us"));
     }
 }

@@ -22,6 +22,8 @@
 //! powerbi_auto_threshold = 10000   # auto: switch to the scanner beyond this many workspaces
 //! dataverse_page_size = 5000       # Prefer: odata.maxpagesize (1..=5000)
 //! max_retries = 6                  # retries per request after the first attempt
+//! request_timeout_secs = 120       # one attempt: connect, send, read the whole body
+//! request_budget_secs = 600        # one request, all attempts and backoff together
 //! # environments = ["Default-…"]   # only these Power Platform environments
 //!
 //! # `palaudit identities verify` only: service principals of the roster palaudit may
@@ -38,6 +40,7 @@ use serde::Deserialize;
 use serde_spanned::Spanned;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use url::Url;
 
 pub use crate::cloud::{Cloud, Endpoints, Scopes};
@@ -132,6 +135,14 @@ pub struct CollectSettings {
     pub dataverse_page_size: u32,
     /// Retries per request after the first attempt (429, 5xx, timeouts, resets).
     pub max_retries: u32,
+    /// The longest one attempt may take (connect, send, read the body).
+    pub request_timeout: Duration,
+    /// The longest one request may take over all its attempts and backoff; waits an API
+    /// asks for with `Retry-After` are bounded by their own cap instead.
+    pub request_budget: Duration,
+    /// The first backoff step between retries (it doubles per retry, with jitter). Not a
+    /// config-file key: tests and benchmarks make it tiny.
+    pub retry_base_delay: Duration,
     /// Only these Power Platform environments (lower-cased ids); `None` = all.
     pub environments: Option<Vec<String>>,
 }
@@ -145,6 +156,9 @@ impl Default for CollectSettings {
             powerbi_auto_threshold: 10_000,
             dataverse_page_size: 5000,
             max_retries: 6,
+            request_timeout: Duration::from_secs(120),
+            request_budget: Duration::from_secs(600),
+            retry_base_delay: Duration::from_millis(500),
             environments: None,
         }
     }
@@ -347,6 +361,12 @@ impl Config {
         if let Some(n) = ranged(&c.max_retries, "max_retries", 0, 20) {
             collect.max_retries = n as u32;
         }
+        if let Some(n) = ranged(&c.request_timeout_secs, "request_timeout_secs", 1, 3600) {
+            collect.request_timeout = Duration::from_secs(n as u64);
+        }
+        if let Some(n) = ranged(&c.request_budget_secs, "request_budget_secs", 1, 86_400) {
+            collect.request_budget = Duration::from_secs(n as u64);
+        }
         if let Some(p) = c.powerbi {
             collect.powerbi = p;
         }
@@ -450,7 +470,10 @@ impl Config {
 /// loopback host (a bearer token must never cross the network unencrypted). Returns it
 /// without a trailing slash.
 pub fn validate_base_url(s: &str) -> Result<String, String> {
-    let url = Url::parse(s.trim()).map_err(|e| format!("`{s}` is not a URL ({e})"))?;
+    // Messages show the value without user info or query values: a config URL may
+    // carry a password or a signature, parsed or not.
+    let shown = crate::secret::scrub_url_text(s.trim());
+    let url = Url::parse(s.trim()).map_err(|e| format!("`{shown}` is not a URL ({e})"))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(format!(
             "`{}` holds a user name or password; palaudit signs in through [auth], never through a URL",
@@ -462,16 +485,18 @@ pub fn validate_base_url(s: &str) -> Result<String, String> {
         "http" if is_loopback(&url) => {}
         "http" => {
             return Err(format!(
-                "`{s}` uses plain http to a host that is not loopback; palaudit sends bearer tokens only over https (or http to 127.0.0.1/localhost)"
+                "`{shown}` uses plain http to a host that is not loopback; palaudit sends bearer tokens only over https (or http to 127.0.0.1/localhost)"
             ));
         }
-        other => return Err(format!("`{s}`: scheme `{other}` is not http or https")),
+        other => return Err(format!("`{shown}`: scheme `{other}` is not http or https")),
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("`{s}` has no host"));
+        return Err(format!("`{shown}` has no host"));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("`{s}` must not have a query string or fragment"));
+        return Err(format!(
+            "`{shown}` must not have a query string or fragment"
+        ));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
@@ -537,6 +562,8 @@ struct RawCollect {
     powerbi_auto_threshold: Option<Spanned<i64>>,
     dataverse_page_size: Option<Spanned<i64>>,
     max_retries: Option<Spanned<i64>>,
+    request_timeout_secs: Option<Spanned<i64>>,
+    request_budget_secs: Option<Spanned<i64>>,
     environments: Option<Vec<Spanned<String>>>,
 }
 

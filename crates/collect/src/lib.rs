@@ -24,6 +24,7 @@ mod collectors;
 pub mod config;
 pub mod http;
 pub mod progress;
+pub mod secret;
 pub mod verify;
 
 use crate::auth::{Auth, AuthError};
@@ -124,10 +125,12 @@ pub async fn collect(
         concurrency: config.collect.concurrency,
         retry: RetryPolicy {
             max_retries: config.collect.max_retries,
+            base_delay: config.collect.retry_base_delay,
             ..RetryPolicy::default()
         },
         verbose: opts.verbose,
-        ..HttpSettings::default()
+        timeout: config.collect.request_timeout,
+        budget: config.collect.request_budget,
     })?;
     let out = opts.out.clone();
     let writer = tokio::task::spawn_blocking(move || SnapshotWriter::create(&out))
@@ -154,6 +157,15 @@ pub async fn collect(
     tokio::join!(sources, collectors::graph::resolve(&ctx, graph_rx));
 
     let mut errors = ctx.take_errors();
+    let requests = ctx.http.requests_sent();
+    ctx.progress.finish();
+    let raw = ctx.take_raw();
+    // Dropping the context closes the row channel: the writer drains and returns.
+    drop(ctx);
+    let (writer, summary, duplicates) = writer_task
+        .await
+        .map_err(|e| CollectError::Internal(e.to_string()))??;
+    errors.extend(duplicates);
     errors.sort_by(|a, b| {
         (&a.collector, &a.scope, &a.endpoint, &a.message).cmp(&(
             &b.collector,
@@ -162,14 +174,6 @@ pub async fn collect(
             &b.message,
         ))
     });
-    let requests = ctx.http.requests_sent();
-    ctx.progress.finish();
-    let raw = ctx.take_raw();
-    // Dropping the context closes the row channel: the writer drains and returns.
-    drop(ctx);
-    let (writer, summary) = writer_task
-        .await
-        .map_err(|e| CollectError::Internal(e.to_string()))??;
 
     if summary.environment_rows() == 0 && !errors.is_empty() {
         // Keep whatever snapshot was there; this run produced nothing to audit.

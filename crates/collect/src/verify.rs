@@ -375,6 +375,7 @@ fn identity_auth(
             let secret = std::fs::read_to_string(path)
                 .map_err(|e| format!("client_secret_file {}: {e}", path.display()))?;
             let secret = secret.trim().to_owned();
+            crate::secret::remember(&secret);
             if secret.is_empty() {
                 return Err(format!("client_secret_file {} is empty", path.display()));
             }

@@ -17,9 +17,11 @@
 //! ```
 
 mod batch;
+pub mod faults;
 mod matching;
 mod routes;
 mod server;
 
+pub use faults::{Fault, FaultPlan};
 pub use routes::{ReplayError, ResponseSpec, Route, Tenant};
 pub use server::{ENDPOINT_KEYS, RecordedRequest, ReplayServer};

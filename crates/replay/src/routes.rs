@@ -123,6 +123,18 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    /// Lets `edit` change the recorded responses of every route (tests that need a
+    /// recorded tenant with one page altered). `edit` sees the route's method, path as
+    /// written and query; matching is not affected.
+    pub fn edit_responses(
+        &mut self,
+        mut edit: impl FnMut(&str, &str, &[(String, String)], &mut Vec<ResponseSpec>),
+    ) {
+        for r in &mut self.routes {
+            edit(&r.method, &r.path, &r.query, &mut r.responses);
+        }
+    }
+
     /// Loads `dir/routes.json` and every page file it names.
     pub fn from_dir(dir: &Path) -> Result<Tenant, ReplayError> {
         let routes_path = dir.join(ROUTES_FILE);

@@ -2,10 +2,11 @@
 //! tenant's routes, and logs every request (never a header value).
 
 use crate::batch;
+use crate::faults::{self, Fault, FaultPlan, Injector};
 use crate::matching::{Incoming, decode_path, find_route, parse_query};
 use crate::routes::{ReplayError, Tenant};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -37,6 +38,8 @@ pub struct RecordedRequest {
     pub in_batch: bool,
     /// Answered by the built-in Graph `$batch` handler (no recorded route needed).
     pub builtin: bool,
+    /// The fault injected into the answer ([`ReplayServer::start_with_faults`]).
+    pub fault: Option<Fault>,
 }
 
 impl RecordedRequest {
@@ -67,6 +70,9 @@ pub(crate) struct State {
     counters: Mutex<Vec<usize>>,
     log: Mutex<Vec<RecordedRequest>>,
     base: String,
+    faults: Option<Injector>,
+    /// Fresh URLs handed out by [`Fault::RepeatedPage`].
+    repeats: Mutex<u64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -108,6 +114,43 @@ impl State {
             status: reply.as_ref().map_or(404, |r| r.status),
             in_batch,
             builtin: false,
+            fault: None,
+        };
+        (reply, record)
+    }
+
+    /// The route that answers a top-level request and the reply it would give, without
+    /// taking it from the route's sequence (a fault may answer instead).
+    fn peek(
+        &self,
+        method: &str,
+        target: &str,
+        body: &[u8],
+        bearer: Option<&str>,
+    ) -> (Option<(usize, Reply)>, RecordedRequest) {
+        let (raw_path, raw_query) = target.split_once('?').unwrap_or((target, ""));
+        let path = decode_path(raw_path).to_lowercase();
+        let query = parse_query(raw_query);
+        let found = find_route(
+            &self.tenant.routes,
+            &Incoming {
+                method,
+                path: &path,
+                query: &query,
+                body,
+                bearer,
+            },
+        );
+        let reply = found.map(|i| (i, self.reply_at(i, false)));
+        let record = RecordedRequest {
+            method: method.to_owned(),
+            target: target.to_owned(),
+            authorization: bearer.is_some(),
+            route: found,
+            status: reply.as_ref().map_or(404, |(_, r)| r.status),
+            in_batch: false,
+            builtin: false,
+            fault: None,
         };
         (reply, record)
     }
@@ -117,11 +160,18 @@ impl State {
     }
 
     fn next_reply(&self, route: usize) -> Reply {
+        self.reply_at(route, true)
+    }
+
+    /// The route's current reply; `advance` takes it from the sequence.
+    fn reply_at(&self, route: usize, advance: bool) -> Reply {
         let responses = &self.tenant.routes[route].responses;
         let n = {
             let mut counters = lock(&self.counters);
             let n = counters[route];
-            counters[route] += 1;
+            if advance {
+                counters[route] += 1;
+            }
             n
         };
         // The last response repeats.
@@ -159,6 +209,21 @@ pub struct ReplayServer {
 impl ReplayServer {
     /// Binds `127.0.0.1:0` and starts serving `tenant` on the current tokio runtime.
     pub async fn start(tenant: Tenant) -> Result<ReplayServer, ReplayError> {
+        ReplayServer::start_inner(tenant, None).await
+    }
+
+    /// Like [`ReplayServer::start`], misbehaving as `plan` says ([`crate::faults`]).
+    pub async fn start_with_faults(
+        tenant: Tenant,
+        plan: FaultPlan,
+    ) -> Result<ReplayServer, ReplayError> {
+        ReplayServer::start_inner(tenant, Some(Injector::new(plan))).await
+    }
+
+    async fn start_inner(
+        tenant: Tenant,
+        faults: Option<Injector>,
+    ) -> Result<ReplayServer, ReplayError> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
             .map_err(|source| ReplayError::Bind { source })?;
@@ -170,6 +235,8 @@ impl ReplayServer {
             tenant,
             log: Mutex::new(Vec::new()),
             base: format!("http://{addr}"),
+            faults,
+            repeats: Mutex::new(0),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(ReplayServer { addr, state, task })
@@ -232,7 +299,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
 async fn handle(
     state: Arc<State>,
     req: Request<hyper::body::Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<ReplayBody>, Infallible> {
     let method = req.method().as_str().to_owned();
     let target = req
         .uri()
@@ -252,35 +319,173 @@ async fn handle(
             ));
         }
     };
-    let (reply, mut record) = state.answer(&method, &target, &body, bearer.as_deref(), false);
-    if let Some(reply) = reply {
+    let (peeked, mut record) = state.peek(&method, &target, &body, bearer.as_deref());
+    let path = decode_path(target.split('?').next().unwrap_or("")).to_lowercase();
+    let builtin_batch = peeked.is_none() && method == "POST" && path == batch::BATCH_PATH;
+    if peeked.is_none() && !builtin_batch {
+        state.record([record]);
+        return Ok(json_response(
+            404,
+            &error_body(
+                "NoRoute",
+                &format!("the replay server has no route for {method} {target}"),
+            ),
+        ));
+    }
+    let has_link = peeked
+        .as_ref()
+        .and_then(|(_, r)| r.body.as_deref())
+        .is_some_and(faults::has_next_link);
+    let fault = state.faults.as_ref().and_then(|f| f.draw(has_link));
+    record.fault = fault;
+    if let Some(f) = fault.filter(|f| f.replaces_answer()) {
+        let reply = match f {
+            Fault::Throttle => Reply {
+                status: 429,
+                headers: vec![("Retry-After".into(), "0".into())],
+                body: Some(
+                    error_body("TooManyRequests", "injected throttling")
+                        .to_string()
+                        .into_bytes(),
+                ),
+            },
+            _ => Reply {
+                status: 503,
+                headers: Vec::new(),
+                body: None,
+            },
+        };
+        if f == Fault::Hang
+            && let Some(inj) = &state.faults
+        {
+            tokio::time::sleep(inj.hang()).await;
+        }
+        record.status = reply.status;
         state.record([record]);
         return Ok(to_response(reply));
     }
-    // No recorded route: the built-in Graph batch endpoint, then a 404 naming the path.
-    let path = decode_path(target.split('?').next().unwrap_or("")).to_lowercase();
-    if method == "POST" && path == batch::BATCH_PATH {
-        let (reply, sub_requests) = batch::handle(&state, &body, bearer.as_deref());
-        record.status = reply.status;
-        record.builtin = true;
-        state.record(std::iter::once(record).chain(sub_requests));
-        return Ok(to_response(reply));
+    // The route's answer (or the built-in Graph batch), then damaged as the fault says.
+    let mut reply = match peeked {
+        Some((route, _)) => {
+            let reply = state.next_reply(route);
+            state.record([record.clone()]);
+            reply
+        }
+        None => {
+            let (reply, sub_requests) = batch::handle(&state, &body, bearer.as_deref());
+            record.status = reply.status;
+            record.builtin = true;
+            state.record(std::iter::once(record.clone()).chain(sub_requests));
+            reply
+        }
+    };
+    let own_url = format!("{}{target}", state.base);
+    match fault {
+        Some(Fault::ResetMidBody) => {
+            let full = reply.body.take().unwrap_or_default();
+            return Ok(reset_response(reply, full));
+        }
+        Some(Fault::Truncated) => {
+            if let Some(b) = &mut reply.body {
+                b.truncate(b.len() / 2);
+            }
+        }
+        Some(Fault::Malformed) => {
+            reply.status = 200;
+            reply.body = Some(b"<html><body>The service is busy</body></html>".to_vec());
+        }
+        Some(Fault::LoopingNextLink) => {
+            reply.body = reply
+                .body
+                .map(|b| faults::rewrite_next_link(&b, |_| own_url.clone()));
+        }
+        Some(Fault::ForeignNextLink) => {
+            reply.body = reply.body.map(|b| {
+                faults::rewrite_next_link(&b, |old| {
+                    old.replacen(&state.base, "https://palaudit-fault.invalid", 1)
+                })
+            });
+        }
+        Some(Fault::RepeatedPage) => {
+            let n = {
+                let mut r = lock(&state.repeats);
+                *r += 1;
+                *r
+            };
+            let sep = if own_url.contains('?') { '&' } else { '?' };
+            let fresh = format!("{own_url}{sep}palaudit-repeat={n}");
+            reply.body = reply
+                .body
+                .map(|b| faults::rewrite_next_link(&b, |_| fresh.clone()));
+        }
+        _ => {}
     }
-    state.record([record]);
-    Ok(json_response(
-        404,
-        &error_body(
-            "NoRoute",
-            &format!("the replay server has no route for {method} {target}"),
-        ),
-    ))
+    Ok(to_response(reply))
+}
+
+/// A response body: whole, or broken off after its first half.
+pub struct ReplayBody {
+    data: Option<Bytes>,
+    /// Fail with a reset after `data`.
+    reset: bool,
+}
+
+impl hyper::body::Body for ReplayBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        if let Some(d) = self.data.take() {
+            return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(d))));
+        }
+        if self.reset {
+            self.reset = false;
+            return std::task::Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected reset",
+            ))));
+        }
+        std::task::Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none() && !self.reset
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match (&self.data, self.reset) {
+            (Some(d), false) => hyper::body::SizeHint::with_exact(d.len() as u64),
+            (None, false) => hyper::body::SizeHint::with_exact(0),
+            _ => hyper::body::SizeHint::default(),
+        }
+    }
+}
+
+/// The status and headers of `reply`, a `Content-Length` for all of `full`, half of it,
+/// then a reset.
+fn reset_response(reply: Reply, full: Vec<u8>) -> Response<ReplayBody> {
+    let len = full.len();
+    let mut resp = to_response(Reply {
+        body: None,
+        ..reply
+    });
+    *resp.body_mut() = ReplayBody {
+        data: Some(Bytes::from(full).slice(..len / 2)),
+        reset: true,
+    };
+    resp.headers_mut()
+        .insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(len as u64));
+    resp
 }
 
 pub(crate) fn error_body(code: &str, message: &str) -> serde_json::Value {
     serde_json::json!({ "error": { "code": code, "message": message } })
 }
 
-fn json_response(status: u16, body: &serde_json::Value) -> Response<Full<Bytes>> {
+fn json_response(status: u16, body: &serde_json::Value) -> Response<ReplayBody> {
     to_response(Reply {
         status,
         headers: Vec::new(),
@@ -288,9 +493,12 @@ fn json_response(status: u16, body: &serde_json::Value) -> Response<Full<Bytes>>
     })
 }
 
-fn to_response(reply: Reply) -> Response<Full<Bytes>> {
+fn to_response(reply: Reply) -> Response<ReplayBody> {
     let has_body = reply.body.as_ref().is_some_and(|b| !b.is_empty());
-    let mut resp = Response::new(Full::new(Bytes::from(reply.body.unwrap_or_default())));
+    let mut resp = Response::new(ReplayBody {
+        data: reply.body.map(Bytes::from).filter(|b| !b.is_empty()),
+        reset: false,
+    });
     *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     let headers = resp.headers_mut();
     for (k, v) in &reply.headers {

@@ -75,7 +75,9 @@ pub(crate) async fn collect(ctx: &Ctx) -> Vec<EnvInfo> {
                 );
                 continue;
             };
-            found.insert(env_id.clone());
+            // An environment listed again is written again so the writer reports it, but
+            // its apps, flows and tables are read once.
+            let again = !found.insert(env_id.clone());
             if allow.as_ref().is_some_and(|a| !a.contains(env_id.as_str())) {
                 continue;
             }
@@ -94,17 +96,41 @@ pub(crate) async fn collect(ctx: &Ctx) -> Vec<EnvInfo> {
                 region: text(item, "/location").map(str::to_owned),
             };
             ctx.emit(RowMsg::Environment(row)).await;
+            if again {
+                continue;
+            }
             ctx.progress.add("environments", 1);
+            let dataverse = match api_url {
+                Some(api_url) if dataverse_allowed(&ctx.config, &api_url) => {
+                    // The token's audience too comes from the page: `instanceUrl` only
+                    // when it is a Dataverse host as well, else the API URL itself.
+                    let instance_url =
+                        text(item, "/properties/linkedEnvironmentMetadata/instanceUrl")
+                            .filter(|u| dataverse_allowed(&ctx.config, u));
+                    Some(Dataverse {
+                        scope: dataverse_scope(instance_url, &api_url),
+                        api_url,
+                    })
+                }
+                Some(api_url) => {
+                    ctx.item_error(
+                        "systemusers",
+                        Some(&env_id),
+                        &page.endpoint,
+                        format!(
+                            "the environment's instanceApiUrl `{}` is not a Dataverse host of the {} cloud nor an [endpoints] override; no token is sent there, so its Dataverse tables were not read",
+                            crate::secret::scrub_url_text(&api_url),
+                            ctx.config.cloud
+                        ),
+                    );
+                    None
+                }
+                None => None,
+            };
             envs.push(EnvInfo {
                 id: env_id,
                 name: name.to_owned(),
-                dataverse: api_url.map(|api_url| Dataverse {
-                    scope: dataverse_scope(
-                        text(item, "/properties/linkedEnvironmentMetadata/instanceUrl"),
-                        &api_url,
-                    ),
-                    api_url,
-                }),
+                dataverse,
             });
         }
     }
@@ -124,4 +150,76 @@ pub(crate) async fn collect(ctx: &Ctx) -> Vec<EnvInfo> {
         }
     }
     envs
+}
+
+/// Whether a Dataverse URL from the environments page may get a token: https to a
+/// Dataverse host of the configured cloud, or the origin of an `[endpoints]` override
+/// (a replay server, a proxy the partner set up). Anything else would hand a token to a
+/// host the page chose.
+pub(crate) fn dataverse_allowed(config: &crate::config::Config, url: &str) -> bool {
+    let Ok(url) = url::Url::parse(url) else {
+        return false;
+    };
+    let preset = crate::cloud::Endpoints::for_cloud(config.cloud);
+    let e = &config.endpoints;
+    let overridden = [
+        (&e.bap, &preset.bap),
+        (&e.powerapps, &preset.powerapps),
+        (&e.flow, &preset.flow),
+        (&e.powerbi, &preset.powerbi),
+        (&e.graph, &preset.graph),
+        (&e.arm, &preset.arm),
+    ];
+    if overridden.iter().any(|(set, preset)| {
+        set != preset && url::Url::parse(set).is_ok_and(|s| s.origin() == url.origin())
+    }) {
+        return true;
+    }
+    url.scheme() == "https"
+        && url.port().is_none()
+        && url.username().is_empty()
+        && url
+            .host_str()
+            .is_some_and(|h| config.cloud.is_dataverse_host(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AuthMethod, Cloud, Config};
+
+    #[test]
+    fn dataverse_urls_stay_on_dataverse_hosts_or_overrides() {
+        let public = Config::new("t", Cloud::Public, AuthMethod::AzureCli);
+        assert!(dataverse_allowed(
+            &public,
+            "https://org.api.crm.dynamics.com"
+        ));
+        assert!(!dataverse_allowed(
+            &public,
+            "https://org.api.crm.dynamics.com:8443"
+        ));
+        assert!(!dataverse_allowed(
+            &public,
+            "http://org.api.crm.dynamics.com"
+        ));
+        assert!(!dataverse_allowed(&public, "https://attacker.example.net"));
+        assert!(!dataverse_allowed(&public, "https://api.bap.microsoft.com"));
+        assert!(!dataverse_allowed(
+            &public,
+            "http://127.0.0.1:9/dataverse/x"
+        ));
+        let replay = Config::for_replay("t", "http://127.0.0.1:9");
+        assert!(dataverse_allowed(&replay, "http://127.0.0.1:9/dataverse/x"));
+        assert!(!dataverse_allowed(
+            &replay,
+            "http://127.0.0.1:10/dataverse/x"
+        ));
+        assert!(dataverse_allowed(
+            &replay,
+            "https://org.api.crm.dynamics.com"
+        ));
+        let gcc = Config::new("t", Cloud::Gcc, AuthMethod::AzureCli);
+        assert!(!dataverse_allowed(&gcc, "https://org.api.crm.dynamics.com"));
+    }
 }

@@ -3,6 +3,7 @@
 //! with the other environments and APIs.
 
 pub(crate) mod dataverse;
+mod dedup;
 pub(crate) mod environments;
 pub(crate) mod flows;
 pub(crate) mod graph;
@@ -37,16 +38,31 @@ pub(crate) enum RowMsg {
     SystemUser(SystemUser),
 }
 
+/// What the writer hands back: the writer, unfinished, the summary, and the rows that
+/// arrived more than once (as collection errors).
+pub(crate) type Written = (SnapshotWriter, SummaryBuilder, Vec<CollectionError>);
+
 /// Writes rows as they come, on a blocking thread (Parquet and file I/O), counting them
-/// for the summary. Returns the writer, unfinished, so the caller decides whether the
-/// snapshot is worth keeping.
+/// for the summary; a row that arrived before is not written again ([`dedup`]). Returns
+/// the writer, unfinished, so the caller decides whether the snapshot is worth keeping.
 pub(crate) fn spawn_writer(
     mut writer: SnapshotWriter,
     mut rows: mpsc::Receiver<RowMsg>,
-) -> tokio::task::JoinHandle<Result<(SnapshotWriter, SummaryBuilder), SnapshotError>> {
+) -> tokio::task::JoinHandle<Result<Written, SnapshotError>> {
     tokio::task::spawn_blocking(move || {
         let mut summary = SummaryBuilder::default();
+        let mut seen = dedup::Dedup::default();
         while let Some(row) = rows.blocking_recv() {
+            let new = match &row {
+                RowMsg::Environment(r) => seen.environment(r),
+                RowMsg::Resource(r) => seen.resource(r),
+                RowMsg::RoleAssignment(r) => seen.role_assignment(r),
+                RowMsg::Principal(r) => seen.principal(r),
+                RowMsg::SystemUser(r) => seen.systemuser(r),
+            };
+            if !new {
+                continue;
+            }
             match row {
                 RowMsg::Environment(r) => {
                     summary.environment(&r);
@@ -70,7 +86,7 @@ pub(crate) fn spawn_writer(
                 }
             }
         }
-        Ok((writer, summary))
+        Ok((writer, summary, seen.into_errors()))
     })
 }
 
@@ -201,7 +217,9 @@ impl RawPages {
             *n += 1;
             *n
         };
-        tokio::fs::write(dir.join(format!("{n}.json")), body).await?;
+        // A page that quotes a token (a cursor, an echo) is kept without it.
+        let body = crate::secret::redact_bytes(body);
+        tokio::fs::write(dir.join(format!("{n}.json")), body.as_ref()).await?;
         // The endpoint is already redacted: no secret query value reaches the index.
         let line = format!("{collector}/{n}.json\t{endpoint}\n");
         if let Some(f) = self
@@ -324,6 +342,15 @@ impl Ctx {
     }
 
     pub(crate) fn error(&self, e: CollectionError) {
+        // The manifest and the log are text that leaves palaudit: no known secret in it.
+        let clean = |s: &str| crate::secret::redact(s).into_owned();
+        let e = CollectionError {
+            collector: clean(&e.collector),
+            scope: e.scope.as_deref().map(clean),
+            endpoint: e.endpoint.as_deref().map(clean),
+            status: e.status,
+            message: clean(&e.message),
+        };
         tracing::warn!("{e}");
         self.errors
             .lock()

@@ -135,7 +135,24 @@ async fn workspace(ctx: &Ctx, ws: &Value, endpoint: &Endpoint) -> Option<String>
     // (`Active`, `Removing`, `Deleted`), so the audit can tell live work from work that
     // is going away.
     let ws_state = text(ws, "/state");
-    let datasets = ws.get("datasets").and_then(Value::as_array);
+    // Absent or `null`: a workspace without datasets. Any other shape would lose them
+    // without a word, so it is a collection error for the workspace.
+    let datasets = match ws.get("datasets") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(list)) => Some(list),
+        Some(other) => {
+            ctx.item_error(
+                COLLECTOR,
+                Some(&ws_id),
+                endpoint,
+                format!(
+                    "the workspace's `datasets` is {}, not an array; its datasets were not collected",
+                    crate::http::paging::json_kind(other)
+                ),
+            );
+            None
+        }
+    };
     for ds in datasets.into_iter().flatten() {
         let Some((mut resource, publisher)) = dataset_rows(ds, &ws_id, &name) else {
             ctx.item_error(

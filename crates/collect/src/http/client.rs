@@ -22,8 +22,12 @@ pub struct HttpSettings {
     pub retry: RetryPolicy,
     /// Log every attempt at `info` (otherwise `debug`).
     pub verbose: bool,
-    /// Whole-request timeout (connect, send, read the body).
+    /// One attempt's timeout (connect, send, read the body).
     pub timeout: Duration,
+    /// One request's budget over all its attempts and the backoff between them, so a
+    /// hung endpoint costs minutes, not `timeout` × attempts. Waits an API asks for with
+    /// `Retry-After` do not count: [`RetryPolicy::retry_after_cap`] bounds those.
+    pub budget: Duration,
 }
 
 impl Default for HttpSettings {
@@ -33,6 +37,7 @@ impl Default for HttpSettings {
             retry: RetryPolicy::default(),
             verbose: false,
             timeout: Duration::from_secs(120),
+            budget: Duration::from_secs(600),
         }
     }
 }
@@ -161,6 +166,8 @@ impl HttpClient {
         // The host's slots and pause are shared by every request to it.
         let host = host_key(&req.url);
         let mut retry = 0u32;
+        // Attempts and backoff so far, against the budget.
+        let mut spent = Duration::ZERO;
         loop {
             // Checked before every attempt, retries included.
             if self.stopped.load(Ordering::Relaxed) {
@@ -169,7 +176,11 @@ impl HttpClient {
                     message: "not sent: the collection was stopped".into(),
                 });
             }
-            let builder = self.request(req, &endpoint).await?;
+            let remaining = self.settings.budget.saturating_sub(spent);
+            let builder = self
+                .request(req, &endpoint)
+                .await?
+                .timeout(self.settings.timeout.min(remaining));
             let slot = self
                 .limits
                 .acquire(&host)
@@ -208,8 +219,9 @@ impl HttpClient {
             }
             drop(slot);
             let elapsed = started.elapsed();
+            spent += elapsed;
 
-            let delay = match outcome {
+            let (delay, waited, last) = match outcome {
                 Ok((status, headers, body)) => {
                     self.log(&endpoint, &status.to_string(), elapsed, retry);
                     if (200..300).contains(&status) {
@@ -218,6 +230,26 @@ impl HttpClient {
                             headers,
                             body,
                             endpoint,
+                        });
+                    }
+                    if (300..400).contains(&status) {
+                        // Redirects are never followed: the token would go to a host the
+                        // answer chose.
+                        let to = headers
+                            .get(reqwest::header::LOCATION)
+                            .and_then(|v| v.to_str().ok())
+                            .map(|l| match req.url.join(l) {
+                                Ok(u) => u.origin().ascii_serialization(),
+                                Err(_) => crate::secret::scrub_url_text(l),
+                            })
+                            .unwrap_or_else(|| "no Location given".into());
+                        return Err(HttpError::Status {
+                            endpoint,
+                            status,
+                            code: None,
+                            message: format!(
+                                "the API redirects ({to}); palaudit does not follow redirects, so the token stays with the host it was issued for"
+                            ),
                         });
                     }
                     let retryable = is_retryable_status(status);
@@ -254,7 +286,12 @@ impl HttpClient {
                                     describe_wait(d)
                                 );
                             }
-                            d
+                            let waited = if retry_after.is_some() {
+                                Waited::RetryAfter
+                            } else {
+                                Waited::Backoff
+                            };
+                            (d, waited, format!("HTTP {status}"))
                         }
                     }
                 }
@@ -262,8 +299,14 @@ impl HttpClient {
                     // The endpoint is named already, redacted; reqwest's own text would
                     // repeat the raw URL.
                     let e = e.without_url();
-                    let retryable =
-                        e.is_timeout() || e.is_connect() || e.is_request() || e.is_body();
+                    // A connection reset while the body is read surfaces as a body or
+                    // decode error (palaudit reads raw bytes, so "decode" can only mean
+                    // the transfer broke off): retried like a reset before the answer.
+                    let retryable = e.is_timeout()
+                        || e.is_connect()
+                        || e.is_request()
+                        || e.is_body()
+                        || e.is_decode();
                     let what = if e.is_timeout() {
                         "timed out"
                     } else if e.is_connect() {
@@ -282,9 +325,26 @@ impl HttpClient {
                             ),
                         });
                     }
-                    policy.backoff(retry)
+                    (policy.backoff(retry), Waited::Backoff, what.to_owned())
                 }
             };
+            // Backoff counts against the budget; a wait the API asked for does not.
+            let backoff = match waited {
+                Waited::RetryAfter => Duration::ZERO,
+                Waited::Backoff => delay,
+            };
+            if spent + backoff >= self.settings.budget {
+                return Err(HttpError::Transport {
+                    endpoint,
+                    message: format!(
+                        "gave up after {} attempt(s) and {} s: the request's budget ([collect] request_budget_secs = {}) is spent; the last attempt: {last}",
+                        retry + 1,
+                        spent.as_secs(),
+                        self.settings.budget.as_secs()
+                    ),
+                });
+            }
+            spent += backoff;
             retry += 1;
             tokio::time::sleep(delay).await;
         }
@@ -305,6 +365,8 @@ impl HttpClient {
         };
         let mut builder = self.client.request(req.method.clone(), req.url.clone());
         if let Some(b) = &bearer {
+            // Known from now on, so an API quoting it back never gets it printed.
+            crate::secret::remember(b.secret());
             let mut value =
                 HeaderValue::from_str(&format!("Bearer {}", b.secret())).map_err(|_| {
                     HttpError::Token {
@@ -335,6 +397,14 @@ impl HttpClient {
             tracing::debug!(target: "palaudit::http", "{endpoint} -> {outcome} in {ms} ms (attempt {})", retry + 1);
         }
     }
+}
+
+/// What the wait before a retry is: counted against the request's budget, or not.
+enum Waited {
+    /// palaudit's own backoff.
+    Backoff,
+    /// What the API asked for with `Retry-After`.
+    RetryAfter,
 }
 
 /// An error and its sources, joined (reqwest's top-level message alone says little).

@@ -100,6 +100,13 @@ impl HttpError {
 /// The API's own error description: `{"error":{"code","message"}}` (Power Platform,
 /// Dataverse, Graph, ARM), Power BI's `error.pbi.error.code`, or a short text body.
 pub fn api_error(body: &[u8]) -> (Option<String>, Option<String>) {
+    // An error body may quote the request's token; it never reaches a message.
+    let (code, message) = api_error_raw(body);
+    let clean = |s: String| crate::secret::redact(&s).into_owned();
+    (code.map(clean), message.map(clean))
+}
+
+fn api_error_raw(body: &[u8]) -> (Option<String>, Option<String>) {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
         let text = String::from_utf8_lossy(body);
         let text = crate::auth::one_line(&text);

@@ -4,15 +4,22 @@
 //!   on every page ([`dataverse_request`]);
 //! - [`SkipPager`]: Power BI `$top`/`$skip`, stopping at the first short page.
 //!
-//! A page that is not a JSON object with a `value` array is a
-//! [`HttpError::MalformedPage`] naming the endpoint. A `nextLink` is only followed to the
-//! origin of the first request (the bearer token must not travel elsewhere) and never
-//! twice (a repeating link would loop forever).
+//! A page that is not a JSON object with a `value` array, or whose `nextLink` is neither
+//! a string nor `null`, is a [`HttpError::MalformedPage`] naming the endpoint: a listing
+//! never ends quietly on a shape palaudit does not read. A `nextLink` is only followed to
+//! the origin of the first request (the bearer token must not travel elsewhere) and never
+//! twice.
+//!
+//! Paging that does not advance is stopped with an error naming the endpoint: a page
+//! whose every item was already read on an earlier page of the same listing (fresh
+//! `nextLink`s serving the same items again, or a Power BI server ignoring `$skip`)
+//! would otherwise be followed to the page cap, or re-read at the hourly quota forever.
 
 use super::url::{Endpoint, with_query};
 use super::{ApiRequest, HttpClient, HttpError};
 use serde_json::Value;
 use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use url::Url;
 
 /// One page of a listing.
@@ -29,13 +36,79 @@ pub struct Page {
 /// cannot keep palaudit paging forever.
 const MAX_PAGES: usize = 100_000;
 
-/// The next page's link: top-level `@odata.nextLink` or `nextLink`.
-pub fn next_link(body: &Value) -> Option<&str> {
-    ["@odata.nextLink", "nextLink"]
-        .iter()
-        .find_map(|k| body.get(*k).and_then(Value::as_str))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+/// The next page's link: top-level `@odata.nextLink` or `nextLink`; `None` when absent,
+/// `null` or empty. Any other value (a number, an object) is an error: ending the listing
+/// there would drop the pages after it without a word.
+pub fn next_link(body: &Value) -> Result<Option<&str>, String> {
+    for key in ["@odata.nextLink", "nextLink"] {
+        match body.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => {
+                let s = s.trim();
+                if !s.is_empty() {
+                    return Ok(Some(s));
+                }
+            }
+            Some(other) => {
+                return Err(format!(
+                    "`{key}` is {}, not a URL string; the pages after this one could not be read",
+                    json_kind(other)
+                ));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// What kind of JSON value `v` is, for messages.
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The items of one listing read so far, by content, to tell a page that brings nothing
+/// new (paging in a loop) from one that advances.
+#[derive(Default)]
+struct SeenItems(HashSet<u64>);
+
+impl SeenItems {
+    /// Records `items`; an error when there were items and every one was read before.
+    fn check(&mut self, items: &[Value], endpoint: &Endpoint) -> Result<(), HttpError> {
+        let mut fresh = false;
+        for item in items {
+            let mut h = DefaultHasher::new();
+            item.to_string().hash(&mut h);
+            fresh |= self.0.insert(h.finish());
+        }
+        if items.is_empty() || fresh {
+            Ok(())
+        } else {
+            Err(HttpError::MalformedPage {
+                endpoint: endpoint.clone(),
+                message: format!(
+                    "the page repeats {} item(s) already read on earlier pages of this listing; the API is paging in a loop, so paging stopped",
+                    items.len()
+                ),
+            })
+        }
+    }
+}
+
+/// The `value` array of a page [`parse_page`] accepted.
+fn take_items(body: Value) -> Vec<Value> {
+    match body {
+        Value::Object(mut m) => match m.remove("value") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
 }
 
 /// Reads a page body: a JSON object with a `value` array.
@@ -106,6 +179,7 @@ pub struct LinkPager<'a> {
     first: Url,
     origin: url::Origin,
     seen: HashSet<String>,
+    items: SeenItems,
     pages: usize,
     /// A bad `nextLink`, reported after the (good) page that carried it.
     deferred: Option<HttpError>,
@@ -120,6 +194,7 @@ impl<'a> LinkPager<'a> {
             next: Some(first.url.clone()),
             template: first,
             seen: HashSet::new(),
+            items: SeenItems::default(),
             pages: 0,
             deferred: None,
         }
@@ -144,19 +219,25 @@ impl<'a> LinkPager<'a> {
         };
         self.pages += 1;
         self.seen.insert(req.url.as_str().to_owned());
-        if let Some(link) = next_link(&body) {
-            match self.follow(&req.url, link, &endpoint) {
+        match next_link(&body) {
+            Ok(Some(link)) => match self.follow(&req.url, link, &endpoint) {
                 Ok(next) => self.next = Some(next),
                 Err(e) => self.deferred = Some(e),
+            },
+            Ok(None) => {}
+            Err(message) => {
+                self.deferred = Some(HttpError::MalformedPage {
+                    endpoint: endpoint.clone(),
+                    message,
+                })
             }
         }
-        let items = match body {
-            Value::Object(mut m) => match m.remove("value") {
-                Some(Value::Array(items)) => items,
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
+        let items = take_items(body);
+        if let Err(e) = self.items.check(&items, &endpoint) {
+            self.next = None;
+            self.deferred = None;
+            return Some(Err(e));
+        }
         Some(Ok(Page {
             items,
             raw: resp.body,
@@ -200,6 +281,7 @@ pub struct SkipPager<'a> {
     top: u32,
     skip: u64,
     done: bool,
+    items: SeenItems,
 }
 
 impl<'a> SkipPager<'a> {
@@ -211,6 +293,7 @@ impl<'a> SkipPager<'a> {
             top: top.max(1),
             skip: 0,
             done: false,
+            items: SeenItems::default(),
         }
     }
 
@@ -247,13 +330,11 @@ impl<'a> SkipPager<'a> {
                 return Some(Err(e));
             }
         };
-        let items = match body {
-            Value::Object(mut m) => match m.remove("value") {
-                Some(Value::Array(items)) => items,
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
+        let items = take_items(body);
+        if let Err(e) = self.items.check(&items, &endpoint) {
+            self.done = true;
+            return Some(Err(e));
+        }
         if (items.len() as u64) < u64::from(self.top)
             || self.skip / u64::from(self.top) >= MAX_PAGES as u64
         {
@@ -339,11 +420,21 @@ mod tests {
     #[test]
     fn next_links_and_pages() {
         let b: Value = serde_json::json!({"value": [], "nextLink": "https://x/a"});
-        assert_eq!(next_link(&b), Some("https://x/a"));
+        assert_eq!(next_link(&b), Ok(Some("https://x/a")));
         let b: Value = serde_json::json!({"value": [], "@odata.nextLink": "https://x/b"});
-        assert_eq!(next_link(&b), Some("https://x/b"));
+        assert_eq!(next_link(&b), Ok(Some("https://x/b")));
+        let b: Value = serde_json::json!({"value": [], "nextLink": null});
+        assert_eq!(next_link(&b), Ok(None));
+        for odd in [
+            serde_json::json!(2),
+            serde_json::json!({"href": "https://x/c"}),
+        ] {
+            let b: Value = serde_json::json!({"value": [], "nextLink": odd});
+            let err = next_link(&b).unwrap_err();
+            assert!(err.contains("`nextLink` is a"), "{err}");
+        }
         let b: Value = serde_json::json!({"value": [], "nextLink": ""});
-        assert_eq!(next_link(&b), None);
+        assert_eq!(next_link(&b), Ok(None));
         let e = Endpoint {
             method: "GET".into(),
             url: "https://x/y".into(),

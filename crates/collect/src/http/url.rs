@@ -8,8 +8,9 @@
 //! - [`is_loopback`]: the one test of "this host is this machine" the guards and the
 //!   config share.
 //!
-//! This room imports nothing else of the crate, so the config can use it without an
-//! import circle (config → `http::url`; auth → config; the rest of `http` → auth).
+//! This room imports nothing else of the crate but [`crate::secret`] (which imports
+//! nothing), so the config can use it without an import circle (config → `http::url`;
+//! auth → config; the rest of `http` → auth).
 
 use reqwest::Method;
 use std::fmt;
@@ -46,7 +47,8 @@ impl Endpoint {
     pub fn new(method: &Method, url: &Url) -> Endpoint {
         Endpoint {
             method: method.as_str().to_owned(),
-            url: redact(url),
+            // A known token in a query value is hidden whatever the parameter's name.
+            url: crate::secret::redact(&redact(url)).into_owned(),
         }
     }
 }
