@@ -132,7 +132,9 @@ async fn the_same_environment_or_workspace_on_two_pages_is_counted_once_and_repo
             let mut page = body(responses);
             let items = page["value"].as_array_mut().unwrap();
             // The page keeps its length, so Power BI paging goes on as before.
-            items.pop();
+            if path != BAP_ENVS {
+                items.pop();
+            }
             items.insert(0, item);
             responses[0].body = Some(page.to_string().into_bytes());
         }
@@ -143,8 +145,16 @@ async fn the_same_environment_or_workspace_on_two_pages_is_counted_once_and_repo
     let inv = read(&out);
     let errors = errors_text(&report);
     // The workspace dropped from the second Power BI page takes its datasets with it.
-    let dropped_ws = clean.environments.len() - inv.environments.len();
-    assert_eq!(dropped_ws, 1, "{errors}");
+    let mut env_ids: Vec<_> = inv
+        .environments
+        .iter()
+        .map(|e| e.environment_id.clone())
+        .collect();
+    let envs = env_ids.len();
+    env_ids.sort();
+    env_ids.dedup();
+    assert_eq!(env_ids.len(), envs, "no environment or workspace twice");
+    assert!(envs < clean.environments.len(), "{errors}");
     let mut ids: Vec<_> = inv
         .resources
         .iter()
@@ -202,7 +212,11 @@ async fn fresh_next_links_serving_the_same_items_are_stopped() {
     let report = run(&no_powerbi(&server), &out).await;
     let errors = errors_text(&report);
     assert!(errors.contains("paging in a loop"), "{errors}");
-    assert!(errors.contains("$skiptoken=1"), "names the page: {errors}");
+    // The page is named (its `$skiptoken` value hidden, as every token-like value is).
+    assert!(
+        errors.contains("environments?api-version=2020-10-01&$skiptoken=REDACTED"),
+        "names the page: {errors}"
+    );
     assert_eq!(hits(&server.requests(), BAP_ENVS).len(), 2);
     assert_eq!(read(&out).environments.len(), 2);
 }

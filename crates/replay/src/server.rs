@@ -355,13 +355,15 @@ async fn handle(
                 body: None,
             },
         };
+        record.status = reply.status;
+        // Recorded first: the client gives up on a hung request and the connection (and
+        // with it this future) is dropped before the answer.
+        state.record([record]);
         if f == Fault::Hang
             && let Some(inj) = &state.faults
         {
             tokio::time::sleep(inj.hang()).await;
         }
-        record.status = reply.status;
-        state.record([record]);
         return Ok(to_response(reply));
     }
     // The route's answer (or the built-in Graph batch), then damaged as the fault says.
