@@ -31,15 +31,30 @@ pub fn run(args: &AuditArgs) -> Result<Outcome> {
     let roster = load_roster(&args.identities)?;
     if args.snapshots.is_some() || args.snapshot.len() > 1 {
         let paths = crate::portfolio::snapshot_paths(&args.snapshot, args.snapshots.as_deref())?;
-        return crate::portfolio::run(&paths, &roster, &rules, &args.roster_check, &args.report);
+        return crate::portfolio::run(
+            &paths,
+            &roster,
+            &args.identities,
+            &rules,
+            &args.roster_check,
+            &args.report,
+        );
     }
     let snapshot = Snapshot::open(&args.snapshot[0])?;
+    let run = crate::evidence::run_info(&snapshot, &rules, &args.identities.display().to_string());
     let checks = match &args.roster_check[..] {
         [] => None,
         [path] => Some(load_roster_check(path, &snapshot.manifest.tenant_id)?),
         _ => bail!("--roster-check is given once per tenant, and this audit has one tenant"),
     };
-    audit_snapshot(&snapshot, &roster, &rules, checks.as_deref(), &args.report)
+    audit_snapshot(
+        &snapshot,
+        &roster,
+        &rules,
+        checks.as_deref(),
+        &run,
+        &args.report,
+    )
 }
 
 /// Reads `identities verify --out` results for `tenant`.
@@ -53,6 +68,7 @@ pub fn audit_snapshot(
     roster: &Roster,
     rules: &RuleSet,
     link_checks: Option<&[palaudit_model::LinkCheck]>,
+    run: &palaudit_model::RunInfo,
     report: &ReportArgs,
 ) -> Result<Outcome> {
     let suppressions = crate::suppress::load(report)?;
@@ -65,7 +81,7 @@ pub fn audit_snapshot(
         applier.apply(&mut findings);
         crate::suppress::warn_usage(&applier.usage());
     }
-    write_reports(&findings, report)?;
+    write_reports(&findings, run, report)?;
     require_complete(&findings, report.allow_partial)?;
     Ok(threshold(&findings, report.fail_under))
 }
@@ -150,7 +166,11 @@ pub fn write_file(
     Ok(())
 }
 
-pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
+pub fn write_reports(
+    findings: &Findings,
+    run: &palaudit_model::RunInfo,
+    report: &ReportArgs,
+) -> Result<()> {
     // The plan's target is checked before any report is written, so a bad --fix-plan-to
     // leaves no half set of files behind.
     let plan = match &report.fix_plan {
@@ -183,6 +203,7 @@ pub fn write_reports(findings: &Findings, report: &ReportArgs) -> Result<()> {
     if let Some((path, shell, plan)) = &plan {
         crate::fix_plan::write(path, *shell, plan)?;
     }
+    crate::evidence::write(findings, run, report)?;
     if !report.quiet {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();

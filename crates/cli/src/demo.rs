@@ -72,7 +72,12 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
         writeln!(w)?;
     }
     let snapshot = Snapshot::open(&out)?;
-    crate::audit::audit_snapshot(&snapshot, &roster, &rules, None, &args.report)
+    let identities = match &args.identities {
+        Some(path) => path.display().to_string(),
+        None => "bundled sample roster (fixtures/tenants/contoso/identities.csv)".to_owned(),
+    };
+    let run = crate::evidence::run_info(&snapshot, &rules, &identities);
+    crate::audit::audit_snapshot(&snapshot, &roster, &rules, None, &run, &args.report)
 }
 
 /// The embedded tenant as the replay server's in-memory files.

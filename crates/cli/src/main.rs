@@ -9,6 +9,7 @@ mod audit;
 mod collect;
 mod demo;
 mod diff;
+mod evidence;
 mod fix_plan;
 mod identities;
 mod portfolio;
@@ -145,6 +146,14 @@ pub struct ReportArgs {
     /// PAL link, RBAC assignments, credited resources) as CSV to this file.
     #[arg(long, value_name = "FILE")]
     pub roster_csv: Option<PathBuf>,
+    /// Write the evidence workbook (XLSX: Summary, Verdicts, Roster, Fix plan and Run
+    /// sheets; docs/evidence.md) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub xlsx: Option<PathBuf>,
+    /// Write the HTML report (one self-contained page: coverage charts, the roster and a
+    /// filterable verdict table; docs/evidence.md) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Accepted findings (TOML, docs/suppressions.md): matching verdicts keep their
     /// status, are marked suppressed in every report and are left out of --fail-under.
     #[arg(long, value_name = "FILE")]

@@ -11,7 +11,7 @@ use crate::audit::{
 };
 use crate::{Outcome, ReportArgs};
 use anyhow::{Context, Result, anyhow, bail};
-use palaudit_model::{Fanout, Findings, LinkCheck, RollupSink, Roster, VerdictSink};
+use palaudit_model::{Fanout, Findings, LinkCheck, RollupSink, Roster, RunInfo, VerdictSink};
 use palaudit_report::PortfolioJson;
 use palaudit_rules::RuleSet;
 use palaudit_snapshot::{MANIFEST_FILE, Snapshot, VerdictsParquet};
@@ -215,6 +215,7 @@ fn roster_checks(paths: &[PathBuf], tenants: &[String]) -> Result<HashMap<String
 pub fn run(
     paths: &[PathBuf],
     roster: &Roster,
+    identities: &Path,
     rules: &RuleSet,
     roster_check_paths: &[PathBuf],
     report: &ReportArgs,
@@ -264,6 +265,9 @@ pub fn run(
         })?),
         None => None,
     };
+    let mut workbook = crate::evidence::workbook(report)?;
+    let mut html = crate::evidence::html(report)?;
+    let identities = identities.display().to_string();
     let mut partial = Vec::new();
     let n = snapshots.len();
     for (i, (path, snapshot)) in snapshots.into_iter().enumerate() {
@@ -282,8 +286,17 @@ pub fn run(
         if let Some(p) = &mut parquet {
             sinks.push(p);
         }
-        findings
-            .replay(&mut sinks)
+        if let Some(w) = &mut workbook {
+            sinks.push(w);
+        }
+        if let Some(h) = &mut html {
+            sinks.push(h);
+        }
+        let run = RunInfo {
+            label: Some(label(&path)),
+            ..crate::evidence::run_info(&snapshot, rules, &identities)
+        };
+        crate::evidence::replay(&findings, &run, &mut sinks)
             .map_err(|e| anyhow!(e))
             .with_context(|| format!("auditing snapshot {}", path.display()))?;
         outputs.tenant(&findings, i, n, &label(&path))?;
@@ -292,6 +305,16 @@ pub fn run(
         sink.finish()
             .map_err(|e| anyhow!(e))
             .with_context(|| format!("writing the verdicts Parquet table {}", p.display()))?;
+    }
+    if let (Some(book), Some(p)) = (&mut workbook, &report.xlsx) {
+        book.finish()
+            .map_err(|e| anyhow!(e))
+            .with_context(|| format!("writing the evidence workbook {}", p.display()))?;
+    }
+    if let (Some(page), Some(p)) = (&mut html, &report.html) {
+        page.finish()
+            .map_err(|e| anyhow!(e))
+            .with_context(|| format!("writing the HTML report {}", p.display()))?;
     }
     if let Some(a) = &applier {
         crate::suppress::warn_usage(&a.usage());

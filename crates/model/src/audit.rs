@@ -34,6 +34,36 @@ pub struct AuditHeader {
     /// Per resource type, what reports print next to resources that are not credited.
     #[serde(default)]
     pub guidance: BTreeMap<ResourceType, TypeGuidance>,
+    /// How this audit was run (version, snapshot checksum, rules, roster), for reports
+    /// that hand evidence over; `None` when the caller did not say (tests, old JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunInfo>,
+}
+
+/// The facts that let a reader of a report check which run produced it: the evidence
+/// workbook's *Run* sheet and the HTML report's footer print them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// `palaudit <version>` of the build that ran the audit.
+    pub palaudit_version: String,
+    /// What the partner calls the tenant (a portfolio's snapshot directory name).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The snapshot directory audited.
+    #[serde(default)]
+    pub snapshot: Option<String>,
+    /// sha256 of the snapshot's `manifest.json`, which holds every table's sha256: one
+    /// value that changes when any collected byte does.
+    #[serde(default)]
+    pub snapshot_checksum: Option<String>,
+    /// `palaudit <version>` of the build that collected the snapshot.
+    #[serde(default)]
+    pub collected_by: Option<String>,
+    /// Which rules decided the verdicts: `bundled (palaudit <version>)`, or the rules
+    /// directory with a sha256 over its files.
+    pub rules: String,
+    /// The PAL identities file (path, or `bundled sample roster`).
+    pub identities: String,
 }
 
 /// What is known of a tenant's audit once every verdict has been seen.
@@ -166,6 +196,7 @@ impl Findings {
             collected_at: self.collected_at,
             collection_errors: self.collection_errors.clone(),
             guidance: self.guidance.clone(),
+            run: None,
         }
     }
 
@@ -181,7 +212,16 @@ impl Findings {
     /// Feeds these findings to `sink` as the engine would (`begin`, every verdict in the
     /// order held, `end`; not `finish`).
     pub fn replay(&self, sink: &mut dyn VerdictSink) -> Result<(), SinkError> {
-        sink.begin(&self.header())?;
+        self.replay_with(&self.header(), sink)
+    }
+
+    /// [`Findings::replay`] with a header the caller completed (its [`RunInfo`]).
+    pub fn replay_with(
+        &self,
+        header: &AuditHeader,
+        sink: &mut dyn VerdictSink,
+    ) -> Result<(), SinkError> {
+        sink.begin(header)?;
         for v in &self.verdicts {
             sink.verdict(v)?;
         }

@@ -17,7 +17,9 @@ pub mod portfolio;
 pub mod roster_check;
 pub mod roster_findings;
 
-pub use audit::{AuditHeader, AuditSummary, Fanout, SinkError, SummaryBuilder, VerdictSink};
+pub use audit::{
+    AuditHeader, AuditSummary, Fanout, RunInfo, SinkError, SummaryBuilder, VerdictSink,
+};
 pub use collection::CollectionError;
 pub use diff::{Change, Diff, DiffEntry, DiffSide, Observed, finding_id};
 pub use findings::{

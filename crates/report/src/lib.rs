@@ -1,6 +1,7 @@
 //! palaudit's report writers: they render [`Findings`] as the terminal table, the audit
 //! CSV of DESIGN.md, a markdown pre-handover checklist, JSON and the roster CSV, and
-//! build and render the fix plan ([`fix_plan`]).
+//! build and render the fix plan ([`fix_plan`]), and stream verdicts into the evidence
+//! workbook ([`EvidenceWorkbook`]) and the HTML report ([`HtmlReport`]).
 //!
 //! This crate owns how findings look, and nothing else. It does no HTTP, evaluates no
 //! rules (every verdict, reason and change path arrives ready-made in the findings) and
@@ -17,12 +18,14 @@ mod checklist;
 mod coverage;
 mod diff_report;
 pub mod fix_plan;
+mod html;
 mod json_read;
 mod json_report;
 mod portfolio;
 mod roster_csv;
 mod table;
 mod text;
+mod workbook;
 
 use palaudit_model::{Diff, Findings, Rollup};
 use std::fmt;
@@ -31,11 +34,15 @@ use std::io::{self, Write};
 pub use audit_csv::{CSV_COLUMNS, CSV_EXTRA_COLUMNS};
 pub use coverage::{coverage_tenths, format_coverage};
 pub use diff_report::{DIFF_CSV_COLUMNS, DIFF_SCHEMA_VERSION};
+pub use html::HtmlReport;
 pub use json_read::{JsonReadError, read_json};
 pub use json_report::SCHEMA_VERSION;
 pub use portfolio::{PORTFOLIO_SCHEMA_VERSION, PortfolioJson};
 pub use roster_csv::ROSTER_CSV_COLUMNS;
 pub use table::TerminalOptions;
+pub use workbook::{
+    EvidenceWorkbook, FIX_PLAN_COLUMNS, RUN_COLUMNS, SHEETS, SUMMARY_COLUMNS, WorkbookOptions,
+};
 
 /// The output formats, named in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +57,8 @@ pub enum Format {
     DiffMarkdown,
     DiffJson,
     FixPlan,
+    Workbook,
+    Html,
 }
 
 impl fmt::Display for Format {
@@ -65,6 +74,8 @@ impl fmt::Display for Format {
             Format::DiffMarkdown => "diff markdown",
             Format::DiffJson => "diff JSON",
             Format::FixPlan => "fix plan",
+            Format::Workbook => "evidence workbook",
+            Format::Html => "HTML report",
         })
     }
 }
@@ -89,6 +100,14 @@ pub enum ReportError {
         part: String,
         #[source]
         source: csv::Error,
+    },
+    #[error("cannot write the {format} ({part})")]
+    Xlsx {
+        format: Format,
+        /// The sheet (and row) being written, or `saving the workbook`.
+        part: String,
+        #[source]
+        source: rust_xlsxwriter::XlsxError,
     },
     #[error("cannot write the JSON report")]
     Json {

@@ -16,8 +16,8 @@ pub use text::render;
 
 use chrono::{DateTime, Utc};
 use palaudit_model::{
-    AccountKind, ChangePath, Findings, Holder, IdentityHealth, LinkState, PrincipalKind, Reason,
-    ResourceType, RosterEntry, Status,
+    AccountKind, AuditHeader, ChangePath, Findings, Holder, IdentityHealth, LinkState,
+    PrincipalKind, Reason, ResourceType, RosterEntry, RosterFindings, Status, Verdict,
 };
 use serde::Serialize;
 use std::fmt;
@@ -297,7 +297,17 @@ pub fn choose_target(
     findings: &Findings,
     choice: TargetChoice<'_>,
 ) -> Result<PlanTarget, FixPlanError> {
-    let entries = &findings.roster.identities;
+    choose_from(&findings.tenant_id, &findings.roster, choice)
+}
+
+/// [`choose_target`] from a tenant's roster findings (what a streamed audit's summary
+/// holds).
+fn choose_from(
+    tenant_id: &str,
+    roster: &RosterFindings,
+    choice: TargetChoice<'_>,
+) -> Result<PlanTarget, FixPlanError> {
+    let entries = &roster.identities;
     match choice {
         TargetChoice::Named(identity) => {
             let matches: Vec<&RosterEntry> =
@@ -305,12 +315,12 @@ pub fn choose_target(
             match matches.as_slice() {
                 [] => Err(FixPlanError::UnknownTarget {
                     identity: identity.to_owned(),
-                    tenant_id: findings.tenant_id.clone(),
+                    tenant_id: tenant_id.to_owned(),
                 }),
                 [one] => Ok(PlanTarget::from_entry(one, TargetSource::Named)),
                 many => Err(FixPlanError::AmbiguousTarget {
                     identity: identity.to_owned(),
-                    tenant_id: findings.tenant_id.clone(),
+                    tenant_id: tenant_id.to_owned(),
                     count: many.len(),
                     lines: many
                         .iter()
@@ -336,7 +346,7 @@ pub fn choose_target(
                 .find(|e| e.principal_type == PrincipalKind::ServicePrincipal)
                 .map(|e| PlanTarget::from_entry(e, TargetSource::DefaultServicePrincipal))
                 .ok_or_else(|| FixPlanError::NoDefaultTarget {
-                    tenant_id: findings.tenant_id.clone(),
+                    tenant_id: tenant_id.to_owned(),
                 })
         }
     }
@@ -345,16 +355,32 @@ pub fn choose_target(
 /// Builds the plan for every verdict of `findings` that is not attributed, moving
 /// resources to the identity `choice` picks.
 pub fn build(findings: &Findings, choice: TargetChoice<'_>) -> Result<FixPlan, FixPlanError> {
-    let target = choose_target(findings, choice)?;
-    let items = findings
-        .verdicts
+    build_streamed(
+        &findings.header(),
+        &findings.roster,
+        &findings.verdicts,
+        choice,
+    )
+}
+
+/// [`build`] from what a [`VerdictSink`](palaudit_model::VerdictSink) is handed: the
+/// tenant's header, its roster findings and the verdicts (attributed ones are skipped,
+/// so a summary's `not_attributed` list will do).
+pub fn build_streamed(
+    header: &AuditHeader,
+    roster: &RosterFindings,
+    verdicts: &[Verdict],
+    choice: TargetChoice<'_>,
+) -> Result<FixPlan, FixPlanError> {
+    let target = choose_from(&header.tenant_id, roster, choice)?;
+    let items = verdicts
         .iter()
         .filter(|v| v.status != Status::Attributed)
-        .map(|v| paths::item(v, &target, &findings.tenant_id))
+        .map(|v| paths::item(v, &target, &header.tenant_id))
         .collect();
     Ok(FixPlan {
-        tenant_id: findings.tenant_id.clone(),
-        collected_at: findings.collected_at,
+        tenant_id: header.tenant_id.clone(),
+        collected_at: header.collected_at,
         target,
         items,
     })
