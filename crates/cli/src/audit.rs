@@ -241,20 +241,6 @@ fn color_allowed(no_color: Option<&std::ffi::OsStr>) -> bool {
     no_color.is_none_or(|v| v.is_empty())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::color_allowed;
-    use std::ffi::OsStr;
-
-    #[test]
-    fn no_color_set_to_anything_turns_colour_off() {
-        assert!(color_allowed(None));
-        assert!(color_allowed(Some(OsStr::new(""))));
-        assert!(!color_allowed(Some(OsStr::new("1"))));
-        assert!(!color_allowed(Some(OsStr::new("false"))));
-    }
-}
-
 pub fn list_rules(dir: Option<&Path>) -> Result<Outcome> {
     let rules = load_rules(dir)?;
     let mut table = comfy_table::Table::new();
@@ -285,4 +271,18 @@ pub fn explain_rule(id: &str, dir: Option<&Path>) -> Result<Outcome> {
     let mut out = stdout.lock();
     write!(out, "{}", rule.explain())?;
     Ok(Outcome::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::color_allowed;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn no_color_set_to_anything_turns_colour_off() {
+        assert!(color_allowed(None));
+        assert!(color_allowed(Some(OsStr::new(""))));
+        assert!(!color_allowed(Some(OsStr::new("1"))));
+        assert!(!color_allowed(Some(OsStr::new("false"))));
+    }
 }

@@ -279,6 +279,10 @@ fn custom_pages_and_datasets_of_removed_workspaces_are_shown_uncredited() {
     let served = serve("faults/identities");
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &served);
+    // This tenant's recorded Power BI pages are five workspaces long.
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str("\n[collect]\npowerbi_page_size = 5\n");
+    std::fs::write(&config, toml).unwrap();
     let out = collect(dir.path(), &config, &["--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     std::fs::write(

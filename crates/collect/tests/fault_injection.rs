@@ -290,9 +290,13 @@ async fn faults_lose_nothing_silently_and_never_page_forever() {
         }
         let _ = std::fs::remove_dir_all(&out);
     }
-    eprintln!(
-        "{runs} runs: {equal} equal to the fault-free snapshot, {partial} partial with errors, {nothing} with nothing collected; faults injected: {injected:?}"
-    );
+    // The tally is what a reader of `cargo test -- --nocapture` wants to see.
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "{runs} runs: {equal} equal to the fault-free snapshot, {partial} partial with errors, {nothing} with nothing collected; faults injected: {injected:?}"
+        );
+    }
     if runs >= 100 {
         for f in Fault::ALL {
             assert!(

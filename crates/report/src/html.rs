@@ -156,11 +156,16 @@ impl<W: Write> HtmlReport<W> {
             .and_then(|r| r.label.clone())
             .unwrap_or_else(|| header.tenant_id.clone());
         let mut s = String::new();
+        // The tenant id stands beside a name only when there is a name to stand beside.
+        let id = if label == header.tenant_id {
+            String::new()
+        } else {
+            format!(" <code>{}</code>", esc(&header.tenant_id))
+        };
         let _ = write!(
             s,
-            "<section class=\"tenant\" id=\"tenant-{i}\">\n<h2>{} <code>{}</code></h2>\n",
+            "<section class=\"tenant\" id=\"tenant-{i}\">\n<h2>{}{id}</h2>\n",
             esc(&label),
-            esc(&header.tenant_id)
         );
         s.push_str(&run_facts(header));
         if !header.collection_errors.is_empty() {
@@ -718,7 +723,9 @@ table.grid{border-collapse:collapse;width:100%;font-size:13px}
 .grid th,.grid td{text-align:left;vertical-align:top;padding:6px 9px;border-bottom:1px solid #edf0f4}
 .grid thead th{background:#eef2f7;position:sticky;top:0;white-space:nowrap;font-weight:600}
 .grid tfoot td{font-weight:600;background:#fafbfc}
-.grid td{overflow-wrap:anywhere}
+.grid td{overflow-wrap:break-word}
+.grid td:first-child{min-width:220px}
+table.grid{min-width:720px}
 .grid .num{text-align:right;white-space:nowrap}
 .grid ul{margin:0;padding-left:16px}
 .sub{color:var(--muted);font-size:12px}

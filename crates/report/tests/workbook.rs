@@ -207,7 +207,7 @@ fn a_portfolio_adds_each_tenant_and_an_all_tenants_row() {
         a.verdicts.len() + b.verdicts.len()
     );
     let summary = book.worksheet_range("Summary").unwrap();
-    let last = summary.rows().last().unwrap();
+    let last = summary.rows().next_back().unwrap();
     assert_eq!(last[0], Data::String("All tenants".into()));
     let total = (a.counts().total() + b.counts().total()) as f64;
     assert_eq!(last[8], Data::Float(total));
