@@ -45,6 +45,23 @@ fn grid(rows: &[Vec<Data>]) -> String {
         out.push_str(cells.join(" | ").trim_end_matches([' ', '|']));
         out.push('\n');
     }
+    redact_port(&out)
+}
+
+/// The demo serves its tenant on a fresh loopback port each run; Dataverse addresses in
+/// the fix plan carry it.
+fn redact_port(text: &str) -> String {
+    let marker = "127.0.0.1:";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(marker) {
+        out.push_str(&rest[..i + marker.len()]);
+        rest = &rest[i + marker.len()..];
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        out.push_str("[PORT]");
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
     out
 }
 
