@@ -92,19 +92,7 @@ impl State {
         in_batch: bool,
     ) -> (Option<Reply>, RecordedRequest) {
         let authorization = bearer.is_some();
-        let (raw_path, raw_query) = target.split_once('?').unwrap_or((target, ""));
-        let path = decode_path(raw_path).to_lowercase();
-        let query = parse_query(raw_query);
-        let found = find_route(
-            &self.tenant.routes,
-            &Incoming {
-                method,
-                path: &path,
-                query: &query,
-                body,
-                bearer,
-            },
-        );
+        let found = self.route_for(method, target, body, bearer);
         let reply = found.map(|i| self.next_reply(i));
         let record = RecordedRequest {
             method: method.to_owned(),
@@ -128,19 +116,7 @@ impl State {
         body: &[u8],
         bearer: Option<&str>,
     ) -> (Option<(usize, Reply)>, RecordedRequest) {
-        let (raw_path, raw_query) = target.split_once('?').unwrap_or((target, ""));
-        let path = decode_path(raw_path).to_lowercase();
-        let query = parse_query(raw_query);
-        let found = find_route(
-            &self.tenant.routes,
-            &Incoming {
-                method,
-                path: &path,
-                query: &query,
-                body,
-                bearer,
-            },
-        );
+        let found = self.route_for(method, target, body, bearer);
         let reply = found.map(|i| (i, self.reply_at(i, false)));
         let record = RecordedRequest {
             method: method.to_owned(),
@@ -153,6 +129,30 @@ impl State {
             fault: None,
         };
         (reply, record)
+    }
+
+    /// The recorded route a request matches: its path decoded and lower-cased, its query
+    /// parsed, as every route is written.
+    fn route_for(
+        &self,
+        method: &str,
+        target: &str,
+        body: &[u8],
+        bearer: Option<&str>,
+    ) -> Option<usize> {
+        let (raw_path, raw_query) = target.split_once('?').unwrap_or((target, ""));
+        let path = decode_path(raw_path).to_lowercase();
+        let query = parse_query(raw_query);
+        find_route(
+            &self.tenant.routes,
+            &Incoming {
+                method,
+                path: &path,
+                query: &query,
+                body,
+                bearer,
+            },
+        )
     }
 
     fn record(&self, entries: impl IntoIterator<Item = RecordedRequest>) {
