@@ -27,6 +27,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+mod integrity;
 mod verdicts;
 
 pub use verdicts::VerdictsParquet;
@@ -103,11 +104,35 @@ pub struct Manifest {
     pub collection_errors: Vec<CollectionError>,
     /// Table name → file, row count and sha256.
     pub tables: BTreeMap<String, TableEntry>,
+    /// sha256 of every other field ([`Manifest::compute_seal`]): the table checksums
+    /// catch a changed table, the seal a changed manifest (another `tenant_id`, a
+    /// collection error deleted). Snapshots written before palaudit sealed its manifests
+    /// have none and still open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
 }
 
 impl Manifest {
     pub fn is_complete(&self) -> bool {
         self.collection_errors.is_empty()
+    }
+
+    /// The seal of this manifest: sha256 of its JSON without the seal. The JSON is
+    /// canonical (fields in declaration order, maps sorted), so a manifest read back and
+    /// written again has the same seal.
+    pub fn compute_seal(&self) -> String {
+        let unsealed = Manifest {
+            seal: None,
+            ..self.clone()
+        };
+        let json = serde_json::to_vec(&unsealed).unwrap_or_default();
+        format!("sha256:{}", hex::encode(Sha256::digest(&json)))
+    }
+
+    /// This manifest with its seal set.
+    pub fn sealed(mut self) -> Manifest {
+        self.seal = Some(self.compute_seal());
+        self
     }
 }
 
@@ -695,7 +720,9 @@ impl SnapshotWriter {
             counts: std::mem::take(&mut self.counts),
             collection_errors,
             tables,
-        };
+            seal: None,
+        }
+        .sealed();
         let manifest_path = self.tmp.join(MANIFEST_FILE);
         let json =
             serde_json::to_vec_pretty(&manifest).map_err(|e| SnapshotError::CorruptManifest {
@@ -817,19 +844,28 @@ impl Snapshot {
         let text =
             std::fs::read(&manifest_path).map_err(|e| SnapshotError::io(&manifest_path, e))?;
         // Check the version before the full schema, so a newer format gets the right message.
-        let version = serde_json::from_slice::<serde_json::Value>(&text)
-            .map_err(|e| SnapshotError::CorruptManifest {
+        let value: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| SnapshotError::CorruptManifest {
                 path: manifest_path.clone(),
                 message: e.to_string(),
-            })?
-            .get("format_version")
-            .and_then(|v| v.as_u64());
-        match version {
-            Some(v) if v == u64::from(FORMAT_VERSION) => {}
-            Some(v) => {
+            })?;
+        match value.get("format_version") {
+            Some(v) if v.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
+            Some(v) if v.as_u64().is_some() => {
                 return Err(SnapshotError::UnsupportedVersion {
                     path: manifest_path,
-                    found: u32::try_from(v).unwrap_or(u32::MAX),
+                    found: v
+                        .as_u64()
+                        .and_then(|v| u32::try_from(v).ok())
+                        .unwrap_or(u32::MAX),
+                });
+            }
+            Some(v) => {
+                return Err(SnapshotError::CorruptManifest {
+                    path: manifest_path,
+                    message: format!(
+                        "`format_version` is {v}, not a whole number such as {FORMAT_VERSION}"
+                    ),
                 });
             }
             None => {
@@ -840,10 +876,22 @@ impl Snapshot {
             }
         }
         let manifest: Manifest =
-            serde_json::from_slice(&text).map_err(|e| SnapshotError::CorruptManifest {
+            serde_json::from_value(value).map_err(|e| SnapshotError::CorruptManifest {
                 path: manifest_path.clone(),
                 message: e.to_string(),
             })?;
+        if let Some(seal) = &manifest.seal {
+            let expected = manifest.compute_seal();
+            if *seal != expected {
+                return Err(SnapshotError::CorruptManifest {
+                    path: manifest_path,
+                    message: format!(
+                        "the manifest was changed after collection: its seal is {seal}, but its fields (tenant `{}`, tables, counts, collection errors) seal to {expected}; collect again or restore the original manifest",
+                        manifest.tenant_id
+                    ),
+                });
+            }
+        }
         let load = |table: &str, columns: &'static [(&'static str, Kind)], optional| {
             load_table(dir, &manifest, &manifest_path, table, columns, optional)
         };
@@ -949,6 +997,12 @@ fn load_table(
             path: manifest_path.to_owned(),
             message: format!("table `{table}` is not listed"),
         })?;
+    if entry.file.trim().is_empty() {
+        return Err(SnapshotError::CorruptManifest {
+            path: manifest_path.to_owned(),
+            message: format!("table `{table}` has an empty `file`"),
+        });
+    }
     // The file name comes from the manifest: keep it inside the snapshot directory.
     if entry.file.contains('/') || entry.file.contains('\\') || entry.file.starts_with('.') {
         return Err(SnapshotError::CorruptManifest {
@@ -1008,6 +1062,7 @@ fn load_table(
             )));
         }
     }
+    integrity::check(table, &df).map_err(corrupt)?;
     Ok(df)
 }
 
@@ -1224,6 +1279,17 @@ mod tests {
         assert_eq!(back.resources, inv.resources);
     }
 
+    /// Records `resources.parquet`'s new checksum in the manifest and seals it again, as
+    /// a writer would have.
+    fn reseal_resources(out: &Path) {
+        let manifest_path = out.join(MANIFEST_FILE);
+        let mut m: Manifest =
+            serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+        let sha = sha256_file(&out.join("resources.parquet")).unwrap();
+        m.tables.get_mut("resources").unwrap().sha256 = sha;
+        std::fs::write(&manifest_path, serde_json::to_vec(&m.sealed()).unwrap()).unwrap();
+    }
+
     /// Rewrites `resources.parquet` without the fact columns, as palaudit wrote it before
     /// it recorded them, and fixes the manifest's checksum to match.
     fn drop_fact_columns(out: &Path) {
@@ -1235,11 +1301,7 @@ mod tests {
         ParquetWriter::new(File::create(&path).unwrap())
             .finish(&mut df)
             .unwrap();
-        let manifest_path = out.join(MANIFEST_FILE);
-        let mut m: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
-        m["tables"]["resources"]["sha256"] = sha256_file(&path).unwrap().into();
-        std::fs::write(&manifest_path, serde_json::to_vec(&m).unwrap()).unwrap();
+        reseal_resources(out);
     }
 
     #[test]
@@ -1275,11 +1337,7 @@ mod tests {
         ParquetWriter::new(File::create(&path).unwrap())
             .finish(&mut df)
             .unwrap();
-        let manifest_path = out.join(MANIFEST_FILE);
-        let mut m: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
-        m["tables"]["resources"]["sha256"] = sha256_file(&path).unwrap().into();
-        std::fs::write(&manifest_path, serde_json::to_vec(&m).unwrap()).unwrap();
+        reseal_resources(&out);
         let err = Snapshot::open(&out).err().unwrap();
         assert!(err.to_string().contains("`state` is missing"), "{err}");
     }
