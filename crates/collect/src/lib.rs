@@ -22,6 +22,8 @@ pub mod certificate;
 pub mod cloud;
 mod collectors;
 pub mod config;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod http;
 pub mod progress;
 pub mod secret;

@@ -132,6 +132,29 @@ impl RosterCheck {
             path: path.to_owned(),
             source,
         })?;
+        RosterCheck::parse(&text, path, tenant)
+    }
+
+    /// Reads the bytes of a roster-check file (`path` names it in messages). A UTF-8
+    /// byte-order mark, which Windows editors add, is skipped; line numbers count LF,
+    /// CRLF and lone CR line ends alike.
+    pub fn parse(bytes: &[u8], path: &Path, tenant: &str) -> Result<RosterCheck, RosterCheckError> {
+        let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        // serde_json counts `\n` only. A raw CR is whitespace to JSON (it cannot stand in a
+        // string), so lone CR line ends become LF and every line number is an editor's.
+        let text: std::borrow::Cow<'_, [u8]> = if text.contains(&b'\r') {
+            let mut lf = Vec::with_capacity(text.len());
+            for (i, &b) in text.iter().enumerate() {
+                if b == b'\r' && text.get(i + 1) != Some(&b'\n') {
+                    lf.push(b'\n');
+                } else {
+                    lf.push(b);
+                }
+            }
+            lf.into()
+        } else {
+            text.into()
+        };
         let check: RosterCheck =
             serde_json::from_slice(&text).map_err(|e| RosterCheckError::Malformed {
                 path: path.to_owned(),
@@ -147,5 +170,54 @@ impl RosterCheck {
             });
         }
         Ok(check)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TENANT: &str = "d8d86e5f-13e9-4bb5-bb94-0f99b507cd15";
+
+    /// A roster check whose fourth line has a misspelt field name.
+    fn broken(eol: &str) -> String {
+        [
+            "{",
+            &format!("  \"tenant_id\": \"{TENANT}\","),
+            "  \"checked_at\": \"2026-11-30T10:00:00Z\",",
+            "  \"identitys\": []",
+            "}",
+        ]
+        .join(eol)
+    }
+
+    fn line_of(bytes: &[u8]) -> usize {
+        match RosterCheck::parse(bytes, Path::new("check.json"), TENANT) {
+            Err(RosterCheckError::Malformed { line, .. }) => line,
+            other => panic!("not a malformed-file error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn line_numbers_are_the_same_for_every_line_end_and_a_bom() {
+        // serde_json names the closing brace of the object that lacks `identities`.
+        let lf = line_of(broken("\n").as_bytes());
+        assert_eq!(lf, 5);
+        assert_eq!(line_of(broken("\r\n").as_bytes()), lf, "CRLF");
+        assert_eq!(line_of(broken("\r").as_bytes()), lf, "lone CR");
+        let mut bom = b"\xef\xbb\xbf".to_vec();
+        bom.extend_from_slice(broken("\r\n").as_bytes());
+        assert_eq!(line_of(&bom), lf, "BOM and CRLF");
+    }
+
+    #[test]
+    fn a_bom_is_not_an_error_and_the_tenant_is_checked() {
+        let good = broken("\r\n").replace("identitys", "identities");
+        let mut bytes = b"\xef\xbb\xbf".to_vec();
+        bytes.extend_from_slice(good.as_bytes());
+        let check = RosterCheck::parse(&bytes, Path::new("check.json"), TENANT).unwrap();
+        assert!(check.identities.is_empty());
+        let other = RosterCheck::parse(&bytes, Path::new("check.json"), "another-tenant");
+        assert!(matches!(other, Err(RosterCheckError::OtherTenant { .. })));
     }
 }

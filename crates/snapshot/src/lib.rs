@@ -136,6 +136,63 @@ impl Manifest {
     }
 }
 
+impl Manifest {
+    /// Reads `manifest.json` (its bytes, and its path for messages): the format version
+    /// first, so a newer format gets the right message, then the fields, then the seal.
+    pub fn from_json(text: &[u8], manifest_path: &Path) -> Result<Manifest, SnapshotError> {
+        // Check the version before the full schema, so a newer format gets the right message.
+        let value: serde_json::Value =
+            serde_json::from_slice(text).map_err(|e| SnapshotError::CorruptManifest {
+                path: manifest_path.to_owned(),
+                message: e.to_string(),
+            })?;
+        match value.get("format_version") {
+            Some(v) if v.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
+            Some(v) if v.as_u64().is_some() => {
+                return Err(SnapshotError::UnsupportedVersion {
+                    path: manifest_path.to_owned(),
+                    found: v
+                        .as_u64()
+                        .and_then(|v| u32::try_from(v).ok())
+                        .unwrap_or(u32::MAX),
+                });
+            }
+            Some(v) => {
+                return Err(SnapshotError::CorruptManifest {
+                    path: manifest_path.to_owned(),
+                    message: format!(
+                        "`format_version` is {v}, not a whole number such as {FORMAT_VERSION}"
+                    ),
+                });
+            }
+            None => {
+                return Err(SnapshotError::CorruptManifest {
+                    path: manifest_path.to_owned(),
+                    message: "no `format_version`".into(),
+                });
+            }
+        }
+        let manifest: Manifest =
+            serde_json::from_value(value).map_err(|e| SnapshotError::CorruptManifest {
+                path: manifest_path.to_owned(),
+                message: e.to_string(),
+            })?;
+        if let Some(seal) = &manifest.seal {
+            let expected = manifest.compute_seal();
+            if *seal != expected {
+                return Err(SnapshotError::CorruptManifest {
+                    path: manifest_path.to_owned(),
+                    message: format!(
+                        "the manifest was changed after collection: its seal is {seal}, but its fields (tenant `{}`, tables, counts, collection errors) seal to {expected}; collect again or restore the original manifest",
+                        manifest.tenant_id
+                    ),
+                });
+            }
+        }
+        Ok(manifest)
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Table schemas. Each row type lists its columns once; writing and reading both follow it.
 
@@ -843,55 +900,7 @@ impl Snapshot {
         }
         let text =
             std::fs::read(&manifest_path).map_err(|e| SnapshotError::io(&manifest_path, e))?;
-        // Check the version before the full schema, so a newer format gets the right message.
-        let value: serde_json::Value =
-            serde_json::from_slice(&text).map_err(|e| SnapshotError::CorruptManifest {
-                path: manifest_path.clone(),
-                message: e.to_string(),
-            })?;
-        match value.get("format_version") {
-            Some(v) if v.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
-            Some(v) if v.as_u64().is_some() => {
-                return Err(SnapshotError::UnsupportedVersion {
-                    path: manifest_path,
-                    found: v
-                        .as_u64()
-                        .and_then(|v| u32::try_from(v).ok())
-                        .unwrap_or(u32::MAX),
-                });
-            }
-            Some(v) => {
-                return Err(SnapshotError::CorruptManifest {
-                    path: manifest_path,
-                    message: format!(
-                        "`format_version` is {v}, not a whole number such as {FORMAT_VERSION}"
-                    ),
-                });
-            }
-            None => {
-                return Err(SnapshotError::CorruptManifest {
-                    path: manifest_path,
-                    message: "no `format_version`".into(),
-                });
-            }
-        }
-        let manifest: Manifest =
-            serde_json::from_value(value).map_err(|e| SnapshotError::CorruptManifest {
-                path: manifest_path.clone(),
-                message: e.to_string(),
-            })?;
-        if let Some(seal) = &manifest.seal {
-            let expected = manifest.compute_seal();
-            if *seal != expected {
-                return Err(SnapshotError::CorruptManifest {
-                    path: manifest_path,
-                    message: format!(
-                        "the manifest was changed after collection: its seal is {seal}, but its fields (tenant `{}`, tables, counts, collection errors) seal to {expected}; collect again or restore the original manifest",
-                        manifest.tenant_id
-                    ),
-                });
-            }
-        }
+        let manifest = Manifest::from_json(&text, &manifest_path)?;
         let load = |table: &str, columns: &'static [(&'static str, Kind)], optional| {
             load_table(dir, &manifest, &manifest_path, table, columns, optional)
         };
@@ -1022,22 +1031,41 @@ fn load_table(
             actual,
         });
     }
+    let file = File::open(&path).map_err(|e| SnapshotError::io(&path, e))?;
+    read_table(file, &path, table, columns, optional, Some(entry.rows))
+}
+
+/// Reads one table from `source` (named `path` in messages) and checks it against its
+/// columns and the integrity rules; `rows` is the count the manifest records.
+fn read_table<R: polars::io::mmap::MmapBytesReader>(
+    source: R,
+    path: &Path,
+    table: &str,
+    columns: &'static [(&'static str, Kind)],
+    optional: &[&str],
+    rows: Option<u64>,
+) -> Result<DataFrame, SnapshotError> {
     let corrupt = |message: String| SnapshotError::CorruptTable {
-        path: path.clone(),
+        path: path.to_owned(),
         message,
     };
-    let file = File::open(&path).map_err(|e| SnapshotError::io(&path, e))?;
     // One chunk per column: the audit indexes rows directly, and a frame read in row
-    // groups would otherwise be copied whole into one chunk later, beside itself.
-    let df = ParquetReader::new(file)
-        .set_rechunk(true)
-        .finish()
-        .map_err(|e| corrupt(e.to_string()))?;
-    if df.height() as u64 != entry.rows {
+    // groups would otherwise be copied whole into one chunk later, beside itself. A
+    // file the Parquet reader cannot cope with must be an error naming it, not a crash.
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ParquetReader::new(source).set_rechunk(true).finish()
+    }));
+    let df = match read {
+        Ok(Ok(df)) => df,
+        Ok(Err(e)) => return Err(corrupt(e.to_string())),
+        Err(_) => return Err(corrupt("the Parquet reader failed on this file".into())),
+    };
+    if let Some(rows) = rows
+        && df.height() as u64 != rows
+    {
         return Err(corrupt(format!(
-            "{} rows, but the manifest says {}",
+            "{} rows, but the manifest says {rows}",
             df.height(),
-            entry.rows
         )));
     }
     for (name, kind) in columns {
@@ -1064,6 +1092,23 @@ fn load_table(
     }
     integrity::check(table, &df).map_err(corrupt)?;
     Ok(df)
+}
+
+/// Reads `bytes` as the Parquet file of `table`, as opening a snapshot would after its
+/// checksum matched; the row count of the manifest is not checked. Only the fuzz
+/// targets call this.
+#[doc(hidden)]
+pub fn read_table_bytes(table: &str, bytes: Vec<u8>) -> Result<usize, SnapshotError> {
+    let (columns, optional): (&'static [(&'static str, Kind)], &[&str]) = match table {
+        "environments" => (Environment::COLUMNS, Environment::OPTIONAL),
+        "resources" => (Resource::COLUMNS, Resource::OPTIONAL),
+        "role_assignments" => (RoleAssignment::COLUMNS, RoleAssignment::OPTIONAL),
+        "principals" => (Principal::COLUMNS, Principal::OPTIONAL),
+        _ => (SystemUser::COLUMNS, SystemUser::OPTIONAL),
+    };
+    let path = PathBuf::from(format!("{table}.parquet"));
+    let df = read_table(std::io::Cursor::new(bytes), &path, table, columns, optional, None)?;
+    Ok(df.height())
 }
 
 /// Typed cell access by column position, following a row type's `COLUMNS`.

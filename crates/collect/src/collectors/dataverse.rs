@@ -287,7 +287,7 @@ fn state(item: &Value) -> Option<String> {
     }
 }
 
-fn dataverse_resource(
+pub(crate) fn dataverse_resource(
     item: &Value,
     env_id: &str,
     resource_type: ResourceType,

@@ -66,7 +66,7 @@ pub(crate) async fn collect(ctx: &Ctx) -> Vec<EnvInfo> {
         };
         ctx.save_raw(COLLECTOR, &page.endpoint, &page.raw).await;
         for item in &page.items {
-            let (Some(env_id), Some(name)) = (id(item, "/name"), text(item, "/name")) else {
+            let (Some(row), Some(name)) = (environment_row(item), text(item, "/name")) else {
                 ctx.item_error(
                     COLLECTOR,
                     None,
@@ -75,26 +75,14 @@ pub(crate) async fn collect(ctx: &Ctx) -> Vec<EnvInfo> {
                 );
                 continue;
             };
+            let env_id = row.environment_id.clone();
             // An environment listed again is written again so the writer reports it, but
             // its apps, flows and tables are read once.
             let again = !found.insert(env_id.clone());
             if allow.as_ref().is_some_and(|a| !a.contains(env_id.as_str())) {
                 continue;
             }
-            let api_url = text(item, "/properties/linkedEnvironmentMetadata/instanceApiUrl")
-                .map(|u| u.trim_end_matches('/').to_owned());
-            let row = Environment {
-                environment_id: env_id.clone(),
-                display_name: text(item, "/properties/displayName")
-                    .unwrap_or(name)
-                    .to_owned(),
-                environment_type: text(item, "/properties/environmentSku")
-                    .unwrap_or("")
-                    .to_owned(),
-                is_default: boolean(item, "/properties/isDefault").unwrap_or(false),
-                dataverse_url: api_url.clone(),
-                region: text(item, "/location").map(str::to_owned),
-            };
+            let api_url = row.dataverse_url.clone();
             ctx.emit(RowMsg::Environment(row)).await;
             if again {
                 continue;
@@ -150,6 +138,25 @@ pub(crate) async fn collect(ctx: &Ctx) -> Vec<EnvInfo> {
         }
     }
     envs
+}
+
+/// An environments-page item as an environment row (`None` without a `name`).
+pub(crate) fn environment_row(item: &serde_json::Value) -> Option<Environment> {
+    let env_id = id(item, "/name")?;
+    let name = text(item, "/name")?;
+    Some(Environment {
+        display_name: text(item, "/properties/displayName")
+            .unwrap_or(name)
+            .to_owned(),
+        environment_id: env_id,
+        environment_type: text(item, "/properties/environmentSku")
+            .unwrap_or("")
+            .to_owned(),
+        is_default: boolean(item, "/properties/isDefault").unwrap_or(false),
+        dataverse_url: text(item, "/properties/linkedEnvironmentMetadata/instanceApiUrl")
+            .map(|u| u.trim_end_matches('/').to_owned()),
+        region: text(item, "/location").map(str::to_owned),
+    })
 }
 
 /// Whether a Dataverse URL from the environments page may get a token: https to a

@@ -185,50 +185,91 @@ async fn send_batch(ctx: &Ctx, lookups: Vec<Lookup>) -> BatchOutcome {
         let resp = ctx.http.send(&req).await?;
         ctx.save_raw(COLLECTOR, &resp.endpoint, &resp.body).await;
         let body = resp.json()?;
-        let Some(items) = body.get("responses").and_then(Value::as_array) else {
+        let Some(answers) = batch_answers(&body, lookups.len()) else {
             return Err(HttpError::MalformedPage {
                 endpoint: resp.endpoint.clone(),
                 message: "expected a JSON object with a `responses` array".into(),
             });
         };
-        let mut answers: Vec<Option<Answer>> = (0..lookups.len()).map(|_| None).collect();
-        for item in items {
-            let Some(i) = item
-                .get("id")
-                .and_then(|v| match v {
-                    Value::String(s) => s.parse::<usize>().ok(),
-                    Value::Number(n) => n.as_u64().map(|n| n as usize),
-                    _ => None,
-                })
-                .filter(|i| (1..=lookups.len()).contains(i))
-            else {
-                continue;
-            };
-            let headers = item
-                .get("headers")
-                .and_then(Value::as_object)
-                .map(|h| {
-                    h.iter()
-                        .filter_map(|(k, v)| {
-                            v.as_str().map(|v| (k.to_ascii_lowercase(), v.to_owned()))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            answers[i - 1] = Some(Answer {
-                status: item
-                    .get("status")
-                    .and_then(Value::as_u64)
-                    .and_then(|s| u16::try_from(s).ok())
-                    .unwrap_or(0),
-                headers,
-                body: item.get("body").cloned().unwrap_or(Value::Null),
-            });
-        }
         Ok(answers)
     }
     .await;
     BatchOutcome { lookups, answers }
+}
+
+/// The sub-answers of a `$batch` answer to `n` requests, by request (`None`: no answer
+/// came for it; an answer with an unknown `id` is ignored). `None` without a `responses`
+/// array.
+fn batch_answers(body: &Value, n: usize) -> Option<Vec<Option<Answer>>> {
+    let items = body.get("responses").and_then(Value::as_array)?;
+    let mut answers: Vec<Option<Answer>> = (0..n).map(|_| None).collect();
+    for item in items {
+        let Some(i) = item
+            .get("id")
+            .and_then(|v| match v {
+                Value::String(s) => s.parse::<usize>().ok(),
+                Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+                _ => None,
+            })
+            .filter(|i| (1..=n).contains(i))
+        else {
+            continue;
+        };
+        let headers = item
+            .get("headers")
+            .and_then(Value::as_object)
+            .map(|h| {
+                h.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.to_ascii_lowercase(), v.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        answers[i - 1] = Some(Answer {
+            status: item
+                .get("status")
+                .and_then(Value::as_u64)
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or(0),
+            headers,
+            body: item.get("body").cloned().unwrap_or(Value::Null),
+        });
+    }
+    Some(answers)
+}
+
+/// Arbitrary bytes as a `$batch` answer to one look-up of every kind, read as
+/// [`handle`] reads it (the fuzz targets' entry point).
+pub(crate) fn read_batch_answer(raw: &[u8]) {
+    let Ok(body) = serde_json::from_slice::<Value>(raw) else {
+        return;
+    };
+    let lookups: Vec<Lookup> = [
+        Stage::UserById,
+        Stage::ServicePrincipalById,
+        Stage::UserByUpn,
+        Stage::UserByMail,
+        Stage::ServicePrincipalByAppId,
+    ]
+    .into_iter()
+    .map(|stage| Lookup {
+        stage,
+        key: "a#b'c@contoso.com".into(),
+        object_id: Some("o1".into()),
+        retries: 0,
+    })
+    .collect();
+    let Some(answers) = batch_answers(&body, lookups.len()) else {
+        return;
+    };
+    for (l, a) in lookups.iter().zip(&answers) {
+        let _ = l.url();
+        if let Some(a) = a {
+            let _ = says_not_found(l, a);
+            let _ = principals_from(l, &a.body);
+            let _ = next_stage(l);
+            let _ = a.headers.get("retry-after").map(|v| parse_retry_after(v));
+        }
+    }
 }
 
 fn graph_endpoint(ctx: &Ctx, l: &Lookup) -> String {
