@@ -64,7 +64,12 @@ pub fn read_answer(api: Api, raw: &[u8]) -> usize {
             };
             let mut rows = 0;
             for list in ["value", "workspaces"] {
-                for ws in body.get(list).and_then(Value::as_array).into_iter().flatten() {
+                for ws in body
+                    .get(list)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     let id = ws.get("id").and_then(Value::as_str).unwrap_or("w");
                     let name = ws.get("name").and_then(Value::as_str).unwrap_or(id);
                     if let Some(Value::Array(datasets)) = ws.get("datasets") {

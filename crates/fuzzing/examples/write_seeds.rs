@@ -6,7 +6,11 @@ use palaudit_fuzzing::seeds::seeds;
 use std::path::PathBuf;
 
 fn main() -> std::io::Result<()> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fuzz/corpus".into()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "fuzz/corpus".into()),
+    );
     let scratch = std::env::temp_dir().join(format!("palaudit-seeds-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
     for target in Target::ALL {

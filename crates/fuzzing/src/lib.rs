@@ -165,12 +165,43 @@ pub fn repo_root() -> PathBuf {
 
 /// Words that parsers treat specially, spliced in by [`mutate`].
 const TOKENS: &[&[u8]] = &[
-    b"null", b"{}", b"[]", b"\"\"", b"true", b"-1", b"1e999", b"18446744073709551616",
-    b"\"value\"", b"\"nextLink\"", b"\"@odata.nextLink\"", b"\"datasets\"", b"\"responses\"",
-    b"\"id\"", b"\"name\"", b"\"properties\"", b"\"status\"", b"\"format_version\"",
-    b"\xef\xbb\xbf", b"\r\n", b"\r", b"\n", b",", b"\"", b"=", b"[[", b"]]", b"#",
-    b"\xff\xfe", b"\x00", b"\\u0000", b"\\ud800", b"https://evil.example.com:99999/x",
-    b"http://[::1", b"9999-99-99T99:99:99Z", b"2026-02-30", b"\xe2\x80\xae",
+    b"null",
+    b"{}",
+    b"[]",
+    b"\"\"",
+    b"true",
+    b"-1",
+    b"1e999",
+    b"18446744073709551616",
+    b"\"value\"",
+    b"\"nextLink\"",
+    b"\"@odata.nextLink\"",
+    b"\"datasets\"",
+    b"\"responses\"",
+    b"\"id\"",
+    b"\"name\"",
+    b"\"properties\"",
+    b"\"status\"",
+    b"\"format_version\"",
+    b"\xef\xbb\xbf",
+    b"\r\n",
+    b"\r",
+    b"\n",
+    b",",
+    b"\"",
+    b"=",
+    b"[[",
+    b"]]",
+    b"#",
+    b"\xff\xfe",
+    b"\x00",
+    b"\\u0000",
+    b"\\ud800",
+    b"https://evil.example.com:99999/x",
+    b"http://[::1",
+    b"9999-99-99T99:99:99Z",
+    b"2026-02-30",
+    b"\xe2\x80\xae",
     b"00000000-0000-0000-0000-000000000000",
 ];
 
@@ -178,7 +209,13 @@ const TOKENS: &[&[u8]] = &[
 /// special token, a truncation, another seed spliced in, or other line ends.
 pub fn mutate(data: &[u8], other: &[u8], rng: &mut StdRng) -> Vec<u8> {
     let mut d = data.to_vec();
-    let pos = |rng: &mut StdRng, len: usize| if len == 0 { 0 } else { rng.random_range(0..=len) };
+    let pos = |rng: &mut StdRng, len: usize| {
+        if len == 0 {
+            0
+        } else {
+            rng.random_range(0..=len)
+        }
+    };
     for _ in 0..rng.random_range(1..=4) {
         match rng.random_range(0..10) {
             0 if !d.is_empty() => {
@@ -216,7 +253,13 @@ pub fn mutate(data: &[u8], other: &[u8], rng: &mut StdRng) -> Vec<u8> {
             7 => {
                 let crlf: Vec<u8> = d
                     .iter()
-                    .flat_map(|&b| if b == b'\n' { vec![b'\r', b'\n'] } else { vec![b] })
+                    .flat_map(|&b| {
+                        if b == b'\n' {
+                            vec![b'\r', b'\n']
+                        } else {
+                            vec![b]
+                        }
+                    })
                     .collect();
                 d = crlf;
             }

@@ -67,9 +67,7 @@ pub fn seeds(target: Target, scratch: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 fn read(p: &Path) -> Option<(String, Vec<u8>)> {
-    std::fs::read(p)
-        .ok()
-        .map(|b| (p.display().to_string(), b))
+    std::fs::read(p).ok().map(|b| (p.display().to_string(), b))
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -109,7 +107,10 @@ fn fenced(file: &Path, lang: &str, prefix: &str) -> Vec<(String, Vec<u8>)> {
         match &mut current {
             None if fence == format!("```{lang}") => current = Some(String::new()),
             Some(block) if fence == "```" => {
-                blocks.push((format!("{}#{}", file.display(), blocks.len()), std::mem::take(block).into_bytes()));
+                blocks.push((
+                    format!("{}#{}", file.display(), blocks.len()),
+                    std::mem::take(block).into_bytes(),
+                ));
                 current = None;
             }
             Some(block) => {

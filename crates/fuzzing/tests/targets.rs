@@ -104,7 +104,10 @@ fn inputs_that_once_crashed_a_target_do_not_again() {
         }
         let target = Target::by_name(&name)
             .unwrap_or_else(|| panic!("regressions/{name} is not a target's name"));
-        for input in std::fs::read_dir(entry.path()).unwrap().filter_map(Result::ok) {
+        for input in std::fs::read_dir(entry.path())
+            .unwrap()
+            .filter_map(Result::ok)
+        {
             let bytes = std::fs::read(input.path()).unwrap();
             let ok = catch_unwind(AssertUnwindSafe(|| target.run(&bytes))).is_ok();
             assert!(ok, "{} panics again", input.path().display());

@@ -1107,7 +1107,14 @@ pub fn read_table_bytes(table: &str, bytes: Vec<u8>) -> Result<usize, SnapshotEr
         _ => (SystemUser::COLUMNS, SystemUser::OPTIONAL),
     };
     let path = PathBuf::from(format!("{table}.parquet"));
-    let df = read_table(std::io::Cursor::new(bytes), &path, table, columns, optional, None)?;
+    let df = read_table(
+        std::io::Cursor::new(bytes),
+        &path,
+        table,
+        columns,
+        optional,
+        None,
+    )?;
     Ok(df.height())
 }
 
