@@ -137,7 +137,14 @@ pub fn require_complete(findings: &Findings, allow_partial: bool) -> Result<()> 
 /// verdicts are left out.
 fn threshold(findings: &Findings, fail_under: Option<f64>) -> Outcome {
     match fail_under {
-        Some(min) if below(&findings.gated_counts(), min) => Outcome::NotMet,
+        Some(min) if below(&findings.gated_counts(), min) => {
+            // Said on stderr even under `-q`: exit 1 must never come without a word.
+            warn(&format!(
+                "coverage {} is below --fail-under {min}% (suppressed findings left out)",
+                palaudit_report::format_coverage(&findings.gated_counts())
+            ));
+            Outcome::NotMet
+        }
         _ => Outcome::Done,
     }
 }

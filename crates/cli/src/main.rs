@@ -317,6 +317,24 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// The error and its causes on one line, as `{e:#}` prints them, but without a cause
+/// its error already quotes (`palaudit.toml: No such file or directory (os error 2)`
+/// once, not twice).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -340,7 +358,7 @@ fn main() -> ExitCode {
                 // The last word may quote an API's answer: no known secret in it.
                 eprintln!(
                     "error: {}",
-                    palaudit_collect::secret::redact(&format!("{e:#}"))
+                    palaudit_collect::secret::redact(&error_text(&e))
                 );
             }
             Outcome::Failed.into()

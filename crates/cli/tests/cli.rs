@@ -113,6 +113,14 @@ fn fail_under_exits_1_when_coverage_is_low() {
     let r = palaudit(&[&args[..], &["--fail-under", "50"]].concat(), dir.path());
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stdout.is_empty(), "--quiet prints nothing: {}", r.stdout);
+    // Exit 1 comes with its reason, even under --quiet.
+    assert!(
+        r.stderr.contains(
+            "warning: coverage 0.0% is below --fail-under 50% (suppressed findings left out)"
+        ),
+        "{}",
+        r.stderr
+    );
     let r = palaudit(&[&args[..], &["--fail-under", "0"]].concat(), dir.path());
     assert_eq!(r.code, 0, "{}", r.stderr);
 }

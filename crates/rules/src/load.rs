@@ -406,6 +406,8 @@ impl RuleSet {
                 Err(e) => {
                     let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
                     bad(line, e.message().trim().to_owned());
+                    // Not read at all: its rule is broken, not missing.
+                    broken.push(id);
                     continue;
                 }
                 Ok(table) => table
@@ -697,6 +699,8 @@ mod tests {
             "kind = \"attribution\"\nresource_type = \n",
         ));
         assert_eq!(p[0].line, 2, "{p:?}");
+        // The file's rule is broken, not missing: one problem, not a second about `bot`.
+        assert_eq!(p.len(), 1, "{p:?}");
     }
 
     #[test]

@@ -1035,6 +1035,21 @@ fn load_table(
     read_table(file, &path, table, columns, optional, Some(entry.rows))
 }
 
+/// Runs `read`, turning a panic into `Err` without the panic message on stderr: the
+/// Parquet reader panics on some malformed files (its worker threads' panics reach the
+/// caller), and that is reported as an error naming the file instead. Opening a
+/// snapshot runs nothing else meanwhile, so the process-wide hook is swapped only for
+/// the duration of the read.
+fn quietly_catching_panics<T>(read: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = HOOK.lock().unwrap_or_else(|e| e.into_inner());
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    std::panic::set_hook(previous);
+    result
+}
+
 /// Reads one table from `source` (named `path` in messages) and checks it against its
 /// columns and the integrity rules; `rows` is the count the manifest records.
 fn read_table<R: polars::io::mmap::MmapBytesReader>(
@@ -1052,9 +1067,7 @@ fn read_table<R: polars::io::mmap::MmapBytesReader>(
     // One chunk per column: the audit indexes rows directly, and a frame read in row
     // groups would otherwise be copied whole into one chunk later, beside itself. A
     // file the Parquet reader cannot cope with must be an error naming it, not a crash.
-    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        ParquetReader::new(source).set_rechunk(true).finish()
-    }));
+    let read = quietly_catching_panics(|| ParquetReader::new(source).set_rechunk(true).finish());
     let df = match read {
         Ok(Ok(df)) => df,
         Ok(Err(e)) => return Err(corrupt(e.to_string())),
