@@ -7,7 +7,7 @@
 //! `docs/verdicts.md` describes the procedure in a delivery lead's words.
 
 use crate::facts::FactColumns;
-use crate::load::RuleSet;
+use crate::load::{RuleSet, TieBreak};
 use crate::roster::roster_findings;
 use chrono::{DateTime, Utc};
 use palaudit_model::{
@@ -874,7 +874,7 @@ fn decide(
     verdict.evidence.holders = holder_list;
     verdict.facts = Some(Box::new(res.facts.of(r, rt, env.dataverse_url.as_deref())));
     verdict.evidence.candidates = candidates.into_iter().map(|(c, _)| c).collect();
-    let winner = pick_winner(&verdict.evidence.candidates);
+    let winner = pick_winner(rule.tie_break, &verdict.evidence.candidates);
     if let Some((w, contested, tie)) = winner {
         let c = &verdict.evidence.candidates[w];
         let identity = identity_of[w];
@@ -957,20 +957,41 @@ fn decide(
     (verdict, None)
 }
 
-/// Picks the credited candidate among the qualifying ones: the partner with the latest
-/// activity (an exact tie goes to the lower partner ID), and within it the identity with
-/// the latest activity, then owner before co-owner, then the lower principal id.
+/// Picks the credited candidate among the qualifying ones, as the rule's `tie_break`
+/// says, and within the winning partner the identity with the latest activity, then
+/// owner before co-owner, then the lower principal id.
 /// Returns (index, several partners competed, the tie-break decided).
-fn pick_winner(candidates: &[Candidate]) -> Option<(usize, bool, bool)> {
+fn pick_winner(tie_break: TieBreak, candidates: &[Candidate]) -> Option<(usize, bool, bool)> {
     let qualifying: Vec<usize> = (0..candidates.len())
         .filter(|i| candidates[*i].qualifies)
         .collect();
-    if qualifying.is_empty() {
-        return None;
-    }
+    let first = *qualifying.first()?;
+    let winner_partner = match tie_break {
+        // One holder by definition: its partner wins uncontested. Should the data show
+        // several partners anyway, the latest-partner procedure decides, so the verdict
+        // stays deterministic.
+        TieBreak::SingleHolder
+            if qualifying
+                .iter()
+                .all(|i| candidates[*i].partner_id == candidates[first].partner_id) =>
+        {
+            return best_of_partner(candidates, &qualifying, &candidates[first].partner_id)
+                .map(|w| (w, false, false));
+        }
+        TieBreak::SingleHolder | TieBreak::LatestPartner => latest_partner(candidates, &qualifying),
+    };
+    let (partner, contested, tie) = winner_partner;
+    let best = best_of_partner(candidates, &qualifying, partner)?;
+    Some((best, contested, tie))
+}
+
+/// The partner with the latest activity among the `qualifying` candidates; an exact tie
+/// goes to the lower partner ID. Returns (partner, several partners competed, the
+/// partner ID decided).
+fn latest_partner<'a>(candidates: &'a [Candidate], qualifying: &[usize]) -> (&'a str, bool, bool) {
     // Latest activity per partner.
     let mut partners: Vec<(&str, Option<DateTime<Utc>>)> = Vec::new();
-    for &i in &qualifying {
+    for &i in qualifying {
         let c = &candidates[i];
         let at = c.latest_activity();
         match partners.iter_mut().find(|(p, _)| *p == c.partner_id) {
@@ -982,18 +1003,23 @@ fn pick_winner(candidates: &[Candidate]) -> Option<(usize, bool, bool)> {
     partners.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| partner_cmp(a.0, b.0)));
     let contested = partners.len() > 1;
     let tie = contested && partners[0].1 == partners[1].1;
-    let winner_partner = partners[0].0;
-    let best = qualifying
-        .into_iter()
-        .filter(|i| candidates[*i].partner_id == winner_partner)
+    (partners[0].0, contested, tie)
+}
+
+/// The credited identity of `partner`: latest activity, then owner before co-owner, then
+/// the lower principal id.
+fn best_of_partner(candidates: &[Candidate], qualifying: &[usize], partner: &str) -> Option<usize> {
+    qualifying
+        .iter()
+        .copied()
+        .filter(|i| candidates[*i].partner_id == partner)
         .min_by(|a, b| {
             let (x, y) = (&candidates[*a], &candidates[*b]);
             y.latest_activity()
                 .cmp(&x.latest_activity())
                 .then_with(|| x.role.cmp(&y.role))
                 .then_with(|| x.principal_id.cmp(&y.principal_id))
-        })?;
-    Some((best, contested, tie))
+        })
 }
 
 #[cfg(test)]
@@ -1057,6 +1083,77 @@ mod tests {
                 evaluate_in_batches(&frames, &inv.tenant_id, &roster, &rules, 1).unwrap();
             assert_eq!(whole, one_by_one, "{name}");
         }
+    }
+
+    fn candidate(partner: &str, principal: &str, minute: Option<u32>) -> Candidate {
+        use chrono::TimeZone;
+        Candidate {
+            partner_id: partner.into(),
+            principal_id: principal.into(),
+            display_name: None,
+            upn: None,
+            role: Role::Creator,
+            matched_by: "object_id".into(),
+            qualifies: true,
+            disqualified_by: None,
+            activity: minute
+                .map(|m| Activity {
+                    source: "createdTime".into(),
+                    at: Utc.with_ymd_and_hms(2025, 1, 1, 0, m, 0).unwrap(),
+                })
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_latest_partner_wins_and_an_exact_tie_goes_to_the_lower_partner_id() {
+        let c = [
+            candidate("7654321", "a", Some(5)),
+            candidate("1234567", "b", Some(3)),
+        ];
+        assert_eq!(
+            pick_winner(TieBreak::LatestPartner, &c),
+            Some((0, true, false))
+        );
+        let c = [
+            candidate("7654321", "a", Some(5)),
+            candidate("1234567", "b", Some(5)),
+        ];
+        assert_eq!(
+            pick_winner(TieBreak::LatestPartner, &c),
+            Some((1, true, true))
+        );
+        let mut none = candidate("1234567", "b", Some(5));
+        none.qualifies = false;
+        assert_eq!(pick_winner(TieBreak::LatestPartner, &[none]), None);
+    }
+
+    #[test]
+    fn a_single_holder_wins_uncontested_and_several_fall_back_to_the_latest_partner() {
+        // One partner, two of its identities: the latest identity, never contested.
+        let c = [
+            candidate("1234567", "a", Some(1)),
+            candidate("1234567", "b", Some(9)),
+        ];
+        assert_eq!(
+            pick_winner(TieBreak::SingleHolder, &c),
+            Some((1, false, false))
+        );
+        // Data that contradicts the rule (two partners' creators) is still decided the
+        // same way every time: by the latest-partner procedure.
+        let c = [
+            candidate("1234567", "a", Some(1)),
+            candidate("7654321", "b", Some(9)),
+        ];
+        assert_eq!(
+            pick_winner(TieBreak::SingleHolder, &c),
+            pick_winner(TieBreak::LatestPartner, &c)
+        );
+        assert_eq!(
+            pick_winner(TieBreak::SingleHolder, &c),
+            Some((1, true, false))
+        );
     }
 
     #[test]

@@ -27,6 +27,21 @@ fn expected() -> Vec<(String, String)> {
         ));
     }
     index.push_str(
+        "\n## What `status` and `tie_break` do\n\n\
+         - `status = \"stable\"`: the rule follows Microsoft's published attribution logic.\n\
+         - `status = \"preview\"`: palaudit's reading of logic Microsoft has not fully \
+         published; `palaudit rule ID` and the rule's page say so, and every command that \
+         loads it warns that its verdicts may change in a later release.\n\
+         - `status = \"deprecated\"`: the rule will be removed; its verdicts still count, and \
+         every command that loads it warns.\n\
+         - `tie_break = \"latest_partner\"`: when PAL identities of several partners qualify, \
+         the partner whose identity shows the latest activity wins (`latest_partner_wins`); \
+         identical activity goes to the lower partner ID (`tie_broken_by_partner_id`).\n\
+         - `tie_break = \"single_holder\"`: the role has one holder (a creator), so its \
+         partner wins uncontested; should the data show several partners anyway, the \
+         latest-partner procedure decides, so the verdict stays repeatable.\n",
+    );
+    index.push_str(
         "\n## Reason codes\n\nEach verdict lists why it was reached (`rules/reasons.toml`); \
          [reasons.md](reasons.md) explains every code and what to do about it, as \
          `palaudit rule CODE` does.\n\n| code | title | in one sentence |\n|---|---|---|\n",
