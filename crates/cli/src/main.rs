@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Exit codes (DESIGN.md): 0 done, 1 `--fail-under` (or `--fail-on-gap`,
+/// Exit codes (README "Exit codes"): 0 done, 1 `--fail-under` (or `--fail-on-gap`,
 /// `--fail-on-drift`) not met, 2 operational error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

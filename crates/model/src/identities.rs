@@ -1,9 +1,9 @@
 //! The identities file: the partner's PAL-linked identities, one CSV row each.
 //!
-//! `partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name` (DESIGN.md),
-//! plus the optional column `account_kind` (`personal` | `service_account`): whether a
-//! user row is someone's own account or a dedicated delivery account. Files without it
-//! load as before: user rows are then `personal`.
+//! `partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name` (README
+//! "Audit a real tenant", step 2), plus the optional column `account_kind` (`personal` |
+//! `service_account`): whether a user row is someone's own account or a dedicated
+//! delivery account. Files without it load as before: user rows are then `personal`.
 //! Every problem in the file is reported at once, each with its line, so a delivery lead
 //! fixes the roster in one pass.
 

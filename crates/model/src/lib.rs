@@ -34,5 +34,5 @@ pub use inventory::{
 pub use portfolio::{Rollup, RollupSink, TenantRollup};
 pub use roster_check::{IdentityCheck, RosterCheck, RosterCheckError};
 pub use roster_findings::{
-    IdentityHealth, LinkCheck, LinkState, OtherTenants, RosterEntry, RosterFindings,
+    HealthSignals, IdentityHealth, LinkCheck, LinkState, OtherTenants, RosterEntry, RosterFindings,
 };

@@ -5,13 +5,11 @@
 //! reason code means, as data), and evaluating a snapshot's tables against the partner's
 //! PAL roster into one verdict per resource. It is pure: no HTTP, no printing, no command-line handling.
 
-mod eval;
-mod facts;
+mod engine;
 mod load;
 mod reasons;
-mod roster;
 
-pub use eval::{EvalError, evaluate};
+pub use engine::{EvalError, evaluate, evaluate_into};
 pub use load::{
     AttributionRule, ChangePathTable, EligibilityRule, LoadError, Problem, Rule, RuleSet,
     RuleStatus, TieBreak,

@@ -5,9 +5,10 @@
 //! Dataverse: a Dataverse user disabled in one environment is a verdict-level matter
 //! (`identity_disabled` on that resource), not the state of the identity itself.
 
-use crate::eval::{EvalError, PENDING_ACCEPTANCE, str_col, table_err};
+use super::resolve::{EvalError, PENDING_ACCEPTANCE, str_col, table_err};
 use palaudit_model::{
-    IdentityHealth, LinkState, OtherTenants, Roster, RosterEntry, RosterFindings, ids,
+    HealthSignals, IdentityHealth, LinkState, OtherTenants, Roster, RosterEntry, RosterFindings,
+    ids,
 };
 use polars::prelude::*;
 use std::collections::{BTreeSet, HashMap};
@@ -155,18 +156,15 @@ fn scan_principals(
             continue;
         }
         let deleted = deleted == Some(true);
-        let pending = ext.is_some_and(|e| e.trim().eq_ignore_ascii_case(PENDING_ACCEPTANCE));
-        let health = if deleted {
-            IdentityHealth::Deleted
-        } else if enabled == Some(false) {
-            IdentityHealth::Disabled
-        } else if pending {
-            IdentityHealth::InvitationPending
-        } else if enabled.is_none() {
-            IdentityHealth::Unknown
-        } else {
-            IdentityHealth::Ok
-        };
+        // The identity itself: a record that does not say whether the account is
+        // enabled leaves its health unknown.
+        let health = IdentityHealth::judge(HealthSignals {
+            deleted,
+            disabled: enabled == Some(false),
+            invitation_pending: ext
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case(PENDING_ACCEPTANCE)),
+            unknown: enabled.is_none(),
+        });
         let record = Record {
             object_id: oid.map(ids::norm),
             app_id: app.map(ids::norm),
