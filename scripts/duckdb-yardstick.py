@@ -18,7 +18,6 @@ package) is installed by this script into a virtual environment under
 
 import os
 import pathlib
-import resource
 import subprocess
 import sys
 import time
@@ -126,6 +125,16 @@ ORDER BY ridx
 """
 
 
+def peak_rss_mib():
+    """This process's own peak resident memory (`VmHWM`; `ru_maxrss` would include the
+    process that started it, which Linux carries over a fork and exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -137,7 +146,7 @@ def main():
     started = time.perf_counter()
     rows = con.execute(QUERY.format(snap=snap, roster=roster)).fetchall()
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     print(f"duckdb {elapsed:.3f} s peak RSS {peak:.1f} MiB rows {len(rows)}")
 
 

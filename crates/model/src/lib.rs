@@ -26,7 +26,9 @@ pub use findings::{
     Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Holder, Reason,
     ResourceFacts, Status, Suppression, TypeGuidance, Verdict,
 };
-pub use identities::{AccountKind, IdentitiesError, Identity, PrincipalKind, Roster};
+pub use identities::{
+    AccountKind, IdentitiesError, Identity, MATCH_KEY_NAMES, PrincipalKind, Roster,
+};
 pub use inventory::{
     Environment, Inventory, Principal, PrincipalIdKind, PrincipalType, Resource, ResourceType,
     Role, RoleAssignment, SystemUser,

@@ -378,6 +378,41 @@ mod tests {
     }
 
     #[test]
+    fn one_precedence_judges_every_identity() {
+        let all = HealthSignals {
+            deleted: true,
+            disabled: true,
+            invitation_pending: true,
+            unknown: true,
+        };
+        assert_eq!(IdentityHealth::judge(all), IdentityHealth::Deleted);
+        let s = HealthSignals {
+            deleted: false,
+            ..all
+        };
+        assert_eq!(IdentityHealth::judge(s), IdentityHealth::Disabled);
+        let s = HealthSignals {
+            disabled: false,
+            ..s
+        };
+        assert_eq!(IdentityHealth::judge(s), IdentityHealth::InvitationPending);
+        let s = HealthSignals {
+            invitation_pending: false,
+            ..s
+        };
+        assert_eq!(IdentityHealth::judge(s), IdentityHealth::Unknown);
+        assert_eq!(
+            IdentityHealth::judge(HealthSignals::default()),
+            IdentityHealth::Ok
+        );
+        assert_eq!(IdentityHealth::Ok.stops_attribution(), None);
+        assert_eq!(
+            IdentityHealth::NotSeen.stops_attribution(),
+            Some(crate::Reason::IdentityHealthUnknown)
+        );
+    }
+
+    #[test]
     fn words_are_stable() {
         let health: Vec<&str> = IdentityHealth::ALL.iter().map(|h| h.as_str()).collect();
         assert_eq!(

@@ -116,7 +116,7 @@ fn run(
         let rows =
             first_row..first_row + assignment_pos[first_row..].partition_point(|p| *p < end_pos);
         first_row = rows.end;
-        let mut assignments = resolve::resolve_assignments(&ordered, rows, &lookups)?;
+        let mut assignments = resolve::resolve_assignments(frames, &ordered, rows, &lookups)?;
         assignments.rechunk_mut();
         let matches = resolve::match_roster(&assignments, roster, &tenant)?;
         let holders = resolve::holder_rows(&assignments, matches)?;

@@ -9,8 +9,8 @@ use super::decide::{Env, HolderRow, ResourceRow, RosterMatch};
 use super::facts::FactColumns;
 use chrono::{DateTime, Utc};
 use palaudit_model::{
-    HealthSignals, IdentityHealth, PrincipalIdKind, PrincipalType, ResourceType, Role, Roster,
-    SinkError, ids,
+    HealthSignals, IdentityHealth, MATCH_KEY_NAMES, PrincipalIdKind, PrincipalType, ResourceType,
+    Role, Roster, SinkError, ids,
 };
 use palaudit_snapshot::Frames;
 use polars::prelude::*;
@@ -328,7 +328,9 @@ impl Lookups {
 
 /// Every role assignment of a known resource, keyed to its resource's position in report
 /// order (`pos`, from `pos_of_row[resource row]`) and sorted by it, snapshot order within
-/// a resource. Done once, so each batch is a contiguous slice of it.
+/// a resource: three index columns (`pos`, `raidx` the assignment's row, `ridx` its
+/// resource's row). Done once, so each batch is a contiguous slice of it; the assignment
+/// columns themselves are gathered batch by batch, so they are never all copied at once.
 pub(crate) fn order_assignments(
     frames: &Frames,
     pos_of_row: Vec<IdxSize>,
@@ -336,28 +338,25 @@ pub(crate) fn order_assignments(
     let err = table_err("resources");
     let mut keys = frames
         .resources
-        .select(["resource_type", "resource_id", "environment_id"])
+        .select(["resource_type", "resource_id"])
         .map_err(&err)?;
     keys.with_column(Column::new("pos".into(), pos_of_row))
         .map_err(&err)?;
-    let resources = keys.lazy().select([
+    let resources = keys.lazy().with_row_index("ridx", None).select([
         col("pos"),
+        col("ridx"),
         col("resource_type").alias("rt"),
         lower("resource_id").alias("rid"),
-        lower("environment_id").alias("env"),
     ]);
     let mut ordered = frames
         .role_assignments
         .clone()
         .lazy()
         .with_row_index("raidx", None)
-        .with_columns([
+        .select([
+            col("raidx"),
             col("resource_type").alias("rt"),
             lower("resource_id").alias("rid"),
-            lower("principal_id")
-                .str()
-                .strip_chars(null_str())
-                .alias("pid"),
         ])
         .join(
             resources,
@@ -365,17 +364,7 @@ pub(crate) fn order_assignments(
             [col("rt"), col("rid")],
             JoinArgs::new(JoinType::Inner),
         )
-        .select([
-            col("pos"),
-            col("raidx"),
-            col("env"),
-            col("role"),
-            col("principal_id_kind"),
-            col("principal_type"),
-            col("pid"),
-            col("display_name"),
-            col("assigned_on"),
-        ])
+        .select([col("pos"), col("raidx"), col("ridx")])
         .sort(["pos", "raidx"], SortMultipleOptions::default())
         .collect()
         .map_err(table_err("role_assignments"))?;
@@ -400,13 +389,51 @@ pub(crate) fn positions(ordered: &DataFrame) -> Result<Vec<IdxSize>, EvalError> 
 /// Graph principal: one row per assignment (`aidx`, numbered within the batch), sorted by
 /// resource position (`pos`).
 pub(crate) fn resolve_assignments(
+    frames: &Frames,
     ordered: &DataFrame,
     rows: std::ops::Range<usize>,
     lookups: &Lookups,
 ) -> Result<DataFrame, EvalError> {
-    let joined = ordered
-        .slice(rows.start as i64, rows.len())
+    let err = table_err("role_assignments");
+    let part = ordered.slice(rows.start as i64, rows.len());
+    let raidx = part.column("raidx").map_err(&err)?.idx().map_err(&err)?;
+    let ridx = part.column("ridx").map_err(&err)?.idx().map_err(&err)?;
+    let mut batch = frames
+        .role_assignments
+        .select([
+            "role",
+            "principal_id_kind",
+            "principal_type",
+            "principal_id",
+            "display_name",
+            "assigned_on",
+        ])
+        .map_err(&err)?
+        .take(raidx)
+        .map_err(&err)?;
+    let env = frames
+        .resources
+        .column("environment_id")
+        .map_err(table_err("resources"))?
+        .take(ridx)
+        .map_err(table_err("resources"))?
+        .with_name("resource_environment_id".into());
+    for c in [
+        part.column("pos").map_err(&err)?.clone(),
+        part.column("raidx").map_err(&err)?.clone(),
+        env,
+    ] {
+        batch.with_column(c).map_err(&err)?;
+    }
+    let joined = batch
         .lazy()
+        .with_columns([
+            lower("resource_environment_id").alias("env"),
+            lower("principal_id")
+                .str()
+                .strip_chars(null_str())
+                .alias("pid"),
+        ])
         .with_columns([
             when(kind_is(PrincipalIdKind::DataverseSystemUser))
                 .then(col("pid"))
@@ -502,13 +529,9 @@ pub(crate) fn resolve_assignments(
     joined.collect().map_err(table_err("role_assignments"))
 }
 
-/// How each roster key is matched: the assignment column, the roster column, and the
-/// name the evidence gives the match.
-const MATCH_KEYS: [(&str, &str, &str); 3] = [
-    ("oid", "r_oid", "object_id"),
-    ("app", "r_app", "app_id"),
-    ("upn_key", "r_upn", "upn"),
-];
+/// How each roster key ([`Identity::match_keys`](palaudit_model::Identity::match_keys),
+/// in its order) is matched: the assignment column and the roster column.
+const MATCH_KEYS: [(&str, &str); 3] = [("oid", "r_oid"), ("app", "r_app"), ("upn_key", "r_upn")];
 
 /// Matches assignments to roster identities by object id, app id and UPN key, in polars.
 /// Returns, per assignment, its matches in this tenant and whether a row for another
@@ -527,9 +550,10 @@ pub(crate) fn match_roster(
     for (i, id) in roster.identities.iter().enumerate() {
         pos.push(i as u32);
         this_tenant.push(id.tenant_id == tenant);
-        r_oid.push(id.object_id.clone());
-        r_app.push(id.app_id.clone());
-        r_upn.push(id.upn.as_deref().map(ids::upn_match_key));
+        let [oid, app, upn] = id.match_keys();
+        r_oid.push(oid);
+        r_app.push(app);
+        r_upn.push(upn);
     }
     let err = table_err("role_assignments");
     let roster_df = DataFrame::new(
@@ -544,7 +568,7 @@ pub(crate) fn match_roster(
     )
     .map_err(&err)?;
     let mut parts = Vec::new();
-    for (prio, (left, right, _)) in MATCH_KEYS.iter().enumerate() {
+    for (prio, (left, right)) in MATCH_KEYS.iter().enumerate() {
         parts.push(
             assignments
                 .clone()
@@ -600,7 +624,7 @@ pub(crate) fn match_roster(
         if t {
             entry.0.push(RosterMatch {
                 identity: p as usize,
-                matched_by: MATCH_KEYS[k as usize].2,
+                matched_by: MATCH_KEY_NAMES[k as usize],
             });
         } else {
             entry.1 = true;

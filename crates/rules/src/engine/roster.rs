@@ -55,15 +55,11 @@ pub(crate) fn roster_findings(
     let mut keys: [HashMap<String, Vec<usize>>; 3] = Default::default();
     for (k, &i) in here.iter().enumerate() {
         let id = &roster.identities[i];
-        let mut add = |by: u8, key: String| keys[by as usize].entry(key).or_default().push(k);
-        if let Some(o) = &id.object_id {
-            add(BY_OBJECT_ID, ids::norm(o));
-        }
-        if let Some(a) = &id.app_id {
-            add(BY_APP_ID, ids::norm(a));
-        }
-        if let Some(u) = &id.upn {
-            add(BY_UPN, ids::upn_match_key(u));
+        // `match_keys` is in BY_OBJECT_ID, BY_APP_ID, BY_UPN order.
+        for (by, key) in id.match_keys().into_iter().enumerate() {
+            if let Some(key) = key {
+                keys[by].entry(key).or_default().push(k);
+            }
         }
     }
     let found = scan_principals(principals, &keys, here.len())?;
