@@ -107,12 +107,18 @@ roster AS (
          {upn_key('upn')} AS r_upn
   FROM read_csv('{{roster}}', all_varchar = true)
 ),
+resolved_n AS (SELECT row_number() OVER () AS aidx, * FROM resolved),
+-- One equi-join per roster key (as palaudit does), not one join on an OR of them.
+hits AS (
+  SELECT r.aidx, ro.pos FROM resolved_n r JOIN roster ro ON ro.r_oid = r.oid
+  UNION SELECT r.aidx, ro.pos FROM resolved_n r JOIN roster ro ON ro.r_app = r.app
+  UNION SELECT r.aidx, ro.pos FROM resolved_n r JOIN roster ro ON ro.r_upn = r.upn_key
+),
 matched AS (
   SELECT r.ridx, r.role, r.deleted, r.enabled, r.is_disabled, r.res_at, r.assigned_on,
-         ro.pos
-  FROM resolved r
-  LEFT JOIN roster ro
-    ON ro.r_oid = r.oid OR ro.r_app = r.app OR ro.r_upn = r.upn_key
+         h.pos
+  FROM resolved_n r
+  LEFT JOIN hits h ON h.aidx = r.aidx
 )
 SELECT ridx, count(*) AS holders, count(pos) AS roster_matches,
        count(pos) FILTER (WHERE NOT coalesce(deleted, false)
