@@ -10,11 +10,17 @@ use palaudit_suppressions::Applier;
 use std::io::Write;
 use std::path::Path;
 
+/// Loads the rule book, warning about every rule that is not `stable` (a preview rule's
+/// verdicts may change; a deprecated rule will go away).
 pub fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
-    Ok(match dir {
+    let rules = match dir {
         Some(d) => RuleSet::load_dir(d)?,
         None => RuleSet::bundled(),
-    })
+    };
+    for notice in rules.notices() {
+        warn(&notice);
+    }
+    Ok(rules)
 }
 
 /// Reads the identities file, warning (`file:line`) about what it ignores.
@@ -254,7 +260,7 @@ pub fn list_rules(dir: Option<&Path>) -> Result<Outcome> {
     table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(["id", "kind", "status", "title"]);
     for r in rules.rules() {
-        table.add_row([r.id(), r.kind(), r.status(), r.title()]);
+        table.add_row([r.id(), r.kind(), r.status().as_str(), r.title()]);
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -268,15 +274,20 @@ pub fn list_rules(dir: Option<&Path>) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
+/// Explains a rule id (`canvas_app`) or a reason code a verdict names (`identity_deleted`).
 pub fn explain_rule(id: &str, dir: Option<&Path>) -> Result<Outcome> {
     let rules = load_rules(dir)?;
-    let Some(rule) = rules.get(id) else {
-        let ids: Vec<String> = rules.rules().iter().map(|r| r.id().to_owned()).collect();
-        bail!("no rule `{id}`; the rules are: {}", ids.join(", "));
+    let text = match (rules.get(id), rules.reasons.find(id)) {
+        (Some(rule), _) => rule.explain(),
+        (None, Some(reason)) => reason.explain(),
+        (None, None) => {
+            let ids: Vec<String> = rules.rules().iter().map(|r| r.id().to_owned()).collect();
+            bail!("no rule `{id}`; the rules are: {}", ids.join(", "));
+        }
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    write!(out, "{}", rule.explain())?;
+    write!(out, "{text}")?;
     Ok(Outcome::Done)
 }
 

@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Exit codes (DESIGN.md): 0 done, 1 `--fail-under` (or `--fail-on-gap`,
+/// Exit codes (README "Exit codes"): 0 done, 1 `--fail-under` (or `--fail-on-gap`,
 /// `--fail-on-drift`) not met, 2 operational error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -68,7 +68,7 @@ enum Command {
     FixPlan(FixPlanArgs),
     /// List the rules verdicts are reached by.
     Rules(RulesArgs),
-    /// Explain one rule.
+    /// Explain one rule, or one reason code a verdict names.
     Rule(RuleArgs),
     /// Check the PAL identities of the roster against the customer tenant.
     #[command(subcommand)]
@@ -285,7 +285,8 @@ struct RulesArgs {
 
 #[derive(Args)]
 struct RuleArgs {
-    /// Rule id: the rule file's stem, e.g. `canvas_app` or `production_only`.
+    /// Rule id (the rule file's stem, e.g. `canvas_app` or `production_only`) or reason
+    /// code (e.g. `identity_deleted`).
     id: String,
     /// Rules directory to use instead of the rules built into palaudit.
     #[arg(long, value_name = "DIR")]

@@ -66,6 +66,40 @@ fn rule_explains_one_and_rejects_unknown_ids() {
 }
 
 #[test]
+fn rule_explains_a_reason_code_from_the_reasons_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = palaudit(&["rule", "identity_deleted"], dir.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("# identity_deleted: ") && r.stdout.contains("## What to do"),
+        "{}",
+        r.stdout
+    );
+    // A rules directory brings its own reasons file, which must cover every code.
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    for entry in std::fs::read_dir(repo().join("rules")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, rules.join(p.file_name().unwrap())).unwrap();
+    }
+    let reasons = rules.join("reasons.toml");
+    let text = std::fs::read_to_string(&reasons)
+        .unwrap()
+        .replace("code = \"group_principal\"", "code = \"group_owner\"");
+    std::fs::write(&reasons, text).unwrap();
+    let r = palaudit(
+        &["rule", "identity_deleted", "--rules", "rules"],
+        dir.path(),
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("rules/reasons.toml:") && r.stderr.contains("`group_owner`"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
 fn audit_prints_the_table_and_writes_reports() {
     let dir = tempfile::tempdir().unwrap();
     case_tenant("canvas_app.pass.json", dir.path());

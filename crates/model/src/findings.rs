@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-/// The verdict on one resource (DESIGN.md `status`).
+/// The verdict on one resource: the `status` column of the audit CSV (README "The audit
+/// CSV"); these three words are an interface scripts match on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -207,7 +208,8 @@ impl ChangePath {
         }
     }
 
-    /// The DESIGN.md cell form: `;`-joined in table order, or `none`.
+    /// The audit CSV's cell form (README "The audit CSV"): `;`-joined in table order, or
+    /// `none`.
     pub fn join(paths: &[ChangePath]) -> String {
         if paths.is_empty() {
             return "none".to_owned();

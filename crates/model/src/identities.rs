@@ -1,9 +1,9 @@
 //! The identities file: the partner's PAL-linked identities, one CSV row each.
 //!
-//! `partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name` (DESIGN.md),
-//! plus the optional column `account_kind` (`personal` | `service_account`): whether a
-//! user row is someone's own account or a dedicated delivery account. Files without it
-//! load as before: user rows are then `personal`.
+//! `partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name` (README
+//! "Audit a real tenant", step 2), plus the optional column `account_kind` (`personal` |
+//! `service_account`): whether a user row is someone's own account or a dedicated
+//! delivery account. Files without it load as before: user rows are then `personal`.
 //! Every problem in the file is reported at once, each with its line, so a delivery lead
 //! fixes the roster in one pass.
 
@@ -82,7 +82,22 @@ pub struct Identity {
     pub display_name: Option<String>,
 }
 
+/// What each entry of [`Identity::match_keys`] is, as evidence names the match.
+pub const MATCH_KEY_NAMES: [&str; 3] = ["object_id", "app_id", "upn"];
+
 impl Identity {
+    /// The keys this identity is recognised by in a tenant's data, strongest first: the
+    /// object id and app id lower-cased, and the UPN's match key ([`upn_match_key`]: a
+    /// guest UPN is keyed by its invited address). Verdicts and the roster section match
+    /// on exactly these.
+    pub fn match_keys(&self) -> [Option<String>; 3] {
+        [
+            self.object_id.as_deref().map(norm),
+            self.app_id.as_deref().map(norm),
+            self.upn.as_deref().map(upn_match_key),
+        ]
+    }
+
     /// The identifier to show for this identity: object id, else app id, else UPN.
     pub fn principal_id(&self) -> &str {
         self.object_id

@@ -26,7 +26,9 @@ pub use findings::{
     Activity, AttributingRole, Candidate, ChangePath, Counts, Evidence, Findings, Holder, Reason,
     ResourceFacts, Status, Suppression, TypeGuidance, Verdict,
 };
-pub use identities::{AccountKind, IdentitiesError, Identity, PrincipalKind, Roster};
+pub use identities::{
+    AccountKind, IdentitiesError, Identity, MATCH_KEY_NAMES, PrincipalKind, Roster,
+};
 pub use inventory::{
     Environment, Inventory, Principal, PrincipalIdKind, PrincipalType, Resource, ResourceType,
     Role, RoleAssignment, SystemUser,
@@ -34,5 +36,5 @@ pub use inventory::{
 pub use portfolio::{Rollup, RollupSink, TenantRollup};
 pub use roster_check::{IdentityCheck, RosterCheck, RosterCheckError};
 pub use roster_findings::{
-    IdentityHealth, LinkCheck, LinkState, OtherTenants, RosterEntry, RosterFindings,
+    HealthSignals, IdentityHealth, LinkCheck, LinkState, OtherTenants, RosterEntry, RosterFindings,
 };

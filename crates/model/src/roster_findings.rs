@@ -56,6 +56,53 @@ impl IdentityHealth {
     }
 }
 
+/// What a directory record says about an identity, as the health precedence reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HealthSignals {
+    /// Graph says the object is gone.
+    pub deleted: bool,
+    /// Disabled in the directory (or, for a verdict, its Dataverse user in the
+    /// environment).
+    pub disabled: bool,
+    /// A guest whose invitation was never accepted.
+    pub invitation_pending: bool,
+    /// The record cannot tell whether the identity is usable.
+    pub unknown: bool,
+}
+
+impl IdentityHealth {
+    /// The one precedence every judgement of an identity uses: deleted over disabled
+    /// over a pending invitation over unknown; only an identity with none of these is
+    /// `ok`.
+    pub fn judge(s: HealthSignals) -> IdentityHealth {
+        if s.deleted {
+            IdentityHealth::Deleted
+        } else if s.disabled {
+            IdentityHealth::Disabled
+        } else if s.invitation_pending {
+            IdentityHealth::InvitationPending
+        } else if s.unknown {
+            IdentityHealth::Unknown
+        } else {
+            IdentityHealth::Ok
+        }
+    }
+
+    /// The reason code an identity of this health earns no credit with; `None` for `ok`.
+    pub fn stops_attribution(self) -> Option<crate::Reason> {
+        use crate::Reason;
+        match self {
+            IdentityHealth::Ok => None,
+            IdentityHealth::Deleted => Some(Reason::IdentityDeleted),
+            IdentityHealth::Disabled => Some(Reason::IdentityDisabled),
+            IdentityHealth::InvitationPending => Some(Reason::IdentityInvitationPending),
+            IdentityHealth::NotSeen | IdentityHealth::Unknown => {
+                Some(Reason::IdentityHealthUnknown)
+            }
+        }
+    }
+}
+
 impl fmt::Display for IdentityHealth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -327,6 +374,41 @@ mod tests {
                 (LinkState::Unverified, None),
                 (LinkState::CannotCheck, None),
             ]
+        );
+    }
+
+    #[test]
+    fn one_precedence_judges_every_identity() {
+        let all = HealthSignals {
+            deleted: true,
+            disabled: true,
+            invitation_pending: true,
+            unknown: true,
+        };
+        assert_eq!(IdentityHealth::judge(all), IdentityHealth::Deleted);
+        let s = HealthSignals {
+            deleted: false,
+            ..all
+        };
+        assert_eq!(IdentityHealth::judge(s), IdentityHealth::Disabled);
+        let s = HealthSignals {
+            disabled: false,
+            ..s
+        };
+        assert_eq!(IdentityHealth::judge(s), IdentityHealth::InvitationPending);
+        let s = HealthSignals {
+            invitation_pending: false,
+            ..s
+        };
+        assert_eq!(IdentityHealth::judge(s), IdentityHealth::Unknown);
+        assert_eq!(
+            IdentityHealth::judge(HealthSignals::default()),
+            IdentityHealth::Ok
+        );
+        assert_eq!(IdentityHealth::Ok.stops_attribution(), None);
+        assert_eq!(
+            IdentityHealth::NotSeen.stops_attribution(),
+            Some(crate::Reason::IdentityHealthUnknown)
         );
     }
 

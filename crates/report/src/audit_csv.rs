@@ -1,12 +1,14 @@
-//! The audit CSV (DESIGN.md "Audit CSV").
+//! The audit CSV (README "The audit CSV": the columns scripts depend on).
 
 use crate::text::csv_cell;
 use crate::{Format, ReportError};
-use palaudit_model::{ChangePath, Findings, Verdict};
+use palaudit_model::{
+    AuditHeader, AuditSummary, ChangePath, Findings, SinkError, Verdict, VerdictSink,
+};
 use std::io::Write;
 
-/// The DESIGN.md audit CSV columns, in the order this writer emits them. Scripts depend
-/// on these names; never rename or reorder them.
+/// The audit CSV's stable columns (README "The audit CSV"), in the order this writer
+/// emits them. Scripts depend on these names; never rename or reorder them.
 pub const CSV_COLUMNS: [&str; 14] = [
     "tenant_id",
     "environment_id",
@@ -24,7 +26,7 @@ pub const CSV_COLUMNS: [&str; 14] = [
     "change_paths_service_principal",
 ];
 
-/// Columns after [`CSV_COLUMNS`] (DESIGN.md: "others may follow"). New ones are only
+/// Columns after [`CSV_COLUMNS`] (the stable columns come first; others may follow). New ones are only
 /// ever appended.
 pub const CSV_EXTRA_COLUMNS: [&str; 6] = [
     "attributed_principal_name",
@@ -62,6 +64,74 @@ pub(crate) fn render(
         part: "final flush".to_owned(),
         source,
     })
+}
+
+/// The audit CSV written verdict by verdict as an audit streams past, byte for byte what
+/// [`crate::csv`] writes for the same findings: a tenant's verdicts never need to be held.
+pub struct CsvSink<W: Write> {
+    w: csv::Writer<W>,
+    tenant_id: String,
+    rows: usize,
+    header_written: bool,
+}
+
+impl<W: Write> CsvSink<W> {
+    pub fn new(out: W) -> CsvSink<W> {
+        CsvSink {
+            w: csv::Writer::from_writer(out),
+            tenant_id: String::new(),
+            rows: 0,
+            header_written: false,
+        }
+    }
+
+    /// The writer back, flushed.
+    pub fn into_inner(self) -> Result<W, ReportError> {
+        self.w.into_inner().map_err(|e| ReportError::Io {
+            format: Format::Csv,
+            part: "final flush".to_owned(),
+            source: e.into_error(),
+        })
+    }
+}
+
+impl<W: Write> VerdictSink for CsvSink<W> {
+    fn begin(&mut self, header: &AuditHeader) -> Result<(), SinkError> {
+        self.tenant_id = header.tenant_id.clone();
+        if !self.header_written {
+            let names = CSV_COLUMNS.iter().chain(CSV_EXTRA_COLUMNS.iter());
+            self.w
+                .write_record(names)
+                .map_err(|source| ReportError::Csv {
+                    format: Format::Csv,
+                    part: "header".to_owned(),
+                    source,
+                })?;
+            self.header_written = true;
+        }
+        Ok(())
+    }
+
+    fn verdict(&mut self, v: &Verdict) -> Result<(), SinkError> {
+        self.rows += 1;
+        self.w
+            .write_record(row(&self.tenant_id, v))
+            .map_err(|source| ReportError::Csv {
+                format: Format::Csv,
+                part: format!("row {}, resource {}", self.rows, v.resource_id),
+                source,
+            })?;
+        Ok(())
+    }
+
+    fn end(&mut self, _: &AuditSummary) -> Result<(), SinkError> {
+        self.w.flush().map_err(|source| ReportError::Io {
+            format: Format::Csv,
+            part: "final flush".to_owned(),
+            source,
+        })?;
+        Ok(())
+    }
 }
 
 fn row(tenant_id: &str, v: &Verdict) -> [String; 20] {

@@ -1,7 +1,8 @@
 //! palaudit's report writers: they render [`Findings`] as the terminal table, the audit
-//! CSV of DESIGN.md, a markdown pre-handover checklist, JSON and the roster CSV, and
+//! CSV, a markdown pre-handover checklist, JSON and the roster CSV, and
 //! build and render the fix plan ([`fix_plan`]), and stream verdicts into the evidence
-//! workbook ([`EvidenceWorkbook`]) and the HTML report ([`HtmlReport`]).
+//! workbook ([`EvidenceWorkbook`]), the HTML report ([`HtmlReport`]) and the audit CSV
+//! ([`CsvSink`]).
 //!
 //! This crate owns how findings look, and nothing else. It does no HTTP, evaluates no
 //! rules (every verdict, reason and change path arrives ready-made in the findings) and
@@ -31,7 +32,7 @@ use palaudit_model::{Diff, Findings, Rollup};
 use std::fmt;
 use std::io::{self, Write};
 
-pub use audit_csv::{CSV_COLUMNS, CSV_EXTRA_COLUMNS};
+pub use audit_csv::{CSV_COLUMNS, CSV_EXTRA_COLUMNS, CsvSink};
 pub use coverage::{coverage_tenths, format_coverage};
 pub use diff_report::{DIFF_CSV_COLUMNS, DIFF_SCHEMA_VERSION};
 pub use html::HtmlReport;
@@ -148,7 +149,7 @@ pub fn terminal(
     table::render(findings, out, opts)
 }
 
-/// The audit CSV of DESIGN.md: the header
+/// The audit CSV (README "The audit CSV"): the header
 /// `tenant_id,environment_id,environment_name,environment_type,resource_type,resource_id,resource_name,status,partner_id,attributed_principal_id,attributing_role,reasons,change_paths_user,change_paths_service_principal`
 /// followed by the extra columns [`CSV_EXTRA_COLUMNS`] (`attributed_principal_name`,
 /// `leaver_risk`, then `suppressed`, `suppression_reason`, `suppression_approved_by`,

@@ -3,12 +3,15 @@
 //! timed, with the auditing process's peak resident memory.
 //!
 //! `cargo bench -p palaudit-rules --bench audit_scale` (set `PALAUDIT_BENCH_RESOURCES` for
-//! another size). Numbers are recorded in BENCHMARKS.md.
+//! another size). Numbers are recorded in BENCHMARKS.md. By default verdicts stream to
+//! the CSV writer as they are reached; `PALAUDIT_BENCH_HELD=1` holds every verdict first
+//! (as `evaluate` does). `PALAUDIT_BENCH_DUCKDB=1` also runs
+//! `scripts/duckdb-yardstick.py` over the same snapshot and prints palaudit ÷ DuckDB.
 
 use chrono::{Duration, TimeZone, Utc};
 use palaudit_model::{
-    Environment, Principal, PrincipalIdKind, PrincipalType, Resource, ResourceType, Role,
-    RoleAssignment, Roster, SystemUser,
+    AuditHeader, Environment, Principal, PrincipalIdKind, PrincipalType, Resource, ResourceType,
+    Role, RoleAssignment, Roster, SystemUser,
 };
 use palaudit_rules::RuleSet;
 use palaudit_snapshot::{Snapshot, SnapshotWriter};
@@ -167,13 +170,17 @@ fn generate(dir: &std::path::Path, n: usize) {
 }
 
 fn roster() -> Roster {
+    Roster::parse(roster_csv_text().as_bytes()).unwrap()
+}
+
+fn roster_csv_text() -> String {
     let mut csv =
         String::from("partner_id,tenant_id,principal_type,object_id,app_id,upn,display_name\n");
     for user in 0..PARTNER_USERS {
         let partner = if user % 2 == 0 { "1234567" } else { "7654321" };
         csv.push_str(&format!("{partner},{TENANT},user,{},,,\n", guid(3, user)));
     }
-    Roster::parse(csv.as_bytes()).unwrap()
+    csv
 }
 
 #[allow(clippy::print_stdout)]
@@ -203,30 +210,97 @@ fn main() {
         .unwrap();
     assert!(status.success(), "generating the synthetic tenant failed");
 
+    let started = Instant::now();
     let t = Instant::now();
     let snapshot = Snapshot::open(&snap_dir).unwrap();
     report("open + verify snapshot", t);
 
     let rules = RuleSet::bundled();
     let roster = roster();
-    let t = Instant::now();
-    let findings = palaudit_rules::evaluate(&snapshot.frames(), TENANT, &roster, &rules).unwrap();
-    report("evaluate", t);
-    assert_eq!(findings.verdicts.len(), n);
-
-    let t = Instant::now();
-    let out = std::fs::File::create(dir.path().join("audit.csv")).unwrap();
-    let mut out = std::io::BufWriter::new(out);
-    palaudit_report::csv(&findings, &mut out).unwrap();
-    out.flush().unwrap();
-    report("write CSV", t);
-
-    let c = findings.counts();
+    let csv_path = dir.path().join("audit.csv");
+    let counts = if std::env::var_os("PALAUDIT_BENCH_HELD").is_some() {
+        // Every verdict held, then the CSV written from them.
+        let t = Instant::now();
+        let findings =
+            palaudit_rules::evaluate(&snapshot.frames(), TENANT, &roster, &rules).unwrap();
+        report("evaluate (held)", t);
+        assert_eq!(findings.verdicts.len(), n);
+        let t = Instant::now();
+        let out = std::io::BufWriter::new(std::fs::File::create(&csv_path).unwrap());
+        let mut out = out;
+        palaudit_report::csv(&findings, &mut out).unwrap();
+        out.flush().unwrap();
+        report("write CSV", t);
+        findings.counts()
+    } else {
+        // As the engine is meant to be driven: verdicts streamed to the CSV writer, only
+        // the summary held.
+        let t = Instant::now();
+        let out = std::io::BufWriter::new(std::fs::File::create(&csv_path).unwrap());
+        let mut sink = palaudit_report::CsvSink::new(out);
+        let header = AuditHeader {
+            tenant_id: TENANT.into(),
+            guidance: rules.guidance(),
+            ..AuditHeader::default()
+        };
+        let summary = palaudit_rules::evaluate_into(
+            &snapshot.frames(),
+            TENANT,
+            &roster,
+            &rules,
+            &header,
+            &mut sink,
+        )
+        .unwrap();
+        report("evaluate + write CSV", t);
+        summary.counts()
+    };
+    let palaudit_s = started.elapsed().as_secs_f64();
+    println!("{:<28} {palaudit_s:>9.3} s", "palaudit end to end");
+    let c = counts;
+    assert_eq!(c.total() as usize, n);
     println!(
         "coverage {:.1}% ({} attributed, {} unattributed, {} unknown)",
         c.coverage_pct(),
         c.attributed,
         c.unattributed,
         c.unknown
+    );
+    if std::env::var_os("PALAUDIT_BENCH_DUCKDB").is_some() {
+        duckdb_yardstick(&snap_dir, dir.path(), palaudit_s);
+    }
+}
+
+/// Runs `scripts/duckdb-yardstick.py` (the same join shape as one DuckDB query over the
+/// snapshot's Parquet tables) and prints palaudit's time ÷ DuckDB's.
+#[allow(clippy::print_stdout)]
+fn duckdb_yardstick(snap_dir: &std::path::Path, work: &std::path::Path, palaudit_s: f64) {
+    let roster_csv = work.join("roster.csv");
+    std::fs::write(&roster_csv, roster_csv_text()).unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/duckdb-yardstick.py"
+    );
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(snap_dir)
+        .arg(&roster_csv)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the DuckDB yardstick failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    print!("{text}");
+    let duckdb_s: f64 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("the yardstick prints `duckdb SECONDS s …`");
+    println!(
+        "palaudit ÷ DuckDB            {:>9.2}",
+        palaudit_s / duckdb_s
     );
 }

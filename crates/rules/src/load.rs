@@ -3,6 +3,7 @@
 //! Unknown fields are denied and every problem is reported with its file and line, all at
 //! once. A rule's id is its file stem.
 
+use crate::reasons::{self, ReasonBook};
 use palaudit_model::{ChangePath, ResourceType, Role, TypeGuidance};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 /// The rule files compiled into palaudit, so an installed binary needs no rules directory.
-const BUNDLED: [(&str, &str); 6] = [
+const BUNDLED: [(&str, &str); 7] = [
     (
         "canvas_app.toml",
         include_str!("../../../rules/canvas_app.toml"),
@@ -30,6 +31,7 @@ const BUNDLED: [(&str, &str); 6] = [
         "production_only.toml",
         include_str!("../../../rules/production_only.toml"),
     ),
+    ("reasons.toml", include_str!("../../../rules/reasons.toml")),
 ];
 
 /// How several partners' claims on one resource are settled.
@@ -48,6 +50,54 @@ impl TieBreak {
         match self {
             TieBreak::LatestPartner => "latest_partner",
             TieBreak::SingleHolder => "single_holder",
+        }
+    }
+}
+
+/// How settled a rule is. It gates what users are told: a `preview` rule is marked as
+/// such wherever it is explained, and an audit that relies on a `deprecated` rule warns
+/// that it will go away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleStatus {
+    /// Matches Microsoft's published attribution logic.
+    Stable,
+    /// palaudit's reading of logic Microsoft has not fully published; its verdicts may
+    /// change in a later release.
+    Preview,
+    /// Kept for existing users, to be removed; its verdicts still count.
+    Deprecated,
+}
+
+impl RuleStatus {
+    pub const ALL: [RuleStatus; 3] = [
+        RuleStatus::Stable,
+        RuleStatus::Preview,
+        RuleStatus::Deprecated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleStatus::Stable => "stable",
+            RuleStatus::Preview => "preview",
+            RuleStatus::Deprecated => "deprecated",
+        }
+    }
+
+    fn parse(s: &str) -> Option<RuleStatus> {
+        RuleStatus::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The note `palaudit rule` and `docs/rules` show for a rule of this status, and an
+    /// audit warns with for a deprecated one; `None` for a stable rule.
+    pub fn note(self) -> Option<&'static str> {
+        match self {
+            RuleStatus::Stable => None,
+            RuleStatus::Preview => Some(
+                "this rule is a preview: it reads attribution logic Microsoft has not fully published, and its verdicts may change in a later release",
+            ),
+            RuleStatus::Deprecated => Some(
+                "this rule is deprecated and will be removed; its verdicts still count in this release",
+            ),
         }
     }
 }
@@ -119,7 +169,7 @@ struct RawEligibility {
 pub struct AttributionRule {
     pub id: String,
     pub resource_type: ResourceType,
-    pub status: String,
+    pub status: RuleStatus,
     pub title: String,
     pub product: String,
     pub metric: String,
@@ -135,7 +185,7 @@ pub struct AttributionRule {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EligibilityRule {
     pub id: String,
-    pub status: String,
+    pub status: RuleStatus,
     pub title: String,
     pub eligible_environment_types: Vec<String>,
     pub summary: String,
@@ -177,10 +227,10 @@ impl Rule<'_> {
             Rule::Eligibility(r) => &r.title,
         }
     }
-    pub fn status(&self) -> &str {
+    pub fn status(&self) -> RuleStatus {
         match self {
-            Rule::Attribution(r) => &r.status,
-            Rule::Eligibility(r) => &r.status,
+            Rule::Attribution(r) => r.status,
+            Rule::Eligibility(r) => r.status,
         }
     }
 
@@ -191,8 +241,11 @@ impl Rule<'_> {
         s.push_str(&format!(
             "- kind: {}\n- status: {}\n",
             self.kind(),
-            self.status()
+            self.status().as_str()
         ));
+        if let Some(note) = self.status().note() {
+            s.push_str(&format!("\n> **{}**: {note}.\n\n", self.status().as_str()));
+        }
         match self {
             Rule::Attribution(r) => {
                 s.push_str(&format!(
@@ -263,6 +316,8 @@ impl Rule<'_> {
 pub struct RuleSet {
     pub attribution: BTreeMap<ResourceType, AttributionRule>,
     pub eligibility: EligibilityRule,
+    /// What each reason code means (`reasons.toml`).
+    pub reasons: ReasonBook,
     /// Where the rules came from (a directory, or `bundled`).
     pub origin: String,
 }
@@ -315,7 +370,7 @@ fn render(problems: &[Problem]) -> String {
 
 /// The 1-based line of byte `offset` of a rule file (CRLF, lone CR and a BOM counted as
 /// an editor shows them).
-fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     palaudit_model::lines::line_at(text.as_bytes(), offset)
 }
 
@@ -379,6 +434,8 @@ impl RuleSet {
         let mut problems = Vec::new();
         let mut attribution: BTreeMap<ResourceType, AttributionRule> = BTreeMap::new();
         let mut eligibility: Option<EligibilityRule> = None;
+        let mut reason_book: Option<ReasonBook> = None;
+        let mut reasons_seen = false;
         let mut first_file = None;
         // Stems of files that had problems: a broken `flow.toml` is reported once, not
         // again as a missing `flow` rule.
@@ -443,7 +500,7 @@ impl RuleSet {
                         bad(line, e.message().trim().to_owned());
                     }
                     Ok(raw) => {
-                        check_status(&raw.status, &text, &mut bad);
+                        let status = check_status(&raw.status, &text, &mut bad);
                         if raw.eligible_environment_types.get_ref().is_empty() {
                             bad(
                                 line_of(&text, raw.eligible_environment_types.span().start),
@@ -458,7 +515,7 @@ impl RuleSet {
                         } else {
                             eligibility = Some(EligibilityRule {
                                 id: id.clone(),
-                                status: raw.status.into_inner(),
+                                status: status.unwrap_or(RuleStatus::Stable),
                                 title: raw.title,
                                 eligible_environment_types: raw
                                     .eligible_environment_types
@@ -469,11 +526,27 @@ impl RuleSet {
                         }
                     }
                 },
+                Some(reasons::KIND) => {
+                    if reasons_seen {
+                        bad(
+                            1,
+                            "a second reason-code file; there must be exactly one".into(),
+                        );
+                    } else {
+                        reasons_seen = true;
+                        reason_book = ReasonBook::parse(&path, &text, &mut problems);
+                    }
+                }
                 Some(other) => bad(
                     1,
-                    format!("unknown kind `{other}`; expected `attribution` or `eligibility`"),
+                    format!(
+                        "unknown kind `{other}`; expected `attribution`, `eligibility` or `reasons`"
+                    ),
                 ),
-                None => bad(1, "missing `kind` (`attribution` or `eligibility`)".into()),
+                None => bad(
+                    1,
+                    "missing `kind` (`attribution`, `eligibility` or `reasons`)".into(),
+                ),
             }
             if problems.len() > before {
                 broken.push(id);
@@ -496,10 +569,18 @@ impl RuleSet {
                 message: "no eligibility rule (`kind = \"eligibility\"`)".into(),
             });
         }
-        match (problems.is_empty(), eligibility) {
-            (true, Some(eligibility)) => Ok(RuleSet {
+        if !reasons_seen {
+            problems.push(Problem {
+                file: set_file.with_file_name("reasons.toml"),
+                line: 0,
+                message: "no reason codes (`kind = \"reasons\"`): every code a verdict can carry needs an entry".into(),
+            });
+        }
+        match (problems.is_empty(), eligibility, reason_book) {
+            (true, Some(eligibility), Some(reasons)) => Ok(RuleSet {
                 attribution,
                 eligibility,
+                reasons,
                 origin,
             }),
             _ => Err(LoadError::Invalid(problems)),
@@ -515,6 +596,15 @@ impl RuleSet {
 
     pub fn get(&self, id: &str) -> Option<Rule<'_>> {
         self.rules().into_iter().find(|r| r.id() == id)
+    }
+
+    /// What users should be told about the rules an audit relies on: one line per rule
+    /// that is not `stable` (`flow: this rule is a preview: …`).
+    pub fn notices(&self) -> Vec<String> {
+        self.rules()
+            .iter()
+            .filter_map(|r| r.status().note().map(|n| format!("rule `{}`: {n}", r.id())))
+            .collect()
     }
 
     pub fn rule_for(&self, t: ResourceType) -> &AttributionRule {
@@ -540,8 +630,13 @@ impl RuleSet {
     }
 }
 
-fn check_status(status: &Spanned<String>, text: &str, bad: &mut impl FnMut(usize, String)) {
-    if !["stable", "preview", "deprecated"].contains(&status.get_ref().as_str()) {
+fn check_status(
+    status: &Spanned<String>,
+    text: &str,
+    bad: &mut impl FnMut(usize, String),
+) -> Option<RuleStatus> {
+    let parsed = RuleStatus::parse(status.get_ref());
+    if parsed.is_none() {
         bad(
             line_of(text, status.span().start),
             format!(
@@ -550,6 +645,7 @@ fn check_status(status: &Spanned<String>, text: &str, bad: &mut impl FnMut(usize
             ),
         );
     }
+    parsed
 }
 
 fn check_attribution(
@@ -558,7 +654,7 @@ fn check_attribution(
     text: &str,
     bad: &mut impl FnMut(usize, String),
 ) -> Option<AttributionRule> {
-    check_status(&raw.status, text, bad);
+    let status = check_status(&raw.status, text, bad);
     let rt_line = line_of(text, raw.resource_type.span().start);
     let resource_type = match raw.resource_type.get_ref().parse::<ResourceType>() {
         Ok(t) => Some(t),
@@ -618,7 +714,7 @@ fn check_attribution(
     Some(AttributionRule {
         id: id.to_owned(),
         resource_type: resource_type?,
-        status: raw.status.into_inner(),
+        status: status?,
         title: raw.title,
         product: raw.product,
         metric: raw.metric,
@@ -634,6 +730,7 @@ fn check_attribution(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use palaudit_model::Reason;
 
     fn bundled_with(name: &str, text: &str) -> Result<RuleSet, LoadError> {
         let files = BUNDLED.iter().map(|(n, t)| {
@@ -711,6 +808,126 @@ mod tests {
             .map(|(n, t)| (PathBuf::from("rules").join(n), (*t).to_owned()));
         let p = problems(RuleSet::from_texts(files, "test".into()));
         assert!(p.iter().any(|p| p.message.contains("`bot`")), "{p:?}");
+    }
+
+    const REASONS: usize = 6;
+
+    #[test]
+    fn every_reason_code_has_exactly_one_entry() {
+        let set = RuleSet::bundled();
+        let listed: Vec<Reason> = set.reasons.all().iter().map(|d| d.reason).collect();
+        assert_eq!(listed, Reason::ALL);
+        // `Reason::ALL` is the list of codes the engine can emit; this match stops
+        // compiling when a code is added to the enum, so ALL cannot silently miss it.
+        let in_all = |r: Reason| match r {
+            Reason::PalIdentityInRole
+            | Reason::LatestPartnerWins
+            | Reason::TieBrokenByPartnerId
+            | Reason::IdentityDeleted
+            | Reason::IdentityDisabled
+            | Reason::IdentityInvitationPending
+            | Reason::IdentityHealthUnknown
+            | Reason::PalIdentityLacksRole
+            | Reason::GroupPrincipal
+            | Reason::OwnerUnresolved
+            | Reason::PalLinkOtherTenant
+            | Reason::NoPalIdentityInRole
+            | Reason::CustomPageOfModelDrivenApp
+            | Reason::WorkspaceNotActive
+            | Reason::NonProductionEnvironment
+            | Reason::EnvironmentUnknown => Reason::ALL.contains(&r),
+        };
+        assert!(Reason::ALL.into_iter().all(in_all));
+        assert_eq!(Reason::ALL.len(), 16, "a new code needs an arm above");
+        let doc = set.reasons.find("identity_deleted").unwrap();
+        assert!(doc.explain().starts_with("# identity_deleted: "));
+        assert!(set.reasons.find("nope").is_none());
+    }
+
+    /// The line of the first occurrence of `needle` in `text`, 1-based.
+    fn line_with(text: &str, needle: &str) -> usize {
+        text.lines().position(|l| l.contains(needle)).unwrap() + 1
+    }
+
+    #[test]
+    fn a_missing_reason_code_is_named_with_file_and_line() {
+        let text = BUNDLED[REASONS].1.replace(
+            "code = \"workspace_not_active\"",
+            "code = \"non_production_environment\"",
+        );
+        let p = problems(bundled_with("reasons.toml", &text));
+        let msgs: Vec<String> = p.iter().map(|p| p.to_string()).collect();
+        assert_eq!(p.len(), 2, "{msgs:?}");
+        // The second `non_production_environment` is the duplicate, at its own line.
+        let second = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains("\"non_production_environment\""))
+            .nth(1)
+            .unwrap()
+            .0
+            + 1;
+        assert_eq!(p[0].line, second, "{msgs:?}");
+        assert!(p[0].message.contains("listed twice"), "{msgs:?}");
+        assert!(
+            msgs[1].starts_with("rules/reasons.toml:")
+                && msgs[1].contains("`workspace_not_active`"),
+            "{msgs:?}"
+        );
+        assert!(p[1].line > 0);
+    }
+
+    #[test]
+    fn an_unknown_reason_code_is_refused_at_its_line() {
+        let text = BUNDLED[REASONS]
+            .1
+            .replace("code = \"identity_deleted\"", "code = \"identity_gone\"");
+        let p = problems(bundled_with("reasons.toml", &text));
+        assert!(
+            p.iter().any(|p| p.message.contains("`identity_gone`")
+                && p.line == line_with(&text, "identity_gone")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter().any(|p| p.message.contains("`identity_deleted`")),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn rules_without_reason_codes_are_refused() {
+        let files = BUNDLED
+            .iter()
+            .filter(|(n, _)| *n != "reasons.toml")
+            .map(|(n, t)| (PathBuf::from("rules").join(n), (*t).to_owned()));
+        let p = problems(RuleSet::from_texts(files, "test".into()));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].to_string().starts_with("rules/reasons.toml: "),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn status_gates_what_users_are_told() {
+        assert!(
+            RuleSet::bundled().notices().is_empty(),
+            "all bundled rules are stable"
+        );
+        let text = BUNDLED[2]
+            .1
+            .replace("status = \"stable\"", "status = \"preview\"");
+        let set = bundled_with("flow.toml", &text).unwrap();
+        assert_eq!(set.rule_for(ResourceType::Flow).status, RuleStatus::Preview);
+        assert!(set.get("flow").unwrap().explain().contains("> **preview**"));
+        assert!(!set.get("bot").unwrap().explain().contains("> **"));
+        let text = BUNDLED[5]
+            .1
+            .replace("status = \"stable\"", "status = \"deprecated\"");
+        let set = bundled_with("production_only.toml", &text).unwrap();
+        let notices = set.notices();
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(notices[0].starts_with("rule `production_only`: this rule is deprecated"));
     }
 
     #[test]

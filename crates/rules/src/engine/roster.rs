@@ -5,9 +5,10 @@
 //! Dataverse: a Dataverse user disabled in one environment is a verdict-level matter
 //! (`identity_disabled` on that resource), not the state of the identity itself.
 
-use crate::eval::{EvalError, PENDING_ACCEPTANCE, str_col, table_err};
+use super::resolve::{EvalError, PENDING_ACCEPTANCE, str_col, table_err};
 use palaudit_model::{
-    IdentityHealth, LinkState, OtherTenants, Roster, RosterEntry, RosterFindings, ids,
+    HealthSignals, IdentityHealth, LinkState, OtherTenants, Roster, RosterEntry, RosterFindings,
+    ids,
 };
 use polars::prelude::*;
 use std::collections::{BTreeSet, HashMap};
@@ -54,15 +55,11 @@ pub(crate) fn roster_findings(
     let mut keys: [HashMap<String, Vec<usize>>; 3] = Default::default();
     for (k, &i) in here.iter().enumerate() {
         let id = &roster.identities[i];
-        let mut add = |by: u8, key: String| keys[by as usize].entry(key).or_default().push(k);
-        if let Some(o) = &id.object_id {
-            add(BY_OBJECT_ID, ids::norm(o));
-        }
-        if let Some(a) = &id.app_id {
-            add(BY_APP_ID, ids::norm(a));
-        }
-        if let Some(u) = &id.upn {
-            add(BY_UPN, ids::upn_match_key(u));
+        // `match_keys` is in BY_OBJECT_ID, BY_APP_ID, BY_UPN order.
+        for (by, key) in id.match_keys().into_iter().enumerate() {
+            if let Some(key) = key {
+                keys[by].entry(key).or_default().push(k);
+            }
         }
     }
     let found = scan_principals(principals, &keys, here.len())?;
@@ -155,18 +152,15 @@ fn scan_principals(
             continue;
         }
         let deleted = deleted == Some(true);
-        let pending = ext.is_some_and(|e| e.trim().eq_ignore_ascii_case(PENDING_ACCEPTANCE));
-        let health = if deleted {
-            IdentityHealth::Deleted
-        } else if enabled == Some(false) {
-            IdentityHealth::Disabled
-        } else if pending {
-            IdentityHealth::InvitationPending
-        } else if enabled.is_none() {
-            IdentityHealth::Unknown
-        } else {
-            IdentityHealth::Ok
-        };
+        // The identity itself: a record that does not say whether the account is
+        // enabled leaves its health unknown.
+        let health = IdentityHealth::judge(HealthSignals {
+            deleted,
+            disabled: enabled == Some(false),
+            invitation_pending: ext
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case(PENDING_ACCEPTANCE)),
+            unknown: enabled.is_none(),
+        });
         let record = Record {
             object_id: oid.map(ids::norm),
             app_id: app.map(ids::norm),

@@ -13,7 +13,7 @@
 //! workspace that is being removed or was deleted (`state` `Removing`, `Deleted`) is not
 //! live work. Both stay in the audit with a reason, never silently dropped.
 
-use crate::eval::{EvalError, table_err};
+use super::resolve::{EvalError, table_err};
 use palaudit_model::{Reason, ResourceFacts, ResourceType};
 use polars::prelude::*;
 
