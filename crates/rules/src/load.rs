@@ -570,11 +570,18 @@ impl RuleSet {
             });
         }
         if !reasons_seen {
-            problems.push(Problem {
-                file: set_file.with_file_name("reasons.toml"),
-                line: 0,
-                message: "no reason codes (`kind = \"reasons\"`): every code a verdict can carry needs an entry".into(),
-            });
+            // A rules directory kept from before reason codes were data has no
+            // `reasons.toml`; the codes are palaudit's own vocabulary, so the built-in
+            // explanations apply rather than refusing rules that were valid then.
+            let (name, text) = BUNDLED
+                .iter()
+                .find(|(n, _)| *n == "reasons.toml")
+                .expect("reasons.toml is bundled");
+            reason_book = ReasonBook::parse(
+                &PathBuf::from("<built in>").join(name),
+                text,
+                &mut problems,
+            );
         }
         match (problems.is_empty(), eligibility, reason_book) {
             (true, Some(eligibility), Some(reasons)) => Ok(RuleSet {
@@ -895,17 +902,17 @@ mod tests {
     }
 
     #[test]
-    fn rules_without_reason_codes_are_refused() {
+    fn rules_without_reason_codes_use_the_built_in_ones() {
         let files = BUNDLED
             .iter()
             .filter(|(n, _)| *n != "reasons.toml")
             .map(|(n, t)| (PathBuf::from("rules").join(n), (*t).to_owned()));
-        let p = problems(RuleSet::from_texts(files, "test".into()));
-        assert_eq!(p.len(), 1, "{p:?}");
-        assert!(
-            p[0].to_string().starts_with("rules/reasons.toml: "),
-            "{p:?}"
+        let set = RuleSet::from_texts(files, "test".into()).unwrap();
+        assert_eq!(
+            set.reasons.all().len(),
+            RuleSet::bundled().reasons.all().len()
         );
+        assert!(set.reasons.find("identity_deleted").is_some());
     }
 
     #[test]
