@@ -16,7 +16,7 @@
 //! # bap = "https://api.bap.microsoft.com"
 //!
 //! [collect]
-//! concurrency = 8                  # requests in flight per API host
+//! concurrency = 256                # the most requests in flight per API host (1..=1024)
 //! powerbi = "auto"                 # groups | scanner | auto | off
 //! powerbi_page_size = 5000         # $top of the admin groups API (1..=5000)
 //! powerbi_auto_threshold = 10000   # auto: switch to the scanner beyond this many workspaces
@@ -25,6 +25,12 @@
 //! request_timeout_secs = 120       # one attempt: connect, send, read the whole body
 //! request_budget_secs = 600        # one request, all attempts and backoff together
 //! # environments = ["Default-…"]   # only these Power Platform environments
+//!
+//! # `concurrency` is a cap, not a setting to tune: each API host gets its own window of
+//! # requests in flight that starts at 4, grows while the host answers fast, and is cut
+//! # when it throttles (`429`/`503`), so every host runs at its own limit. The cap used
+//! # to be the fixed window (8, at most 64); it is now 256 by default so a host allowing
+//! # 500 requests a second that answers in 300 ms (≈150 in flight) is not held back.
 //!
 //! # `palaudit identities verify` only: service principals of the roster palaudit may
 //! # sign in as, to read their own PAL link. Exactly one source per entry; files are
@@ -124,10 +130,18 @@ pub enum PowerBiMode {
     Off,
 }
 
+/// The default `[collect] concurrency`: the cap of each host's adaptive window, above
+/// the ≈150 requests in flight a host allowing 500 requests a second needs when it
+/// answers in 300 ms.
+pub const DEFAULT_CONCURRENCY_CAP: usize = 256;
+/// The largest `[collect] concurrency` accepted.
+pub const MAX_CONCURRENCY_CAP: i64 = 1024;
+
 /// `[collect]` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CollectSettings {
-    /// Requests in flight per API host.
+    /// The most requests in flight per API host: the cap of each host's adaptive
+    /// window ([`crate::http::limiter`]).
     pub concurrency: usize,
     pub powerbi: PowerBiMode,
     pub powerbi_page_size: u32,
@@ -150,7 +164,7 @@ pub struct CollectSettings {
 impl Default for CollectSettings {
     fn default() -> Self {
         CollectSettings {
-            concurrency: 8,
+            concurrency: DEFAULT_CONCURRENCY_CAP,
             powerbi: PowerBiMode::Auto,
             powerbi_page_size: 5000,
             powerbi_auto_threshold: 10_000,
@@ -341,7 +355,7 @@ impl Config {
             }
         };
         // Bounds: Power BI `$top` and Dataverse `odata.maxpagesize` both top out at 5,000.
-        if let Some(n) = ranged(&c.concurrency, "concurrency", 1, 64) {
+        if let Some(n) = ranged(&c.concurrency, "concurrency", 1, MAX_CONCURRENCY_CAP) {
             collect.concurrency = n as usize;
         }
         if let Some(n) = ranged(&c.powerbi_page_size, "powerbi_page_size", 1, 5000) {
