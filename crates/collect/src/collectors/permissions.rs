@@ -89,6 +89,8 @@ pub(crate) struct Listing<'a> {
     pub filter_environment: bool,
     /// An item as its resource row and, if the listing names one, its creator.
     pub rows: fn(&Value, &str) -> Option<ItemRows>,
+    /// Whether each item's `/permissions` is read (flows: `[collect] flow_owners`).
+    pub permissions: bool,
 }
 
 /// Reads every page of `listing`, writes each item's rows, and reads each item's
@@ -153,8 +155,10 @@ async fn list(ctx: &Ctx, listing: &Listing<'_>, queue: mpsc::Sender<(String, Str
                 ctx.emit(RowMsg::RoleAssignment(creator)).await;
             }
             ctx.progress.add(listing.progress, 1);
-            // The reader only stops once this sender is gone.
-            let _ = queue.send(named).await;
+            if listing.permissions {
+                // The reader only stops once this sender is gone.
+                let _ = queue.send(named).await;
+            }
         }
     }
 }
