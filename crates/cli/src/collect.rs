@@ -21,6 +21,10 @@ pub fn run(args: &CollectArgs) -> Result<Outcome> {
         .with_context(|| format!("collecting tenant {}", config.tenant_id))?;
     if !args.quiet {
         print_summary(&report, &args.out)?;
+        // How the APIs were used is about the run, not the tenant: stderr, beside the
+        // progress bars, so the summary on stdout stays the tenant's.
+        let mut err = std::io::stderr().lock();
+        write!(err, "{}", report.summary.usage_lines())?;
     }
     finish(&report, args.allow_partial)
 }

@@ -41,7 +41,18 @@ fn collect_from_a_config_file_then_audit_gives_every_verdict() {
     let out = collect(dir.path(), &config, &[]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.is_empty(), "{stderr}");
+    // stderr holds only how the APIs were used: requests per kind, one line per host.
+    let mut usage = stderr.lines();
+    assert!(
+        usage
+            .next()
+            .is_some_and(|l| l.starts_with("Requests: ") && l.contains("canvas_app_permissions ")),
+        "{stderr}"
+    );
+    assert!(
+        usage.all(|l| l.starts_with("  host 127.0.0.1:") && l.contains(" requests, ")),
+        "{stderr}"
+    );
     assert!(
         stdout.starts_with(&format!("Collected tenant {TENANT} in ")),
         "{stdout}"

@@ -16,7 +16,7 @@
 //! # bap = "https://api.bap.microsoft.com"
 //!
 //! [collect]
-//! concurrency = 8                  # requests in flight per API host
+//! concurrency = 256                # the most requests in flight per API host (1..=1024)
 //! powerbi = "auto"                 # groups | scanner | auto | off
 //! powerbi_page_size = 5000         # $top of the admin groups API (1..=5000)
 //! powerbi_auto_threshold = 10000   # auto: switch to the scanner beyond this many workspaces
@@ -25,6 +25,13 @@
 //! request_timeout_secs = 120       # one attempt: connect, send, read the whole body
 //! request_budget_secs = 600        # one request, all attempts and backoff together
 //! # environments = ["Default-…"]   # only these Power Platform environments
+//! flow_owners = "all"              # all | creator: each flow's /permissions, or none
+//!
+//! # `concurrency` is a cap, not a setting to tune: each API host gets its own window of
+//! # requests in flight that starts at 4, grows while the host answers fast, and is cut
+//! # when it throttles (`429`/`503`), so every host runs at its own limit. The cap used
+//! # to be the fixed window (8, at most 64); it is now 256 by default so a host allowing
+//! # 500 requests a second that answers in 300 ms (≈150 in flight) is not held back.
 //!
 //! # `palaudit identities verify` only: service principals of the roster palaudit may
 //! # sign in as, to read their own PAL link. Exactly one source per entry; files are
@@ -124,10 +131,37 @@ pub enum PowerBiMode {
     Off,
 }
 
+/// The default `[collect] concurrency`: the cap of each host's adaptive window, above
+/// the ≈150 requests in flight a host allowing 500 requests a second needs when it
+/// answers in 300 ms.
+pub const DEFAULT_CONCURRENCY_CAP: usize = 256;
+/// The largest `[collect] concurrency` accepted.
+pub const MAX_CONCURRENCY_CAP: i64 = 1024;
+
+/// Which flows' `/permissions` (owners, co-owners) are read (`[collect] flow_owners`).
+///
+/// A flow's credit goes to its creator, whom the flow listing already names, so the
+/// owners never change a flow verdict's status or partner. They add evidence: a PAL
+/// identity that co-owns a flow without having created it makes the verdict say
+/// `pal_identity_lacks_role` rather than `no_pal_identity_in_role`. Collection does not
+/// see the PAL identities (they reach the audit, not `collect`), so it cannot tell
+/// which flows such an identity co-owns: either every flow's owners are read, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowOwners {
+    /// One `/permissions` request per flow: every verdict with its full evidence.
+    #[default]
+    All,
+    /// The listing's creator only, no request per flow: the same statuses and partners,
+    /// without co-owning PAL identities in the evidence.
+    Creator,
+}
+
 /// `[collect]` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CollectSettings {
-    /// Requests in flight per API host.
+    /// The most requests in flight per API host: the cap of each host's adaptive
+    /// window ([`crate::http::limiter`]).
     pub concurrency: usize,
     pub powerbi: PowerBiMode,
     pub powerbi_page_size: u32,
@@ -145,12 +179,13 @@ pub struct CollectSettings {
     pub retry_base_delay: Duration,
     /// Only these Power Platform environments (lower-cased ids); `None` = all.
     pub environments: Option<Vec<String>>,
+    pub flow_owners: FlowOwners,
 }
 
 impl Default for CollectSettings {
     fn default() -> Self {
         CollectSettings {
-            concurrency: 8,
+            concurrency: DEFAULT_CONCURRENCY_CAP,
             powerbi: PowerBiMode::Auto,
             powerbi_page_size: 5000,
             powerbi_auto_threshold: 10_000,
@@ -160,6 +195,7 @@ impl Default for CollectSettings {
             request_budget: Duration::from_secs(600),
             retry_base_delay: Duration::from_millis(500),
             environments: None,
+            flow_owners: FlowOwners::All,
         }
     }
 }
@@ -341,7 +377,7 @@ impl Config {
             }
         };
         // Bounds: Power BI `$top` and Dataverse `odata.maxpagesize` both top out at 5,000.
-        if let Some(n) = ranged(&c.concurrency, "concurrency", 1, 64) {
+        if let Some(n) = ranged(&c.concurrency, "concurrency", 1, MAX_CONCURRENCY_CAP) {
             collect.concurrency = n as usize;
         }
         if let Some(n) = ranged(&c.powerbi_page_size, "powerbi_page_size", 1, 5000) {
@@ -369,6 +405,9 @@ impl Config {
         }
         if let Some(p) = c.powerbi {
             collect.powerbi = p;
+        }
+        if let Some(f) = c.flow_owners {
+            collect.flow_owners = f;
         }
         if let Some(envs) = c.environments {
             let mut ids = Vec::new();
@@ -565,6 +604,7 @@ struct RawCollect {
     request_timeout_secs: Option<Spanned<i64>>,
     request_budget_secs: Option<Spanned<i64>>,
     environments: Option<Vec<Spanned<String>>>,
+    flow_owners: Option<FlowOwners>,
 }
 
 #[cfg(test)]
@@ -593,6 +633,39 @@ mod tests {
             "https://service.flow.microsoft.com//.default"
         );
         assert_eq!(c.collect, CollectSettings::default());
+    }
+
+    #[test]
+    fn concurrency_is_a_cap_up_to_1024_and_flow_owners_a_choice() {
+        let c = parse(&format!("tenant_id = \"{TENANT}\"\n")).unwrap();
+        assert_eq!(c.collect.concurrency, DEFAULT_CONCURRENCY_CAP);
+        assert_eq!(c.collect.flow_owners, FlowOwners::All);
+        let c = parse(&format!(
+            "tenant_id = \"{TENANT}\"\n[collect]\nconcurrency = 1024\nflow_owners = \"creator\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.collect.concurrency, 1024);
+        assert_eq!(c.collect.flow_owners, FlowOwners::Creator);
+        let err = parse(&format!(
+            "tenant_id = \"{TENANT}\"\n[collect]\nconcurrency = 1025\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(
+                "palaudit.toml:3:15: collect.concurrency = 1025 is out of range (1..=1024)"
+            ),
+            "{err}"
+        );
+        let err = parse(&format!(
+            "tenant_id = \"{TENANT}\"\n[collect]\nflow_owners = \"some\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("palaudit.toml:3:") && err.contains("`all`"),
+            "{err}"
+        );
     }
 
     #[test]

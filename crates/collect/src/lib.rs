@@ -160,6 +160,13 @@ pub async fn collect(
 
     let mut errors = ctx.take_errors();
     let requests = ctx.http.requests_sent();
+    let requests_by_kind = ctx.http.requests_by_purpose();
+    let hosts = ctx.http.host_usage();
+    if opts.verbose {
+        for h in &hosts {
+            tracing::info!(target: "palaudit::http", "host {h}");
+        }
+    }
     ctx.progress.finish();
     let raw = ctx.take_raw();
     // Dropping the context closes the row channel: the writer drains and returns.
@@ -208,6 +215,8 @@ pub async fn collect(
     summary.tenant_id = config.tenant_id.clone();
     summary.errors = error_count;
     summary.requests = requests;
+    summary.requests_by_kind = requests_by_kind;
+    summary.hosts = hosts;
     summary.elapsed = started.elapsed();
     Ok(CollectReport {
         manifest,

@@ -4,6 +4,7 @@
 //! stderr is a terminal and `CI` is not set; otherwise it does nothing. The library never
 //! prints: [`CollectSummary`] is data (with a `Display`) that the CLI prints or not.
 
+use crate::http::HostUsage;
 use palaudit_model::{Environment, Resource};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -89,12 +90,33 @@ pub struct CollectSummary {
     pub errors: usize,
     /// HTTP attempts sent (retries included).
     pub requests: u64,
+    /// HTTP attempts per kind of request (a collector name: `canvas_apps` for the
+    /// listing pages, `canvas_app_permissions` for the per-app calls, …).
+    pub requests_by_kind: BTreeMap<String, u64>,
+    /// What each API host's requests came to, busiest first.
+    pub hosts: Vec<HostUsage>,
     pub elapsed: Duration,
 }
 
 impl CollectSummary {
     pub fn total_resources(&self) -> u64 {
         self.resources.values().sum()
+    }
+
+    /// The closing lines on how the APIs were used (the CLI prints them on stderr):
+    /// requests per kind, then one line per host — requests, throttles, mean requests
+    /// in flight while busy, busy time, the adaptive window at the end and its peak.
+    pub fn usage_lines(&self) -> String {
+        let mut out = String::new();
+        if !self.requests_by_kind.is_empty() {
+            out.push_str("Requests: ");
+            out.push_str(&counts(&self.requests_by_kind));
+            out.push('\n');
+        }
+        for h in &self.hosts {
+            out.push_str(&format!("  host {h}\n"));
+        }
+        out
     }
 }
 

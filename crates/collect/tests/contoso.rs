@@ -240,3 +240,74 @@ fn walk_json(dir: &std::path::Path) -> usize {
         })
         .sum()
 }
+
+/// Requests the replay server saw for flows' `/permissions`.
+fn flow_permission_requests(server: &palaudit_replay::ReplayServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.path().contains("/flows/") && r.path().ends_with("/permissions"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_owners_creator_reads_no_flow_permissions_and_keeps_every_creator() {
+    use palaudit_collect::config::FlowOwners;
+    use palaudit_model::{ResourceType, Role};
+    let flows = expected().iter().filter(|(t, _, _)| t == "flow").count() as u64;
+    let apps = expected()
+        .iter()
+        .filter(|(t, _, _)| t == "canvas_app")
+        .count() as u64;
+
+    // By default every flow's owners are read: one request per flow, counted per kind.
+    let server = serve("contoso").await;
+    let dir = tempfile::tempdir().unwrap();
+    let all = run(&config(&server), &dir.path().join("all")).await;
+    assert_complete(&all);
+    // (A flow whose permissions come in two pages costs two.)
+    let flow_requests = flow_permission_requests(&server) as u64;
+    assert!(flow_requests >= flows, "{flow_requests}");
+    let kinds = &all.summary.requests_by_kind;
+    assert_eq!(
+        kinds.get("flow_permissions"),
+        Some(&flow_requests),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds
+            .get("canvas_app_permissions")
+            .is_some_and(|n| *n >= apps),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.values().sum::<u64>(), all.summary.requests);
+
+    // `creator`: none, and the same resources with the same creators.
+    let server = serve("contoso").await;
+    let mut creator_only = config(&server);
+    creator_only.collect.flow_owners = FlowOwners::Creator;
+    let out = dir.path().join("creator");
+    let report = run(&creator_only, &out).await;
+    assert_complete(&report);
+    assert_eq!(flow_permission_requests(&server), 0);
+    assert_eq!(
+        report.summary.requests_by_kind.get("flow_permissions"),
+        None
+    );
+    assert_eq!(report.summary.resources, all.summary.resources);
+    let flow_roles =
+        |inv: &palaudit_model::Inventory, creator: bool| -> BTreeSet<(String, String)> {
+            inv.role_assignments
+                .iter()
+                .filter(|a| {
+                    a.resource_type == ResourceType::Flow && (a.role == Role::Creator) == creator
+                })
+                .map(|a| (a.resource_id.clone(), a.principal_id.clone()))
+                .collect()
+        };
+    let (with_owners, without) = (read(&dir.path().join("all")), read(&out));
+    assert_eq!(flow_roles(&without, true), flow_roles(&with_owners, true));
+    assert_eq!(flow_roles(&without, true).len() as u64, flows);
+    assert!(flow_roles(&without, false).is_empty());
+    assert!(!flow_roles(&with_owners, false).is_empty());
+}

@@ -21,7 +21,9 @@ pub mod faults;
 mod matching;
 mod routes;
 mod server;
+pub mod throttle;
 
 pub use faults::{Fault, FaultPlan};
 pub use routes::{ReplayError, ResponseSpec, Route, Tenant};
 pub use server::{ENDPOINT_KEYS, RecordedRequest, ReplayServer};
+pub use throttle::{ThrottlePlan, TokenBucket};

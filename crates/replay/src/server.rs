@@ -5,6 +5,7 @@ use crate::batch;
 use crate::faults::{self, Fault, FaultPlan, Injector};
 use crate::matching::{Incoming, decode_path, find_route, parse_query};
 use crate::routes::{ReplayError, Tenant};
+use crate::throttle::{ThrottlePlan, TokenBucket, retry_after_secs};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
@@ -73,6 +74,39 @@ pub(crate) struct State {
     faults: Option<Injector>,
     /// Fresh URLs handed out by [`Fault::RepeatedPage`].
     repeats: Mutex<u64>,
+    /// Rate limits per `[endpoints]` key, with the plan's latency.
+    throttle: Option<Throttle>,
+}
+
+/// [`ReplayServer::start_throttled`]: one bucket per `[endpoints]` key, as each API is
+/// its own host.
+struct Throttle {
+    plan: ThrottlePlan,
+    buckets: Vec<(&'static str, TokenBucket)>,
+}
+
+impl Throttle {
+    fn new(plan: ThrottlePlan) -> Throttle {
+        Throttle {
+            plan,
+            buckets: ENDPOINT_KEYS
+                .iter()
+                .map(|k| (*k, TokenBucket::new(plan.rate, plan.burst)))
+                .collect(),
+        }
+    }
+
+    /// The bucket of the API a path belongs to (its first segment; `/dataverse/…` and
+    /// anything else not under a key share one with `arm`).
+    fn bucket(&self, path: &str) -> &TokenBucket {
+        let key = path.trim_start_matches('/').split('/').next().unwrap_or("");
+        self.buckets
+            .iter()
+            .find(|(k, _)| *k == key)
+            .or_else(|| self.buckets.last())
+            .map(|(_, b)| b)
+            .expect("one bucket per endpoint key")
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -209,7 +243,17 @@ pub struct ReplayServer {
 impl ReplayServer {
     /// Binds `127.0.0.1:0` and starts serving `tenant` on the current tokio runtime.
     pub async fn start(tenant: Tenant) -> Result<ReplayServer, ReplayError> {
-        ReplayServer::start_inner(tenant, None).await
+        ReplayServer::start_inner(tenant, None, None).await
+    }
+
+    /// Like [`ReplayServer::start`], behind rate limits ([`crate::throttle`]): every
+    /// `[endpoints]` key has its own token bucket of `plan`, answers `429` with
+    /// `Retry-After` when it is empty, and every answer waits `plan.latency`.
+    pub async fn start_throttled(
+        tenant: Tenant,
+        plan: ThrottlePlan,
+    ) -> Result<ReplayServer, ReplayError> {
+        ReplayServer::start_inner(tenant, None, Some(Throttle::new(plan))).await
     }
 
     /// Like [`ReplayServer::start`], misbehaving as `plan` says ([`crate::faults`]).
@@ -217,12 +261,13 @@ impl ReplayServer {
         tenant: Tenant,
         plan: FaultPlan,
     ) -> Result<ReplayServer, ReplayError> {
-        ReplayServer::start_inner(tenant, Some(Injector::new(plan))).await
+        ReplayServer::start_inner(tenant, Some(Injector::new(plan)), None).await
     }
 
     async fn start_inner(
         tenant: Tenant,
         faults: Option<Injector>,
+        throttle: Option<Throttle>,
     ) -> Result<ReplayServer, ReplayError> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
@@ -237,6 +282,7 @@ impl ReplayServer {
             base: format!("http://{addr}"),
             faults,
             repeats: Mutex::new(0),
+            throttle,
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(ReplayServer { addr, state, task })
@@ -321,6 +367,23 @@ async fn handle(
     };
     let (peeked, mut record) = state.peek(&method, &target, &body, bearer.as_deref());
     let path = decode_path(target.split('?').next().unwrap_or("")).to_lowercase();
+    if let Some(t) = &state.throttle {
+        tokio::time::sleep(t.plan.latency).await;
+        if let Err(wait) = t.bucket(&path).take() {
+            // Throttled before routing: the route's sequence stays where it was.
+            record.status = 429;
+            state.record([record]);
+            return Ok(to_response(Reply {
+                status: 429,
+                headers: vec![("Retry-After".into(), retry_after_secs(wait).to_string())],
+                body: Some(
+                    error_body("TooManyRequests", "rate limit exceeded")
+                        .to_string()
+                        .into_bytes(),
+                ),
+            }));
+        }
+    }
     let builtin_batch = peeked.is_none() && method == "POST" && path == batch::BATCH_PATH;
     if peeked.is_none() && !builtin_batch {
         state.record([record]);
@@ -573,6 +636,46 @@ mod tests {
         ReplayServer::start(Tenant::from_files(all).unwrap())
             .await
             .unwrap()
+    }
+
+    #[tokio::test]
+    async fn throttled_mode_answers_429_per_api_once_its_bucket_is_empty() {
+        let routes = r#"{"routes":[
+            {"method":"GET","path":"/bap/envs","responses":[{"inline":"{}"}]},
+            {"method":"GET","path":"/powerapps/apps","responses":[{"inline":"{}"}]}]}"#;
+        let tenant =
+            Tenant::from_files(vec![("routes.json".into(), routes.as_bytes().to_vec())]).unwrap();
+        // A bucket of 2 refilled once a minute: the third request in a row is throttled.
+        let plan = ThrottlePlan {
+            rate: 1.0 / 60.0,
+            burst: 2.0,
+            latency: std::time::Duration::ZERO,
+        };
+        let s = ReplayServer::start_throttled(tenant, plan).await.unwrap();
+        for _ in 0..2 {
+            assert_eq!(send(&s, "GET", "/bap/envs", "", true).await.status, 200);
+        }
+        let a = send(&s, "GET", "/bap/envs", "", true).await;
+        assert_eq!(a.status, 429);
+        let retry_after: u64 = a
+            .headers
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("retry-after: ")
+                    .map(str::to_owned)
+            })
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap();
+        assert!((59..=60).contains(&retry_after), "{retry_after}");
+        assert!(a.body.contains("TooManyRequests"), "{}", a.body);
+        // Another API is another host with its own bucket.
+        assert_eq!(
+            send(&s, "GET", "/powerapps/apps", "", true).await.status,
+            200
+        );
+        let statuses: Vec<u16> = s.requests().iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [200, 200, 429, 200]);
     }
 
     #[tokio::test]

@@ -154,7 +154,9 @@ async fn pages(
             return Some(e);
         }
     };
-    let req = dataverse_request(url, ctx.config.collect.dataverse_page_size, prefer).bearer(token);
+    let req = dataverse_request(url, ctx.config.collect.dataverse_page_size, prefer)
+        .bearer(token)
+        .for_collector(collector);
     let mut pager = LinkPager::new(&ctx.http, req);
     while let Some(page) = pager.next_page().await {
         let page = match page {

@@ -45,7 +45,10 @@ pub(crate) async fn collect(ctx: &Ctx) -> Vec<EnvInfo> {
         }
     };
     let token = ctx.token(&ctx.config.scopes.bap);
-    let mut pager = LinkPager::new(&ctx.http, ApiRequest::get(url).bearer(token));
+    let mut pager = LinkPager::new(
+        &ctx.http,
+        ApiRequest::get(url).bearer(token).for_collector(COLLECTOR),
+    );
     let allow: Option<HashSet<&str>> = ctx
         .config
         .collect

@@ -1,11 +1,12 @@
 //! Cloud flows of one environment (Flow admin `v2/flows`, api-version 2016-11-01, with
-//! solution flows): the creator (`properties.creator.objectId`) and each flow's
-//! `/permissions`.
+//! solution flows): the creator (`properties.creator.objectId`) and, unless
+//! `[collect] flow_owners = "creator"`, each flow's `/permissions`.
 
 use super::Ctx;
 use super::environments::EnvInfo;
 use super::json::{boolean, id, text, time};
 use super::permissions::{self, Listing};
+use crate::config::FlowOwners;
 use crate::http::url::encode_path_segment;
 use palaudit_model::{
     PrincipalIdKind, PrincipalType, Resource, ResourceType, Role, RoleAssignment,
@@ -89,6 +90,7 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
             parent: format!("{prefix}/flows"),
             filter_environment: false,
             rows: |item, env_id| flow_rows(item, env_id).map(|(r, c)| (r, Some(c))),
+            permissions: ctx.config.collect.flow_owners == FlowOwners::All,
         },
     )
     .await;

@@ -181,7 +181,8 @@ async fn send_batch(ctx: &Ctx, lookups: Vec<Lookup>) -> BatchOutcome {
     let answers = async {
         let url = build_url(&ctx.config.endpoints.graph, "/v1.0/$batch", &[])?;
         let req = ApiRequest::post_json(url, serde_json::json!({ "requests": requests }))
-            .bearer(ctx.token(&ctx.config.scopes.graph));
+            .bearer(ctx.token(&ctx.config.scopes.graph))
+            .for_collector(COLLECTOR);
         let resp = ctx.http.send(&req).await?;
         ctx.save_raw(COLLECTOR, &resp.endpoint, &resp.body).await;
         let body = resp.json()?;

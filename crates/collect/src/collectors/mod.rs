@@ -436,18 +436,19 @@ impl Ctx {
 }
 
 /// Power Platform: the environments, then each one's apps, flows and Dataverse tables,
-/// environments overlapping up to the configured concurrency.
+/// every environment at once: the per-host windows decide how many requests go out, so
+/// no environment waits for another to finish.
 pub(crate) async fn power_platform(ctx: &Ctx) {
     let envs = environments::collect(ctx).await;
-    futures::stream::iter(envs)
+    envs.iter()
         .map(|env| async move {
             tokio::join!(
-                powerapps::collect(ctx, &env),
-                flows::collect(ctx, &env),
-                dataverse::collect(ctx, &env),
+                powerapps::collect(ctx, env),
+                flows::collect(ctx, env),
+                dataverse::collect(ctx, env),
             );
         })
-        .buffer_unordered(ctx.concurrency())
+        .collect::<futures::stream::FuturesUnordered<_>>()
         .collect::<Vec<()>>()
         .await;
 }

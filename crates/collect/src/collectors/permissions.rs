@@ -15,6 +15,7 @@ use palaudit_model::{
 };
 use serde_json::Value;
 use std::sync::Arc;
+use tokio::sync::mpsc;
 use url::Url;
 
 /// One permission entry as a role assignment, and the principal Graph should resolve.
@@ -88,11 +89,26 @@ pub(crate) struct Listing<'a> {
     pub filter_environment: bool,
     /// An item as its resource row and, if the listing names one, its creator.
     pub rows: fn(&Value, &str) -> Option<ItemRows>,
+    /// Whether each item's `/permissions` is read (flows: `[collect] flow_owners`).
+    pub permissions: bool,
 }
 
 /// Reads every page of `listing`, writes each item's rows, and reads each item's
-/// `/permissions`, the next page fetched while this page's permissions are read.
+/// `/permissions`. The pages and the permissions calls run side by side: the pager
+/// queues items as pages arrive and never waits for a page's permissions to finish, so
+/// the host always has work for its whole window (the queue holds a few windows' worth,
+/// which bounds memory on a huge environment).
 pub(crate) async fn collect_listing(ctx: &Ctx, listing: Listing<'_>) {
+    let (queue, queued) = mpsc::channel::<(String, String)>(ctx.concurrency().max(250) * 2);
+    tokio::join!(
+        list(ctx, &listing, queue),
+        collect_permissions(ctx, &listing, queued)
+    );
+}
+
+/// The listing's pages: rows written, items whose permissions to read queued as (the
+/// API's name of the resource, its row id).
+async fn list(ctx: &Ctx, listing: &Listing<'_>, queue: mpsc::Sender<(String, String)>) {
     let env = listing.env;
     let url = match build_url(listing.base, &listing.list_path, listing.list_query) {
         Ok(u) => u,
@@ -103,10 +119,11 @@ pub(crate) async fn collect_listing(ctx: &Ctx, listing: Listing<'_>) {
     };
     let mut pager = LinkPager::new(
         &ctx.http,
-        ApiRequest::get(url).bearer(listing.token.clone()),
+        ApiRequest::get(url)
+            .bearer(listing.token.clone())
+            .for_collector(listing.collector),
     );
-    let mut next = pager.next_page().await;
-    while let Some(page) = next {
+    while let Some(page) = pager.next_page().await {
         let page = match page {
             Ok(p) => p,
             Err(e) => {
@@ -116,8 +133,6 @@ pub(crate) async fn collect_listing(ctx: &Ctx, listing: Listing<'_>) {
         };
         ctx.save_raw(listing.collector, &page.endpoint, &page.raw)
             .await;
-        // Items of this page whose permissions to read: (API name for the URL, row id).
-        let mut named = Vec::with_capacity(page.items.len());
         for item in &page.items {
             let Some((resource, creator)) = (listing.rows)(item, &env.id) else {
                 ctx.item_error(
@@ -128,10 +143,10 @@ pub(crate) async fn collect_listing(ctx: &Ctx, listing: Listing<'_>) {
                 );
                 continue;
             };
-            named.push((
+            let named = (
                 text(item, "/name").unwrap_or_default().to_owned(),
                 resource.resource_id.clone(),
-            ));
+            );
             ctx.emit(RowMsg::Resource(resource)).await;
             if let Some(creator) = creator {
                 if creator.principal_id_kind == PrincipalIdKind::EntraObjectId {
@@ -140,55 +155,64 @@ pub(crate) async fn collect_listing(ctx: &Ctx, listing: Listing<'_>) {
                 ctx.emit(RowMsg::RoleAssignment(creator)).await;
             }
             ctx.progress.add(listing.progress, 1);
+            if listing.permissions {
+                // The reader only stops once this sender is gone.
+                let _ = queue.send(named).await;
+            }
         }
-        let (following, ()) = tokio::join!(pager.next_page(), collect_page(ctx, &listing, named));
-        next = following;
     }
 }
 
-/// Reads the `/permissions` of the resources of one listing page, up to the configured
-/// concurrency. `resources` are (the API's name of the resource, its row id).
-async fn collect_page(ctx: &Ctx, listing: &Listing<'_>, resources: Vec<(String, String)>) {
+/// Reads the `/permissions` of the queued resources as they come, up to the cap of
+/// requests in flight (the host's window decides how many actually go out).
+async fn collect_permissions(
+    ctx: &Ctx,
+    listing: &Listing<'_>,
+    queued: mpsc::Receiver<(String, String)>,
+) {
     let env = listing.env;
     let filter = listing
         .filter_environment
         .then(|| format!("environment eq '{}'", env.name));
     let filter = filter.as_deref();
-    futures::stream::iter(resources)
-        .map(|(name, resource_id)| {
-            let token = listing.token.clone();
-            async move {
-                let path = format!(
-                    "{}/{}/permissions",
-                    listing.parent,
-                    encode_path_segment(&name)
-                );
-                let mut query = vec![("api-version", "2016-11-01")];
-                if let Some(f) = filter {
-                    query.push(("$filter", f));
+    futures::stream::unfold(
+        queued,
+        |mut q| async move { q.recv().await.map(|x| (x, q)) },
+    )
+    .map(|(name, resource_id)| {
+        let token = listing.token.clone();
+        async move {
+            let path = format!(
+                "{}/{}/permissions",
+                listing.parent,
+                encode_path_segment(&name)
+            );
+            let mut query = vec![("api-version", "2016-11-01")];
+            if let Some(f) = filter {
+                query.push(("$filter", f));
+            }
+            match build_url(listing.base, &path, &query) {
+                Ok(url) => {
+                    collect(
+                        ctx,
+                        listing.permissions_collector,
+                        &env.id,
+                        listing.resource_type,
+                        &resource_id,
+                        url,
+                        token,
+                    )
+                    .await;
                 }
-                match build_url(listing.base, &path, &query) {
-                    Ok(url) => {
-                        collect(
-                            ctx,
-                            listing.permissions_collector,
-                            &env.id,
-                            listing.resource_type,
-                            &resource_id,
-                            url,
-                            token,
-                        )
-                        .await;
-                    }
-                    Err(e) => {
-                        ctx.scope_error(listing.permissions_collector, Some(&env.id), e.to_string())
-                    }
+                Err(e) => {
+                    ctx.scope_error(listing.permissions_collector, Some(&env.id), e.to_string())
                 }
             }
-        })
-        .buffer_unordered(ctx.concurrency())
-        .collect::<Vec<()>>()
-        .await;
+        }
+    })
+    .buffer_unordered(ctx.concurrency())
+    .collect::<Vec<()>>()
+    .await;
 }
 
 /// Reads every page of one resource's `/permissions` and writes the assignments.
@@ -201,7 +225,10 @@ pub(crate) async fn collect(
     url: Url,
     token: Arc<dyn TokenSource>,
 ) {
-    let mut pager = LinkPager::new(&ctx.http, ApiRequest::get(url).bearer(token));
+    let mut pager = LinkPager::new(
+        &ctx.http,
+        ApiRequest::get(url).bearer(token).for_collector(collector),
+    );
     while let Some(page) = pager.next_page().await {
         let page = match page {
             Ok(p) => p,

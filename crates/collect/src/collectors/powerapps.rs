@@ -62,6 +62,8 @@ pub(crate) async fn collect(ctx: &Ctx, env: &EnvInfo) {
             parent: apps,
             filter_environment: true,
             rows: |item, env_id| app_resource(item, env_id).map(|r| (r, None)),
+            // Owners and co-owners are who earn an app's credit.
+            permissions: true,
         },
     )
     .await;

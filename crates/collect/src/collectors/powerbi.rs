@@ -72,7 +72,11 @@ async fn groups(ctx: &Ctx, stop_after: Option<usize>) -> Option<HashSet<String>>
     };
     let top = ctx.config.collect.powerbi_page_size;
     let token = ctx.token(&ctx.config.scopes.powerbi);
-    let mut pager = SkipPager::new(&ctx.http, ApiRequest::get(url).bearer(token), top);
+    let mut pager = SkipPager::new(
+        &ctx.http,
+        ApiRequest::get(url).bearer(token).for_collector(COLLECTOR),
+        top,
+    );
     let mut read = HashSet::new();
     loop {
         ctx.powerbi_limits.groups.acquire().await;
@@ -241,7 +245,9 @@ async fn scanner(ctx: &Ctx, skip: &HashSet<String>) {
         Err(e) => return ctx.scope_error(COLLECTOR, None, e.to_string()),
     };
     ctx.powerbi_limits.modified.acquire().await;
-    let req = ApiRequest::get(url).bearer(token.clone());
+    let req = ApiRequest::get(url)
+        .bearer(token.clone())
+        .for_collector(COLLECTOR);
     let listed = async {
         let resp = ctx.http.send(&req).await?;
         let body = resp.json()?;
@@ -298,7 +304,8 @@ async fn scan(ctx: &Ctx, ids: Vec<String>) {
         let url = build_url(base(ctx), "/v1.0/myorg/admin/workspaces/getInfo", &[])?;
         ctx.powerbi_limits.get_info.acquire().await;
         let req = ApiRequest::post_json(url, serde_json::json!({ "workspaces": ids }))
-            .bearer(token.clone());
+            .bearer(token.clone())
+            .for_collector(COLLECTOR);
         let resp = ctx.http.send(&req).await?;
         let body = resp.json()?;
         let scan_id = text(&body, "/id")
@@ -323,7 +330,11 @@ async fn scan(ctx: &Ctx, ids: Vec<String>) {
             ctx.powerbi_limits.scan_status.acquire().await;
             let status_resp = ctx
                 .http
-                .send(&ApiRequest::get(url).bearer(token.clone()))
+                .send(
+                    &ApiRequest::get(url)
+                        .bearer(token.clone())
+                        .for_collector(COLLECTOR),
+                )
                 .await?;
             let status = status_resp.json()?;
             match text(&status, "/status").unwrap_or("") {
@@ -360,7 +371,11 @@ async fn scan(ctx: &Ctx, ids: Vec<String>) {
         ctx.powerbi_limits.scan_result.acquire().await;
         let result = ctx
             .http
-            .send(&ApiRequest::get(url).bearer(token.clone()))
+            .send(
+                &ApiRequest::get(url)
+                    .bearer(token.clone())
+                    .for_collector(COLLECTOR),
+            )
             .await?;
         let body = result.json()?;
         if !body.get("workspaces").is_some_and(Value::is_array) {

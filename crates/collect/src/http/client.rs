@@ -3,21 +3,23 @@
 
 use super::error::{HttpError, status_message};
 use super::guard;
-use super::limiter::{HostLimits, host_key};
+use super::limiter::{Answer, HostLimits, HostUsage, host_key};
 use super::retry::{RetryPolicy, describe_wait, is_retryable_status, parse_retry_after};
 use super::url::Endpoint;
 use crate::auth::{AuthError, TokenSource};
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use url::Url;
 
 /// Settings of an [`HttpClient`].
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    /// Requests in flight per host.
+    /// The most requests in flight per host: each host's adaptive window grows up to
+    /// this (see [`super::limiter`]).
     pub concurrency: usize,
     pub retry: RetryPolicy,
     /// Log every attempt at `info` (otherwise `debug`).
@@ -33,7 +35,7 @@ pub struct HttpSettings {
 impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
-            concurrency: 8,
+            concurrency: crate::config::DEFAULT_CONCURRENCY_CAP,
             retry: RetryPolicy::default(),
             verbose: false,
             timeout: Duration::from_secs(120),
@@ -50,6 +52,9 @@ pub struct ApiRequest {
     pub token: Option<Arc<dyn TokenSource>>,
     pub headers: Vec<(&'static str, String)>,
     pub json: Option<serde_json::Value>,
+    /// What the request is for (a collector name such as `canvas_app_permissions`), to
+    /// count requests per kind; empty when not said.
+    pub purpose: &'static str,
 }
 
 impl ApiRequest {
@@ -60,6 +65,7 @@ impl ApiRequest {
             token: None,
             headers: Vec::new(),
             json: None,
+            purpose: "",
         }
     }
 
@@ -75,6 +81,12 @@ impl ApiRequest {
 
     pub fn bearer(mut self, token: Arc<dyn TokenSource>) -> ApiRequest {
         self.token = Some(token);
+        self
+    }
+
+    /// Counts the request's attempts under `collector` ([`HttpClient::requests_by_purpose`]).
+    pub fn for_collector(mut self, collector: &'static str) -> ApiRequest {
+        self.purpose = collector;
         self
     }
 
@@ -113,6 +125,8 @@ pub struct HttpClient {
     settings: HttpSettings,
     limits: HostLimits,
     requests: AtomicU64,
+    /// Attempts per [`ApiRequest::purpose`].
+    by_purpose: Mutex<BTreeMap<&'static str, u64>>,
     stopped: AtomicBool,
 }
 
@@ -130,9 +144,10 @@ impl HttpClient {
             })?;
         Ok(HttpClient {
             client,
-            limits: HostLimits::new(settings.concurrency),
+            limits: HostLimits::new(settings.concurrency, settings.verbose),
             settings,
             requests: AtomicU64::new(0),
+            by_purpose: Mutex::new(BTreeMap::new()),
             stopped: AtomicBool::new(false),
         })
     }
@@ -146,6 +161,22 @@ impl HttpClient {
     /// HTTP attempts sent so far (retries included).
     pub fn requests_sent(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// HTTP attempts sent so far per [`ApiRequest::purpose`] (retries included);
+    /// requests that named none are counted under `other`.
+    pub fn requests_by_purpose(&self) -> BTreeMap<String, u64> {
+        self.by_purpose
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (if k.is_empty() { "other" } else { k }.to_string(), *v))
+            .collect()
+    }
+
+    /// Per host: requests, throttles, requests in flight, the window; busiest first.
+    pub fn host_usage(&self) -> Vec<HostUsage> {
+        self.limits.usage()
     }
 
     pub fn settings(&self) -> &HttpSettings {
@@ -181,7 +212,7 @@ impl HttpClient {
                 .request(req, &endpoint)
                 .await?
                 .timeout(self.settings.timeout.min(remaining));
-            let slot = self
+            let mut slot = self
                 .limits
                 .acquire(&host)
                 .await
@@ -191,6 +222,12 @@ impl HttpClient {
                 })?;
             let started = Instant::now();
             self.requests.fetch_add(1, Ordering::Relaxed);
+            *self
+                .by_purpose
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(req.purpose)
+                .or_default() += 1;
             let outcome = match builder.send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -217,6 +254,12 @@ impl HttpClient {
             {
                 self.limits.pause(&host, d);
             }
+            // What the answer says about the host's load sizes its window.
+            slot.answered(match &outcome {
+                Ok((200..=299, _, _)) => Answer::Served,
+                Ok((429 | 503, _, _)) => Answer::Throttled,
+                _ => Answer::Other,
+            });
             drop(slot);
             let elapsed = started.elapsed();
             spent += elapsed;

@@ -2,7 +2,8 @@
 //! - [`guard`]: read-only and transport checks, before any network I/O;
 //! - [`retry`]: the one retry rule (statuses, `Retry-After`, backoff);
 //! - [`url`]: building URLs the way the APIs read them, and showing them without secrets;
-//! - [`limiter`]: how many requests go out per host, and published quotas;
+//! - [`limiter`]: how many requests go out per host (an adaptive window each), and
+//!   published quotas;
 //! - [`paging`]: `nextLink` and `$top`/`$skip` listings;
 //! - `client`: [`HttpClient`], which puts them together, and `error`: [`HttpError`].
 //!
@@ -22,6 +23,6 @@ pub mod url;
 pub use client::{ApiRequest, ApiResponse, HttpClient, HttpSettings};
 pub use error::{HttpError, api_error};
 pub use guard::{check_read_only, check_transport};
-pub use limiter::RateLimit;
+pub use limiter::{HostUsage, RateLimit};
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use url::{Endpoint, UrlError, is_loopback};
