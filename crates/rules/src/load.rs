@@ -577,11 +577,8 @@ impl RuleSet {
                 .iter()
                 .find(|(n, _)| *n == "reasons.toml")
                 .expect("reasons.toml is bundled");
-            reason_book = ReasonBook::parse(
-                &PathBuf::from("<built in>").join(name),
-                text,
-                &mut problems,
-            );
+            reason_book =
+                ReasonBook::parse(&PathBuf::from("<built in>").join(name), text, &mut problems);
         }
         match (problems.is_empty(), eligibility, reason_book) {
             (true, Some(eligibility), Some(reasons)) => Ok(RuleSet {

@@ -28,6 +28,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 mod integrity;
+mod page_headers;
 mod verdicts;
 
 pub use verdicts::VerdictsParquet;
@@ -1023,7 +1024,9 @@ fn load_table(
         });
     }
     let path = dir.join(&entry.file);
-    let actual = sha256_file(&path)?;
+    // Read once: checksummed, then checked and decoded from memory.
+    let bytes = std::fs::read(&path).map_err(|e| SnapshotError::io(&path, e))?;
+    let actual = hex::encode(Sha256::digest(&bytes));
     if !actual.eq_ignore_ascii_case(&entry.sha256) {
         return Err(SnapshotError::ChecksumMismatch {
             path,
@@ -1031,8 +1034,14 @@ fn load_table(
             actual,
         });
     }
-    let file = File::open(&path).map_err(|e| SnapshotError::io(&path, e))?;
-    read_table(file, &path, table, columns, optional, Some(entry.rows))
+    read_table(
+        std::io::Cursor::new(bytes),
+        &path,
+        table,
+        columns,
+        optional,
+        Some(entry.rows),
+    )
 }
 
 /// Runs `read`, turning a panic into `Err` without the panic message on stderr: the
@@ -1067,6 +1076,9 @@ fn read_table<R: polars::io::mmap::MmapBytesReader>(
     // One chunk per column: the audit indexes rows directly, and a frame read in row
     // groups would otherwise be copied whole into one chunk later, beside itself. A
     // file the Parquet reader cannot cope with must be an error naming it, not a crash.
+    if let Some(bytes) = source.to_bytes() {
+        page_headers::check(bytes).map_err(&corrupt)?;
+    }
     let read = quietly_catching_panics(|| ParquetReader::new(source).set_rechunk(true).finish());
     let df = match read {
         Ok(Ok(df)) => df,

@@ -443,3 +443,25 @@ fn an_unknown_resource_type_or_principal_type_is_refused() {
         "{err}"
     );
 }
+
+/// Found by fuzzing: a table whose page header claims 2^61 values in a one-row row group
+/// made the Parquet reader ask for that much memory and abort the process. It is refused
+/// before the reader sees it.
+#[test]
+fn a_page_claiming_more_values_than_its_rows_is_refused_not_a_crash() {
+    let input = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzzing/regressions/snapshot_table/huge-page-value-count"
+    ))
+    .unwrap();
+    let table = palaudit_snapshot::TABLES[usize::from(input[0]) % 5];
+    let err = palaudit_snapshot::read_table_bytes(table, input[1..].to_vec())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("corrupt table: row group 0: a page of column"),
+        "{err}"
+    );
+    assert!(err.contains("the row group has 1 rows"), "{err}");
+}
