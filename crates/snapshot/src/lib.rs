@@ -1034,14 +1034,7 @@ fn load_table(
             actual,
         });
     }
-    read_table(
-        std::io::Cursor::new(bytes),
-        &path,
-        table,
-        columns,
-        optional,
-        Some(entry.rows),
-    )
+    read_table(bytes, &path, table, columns, optional, Some(entry.rows))
 }
 
 /// Runs `read`, turning a panic into `Err` without the panic message on stderr: the
@@ -1059,10 +1052,10 @@ fn quietly_catching_panics<T>(read: impl FnOnce() -> T) -> std::thread::Result<T
     result
 }
 
-/// Reads one table from `source` (named `path` in messages) and checks it against its
+/// Reads one table from the file's `bytes` (named `path` in messages) and checks it against its
 /// columns and the integrity rules; `rows` is the count the manifest records.
-fn read_table<R: polars::io::mmap::MmapBytesReader>(
-    source: R,
+fn read_table(
+    bytes: Vec<u8>,
     path: &Path,
     table: &str,
     columns: &'static [(&'static str, Kind)],
@@ -1076,10 +1069,13 @@ fn read_table<R: polars::io::mmap::MmapBytesReader>(
     // One chunk per column: the audit indexes rows directly, and a frame read in row
     // groups would otherwise be copied whole into one chunk later, beside itself. A
     // file the Parquet reader cannot cope with must be an error naming it, not a crash.
-    if let Some(bytes) = source.to_bytes() {
-        page_headers::check(bytes).map_err(&corrupt)?;
-    }
-    let read = quietly_catching_panics(|| ParquetReader::new(source).set_rechunk(true).finish());
+    let source = polars_buffer::Buffer::from(bytes);
+    page_headers::check(&source).map_err(&corrupt)?;
+    let read = quietly_catching_panics(|| {
+        ParquetReader::new(std::io::Cursor::new(source))
+            .set_rechunk(true)
+            .finish()
+    });
     let df = match read {
         Ok(Ok(df)) => df,
         Ok(Err(e)) => return Err(corrupt(e.to_string())),
@@ -1132,14 +1128,7 @@ pub fn read_table_bytes(table: &str, bytes: Vec<u8>) -> Result<usize, SnapshotEr
         _ => (SystemUser::COLUMNS, SystemUser::OPTIONAL),
     };
     let path = PathBuf::from(format!("{table}.parquet"));
-    let df = read_table(
-        std::io::Cursor::new(bytes),
-        &path,
-        table,
-        columns,
-        optional,
-        None,
-    )?;
+    let df = read_table(bytes, &path, table, columns, optional, None)?;
     Ok(df.height())
 }
 

@@ -15,10 +15,10 @@ use std::io::Cursor;
 /// groups of 65,536 rows; its largest pages are a few MiB).
 const MAX_PAGE_BYTES: usize = 256 * 1024 * 1024;
 
-/// Checks that no page of `bytes` declares more values than its row group has rows.
-pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
-    let metadata = read_metadata(&mut Cursor::new(bytes)).map_err(|e| e.to_string())?;
-    let buffer = polars_buffer::Buffer::from(bytes.to_vec());
+/// Checks that no page of the file in `buffer` declares more values than its row group
+/// has rows. The buffer is shared, not copied, by the page readers.
+pub(crate) fn check(buffer: &polars_buffer::Buffer<u8>) -> Result<(), String> {
+    let metadata = read_metadata(&mut Cursor::new(buffer.as_ref())).map_err(|e| e.to_string())?;
     for (g, group) in metadata.row_groups.iter().enumerate() {
         let rows = group.num_rows();
         for column in group.parquet_columns() {

@@ -53,7 +53,8 @@ fn upn_key(e: Expr) -> Expr {
         .str()
         .strip_chars(null_str())
         .str()
-        .replace(lit(r"^(.+)_([^_#]+)#ext#.*$"), lit("${1}@${2}"), false)
+        // Up to the first `#ext#` (a UPN has no other `#`), split at its last `_`.
+        .replace(lit(r"^([^#]+)_([^_#]+)#ext#.*$"), lit("${1}@${2}"), false)
 }
 
 fn kind_is(kind: PrincipalIdKind) -> Expr {
@@ -724,6 +725,9 @@ mod tests {
             "PAT@fabrikam.com",
             " svc-fabrikam@contoso.onmicrosoft.com ",
             "weird#ext#@x",
+            "a_b#ext#c_d#ext#@x",
+            "_#EXT#@x",
+            "a_#EXT#@x",
         ];
         let df = DataFrame::new(
             samples.len(),
