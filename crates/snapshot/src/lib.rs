@@ -1070,7 +1070,16 @@ fn read_table(
     // groups would otherwise be copied whole into one chunk later, beside itself. A
     // file the Parquet reader cannot cope with must be an error naming it, not a crash.
     let source = polars_buffer::Buffer::from(bytes);
-    page_headers::check(&source).map_err(&corrupt)?;
+    // The page headers are read by the same Parquet code, which panics on some of them.
+    match quietly_catching_panics(|| page_headers::check(&source)) {
+        Ok(Ok(())) => {}
+        Ok(Err(message)) => return Err(corrupt(message)),
+        Err(_) => {
+            return Err(corrupt(
+                "the Parquet reader failed on this file's metadata".into(),
+            ));
+        }
+    }
     let read = quietly_catching_panics(|| {
         ParquetReader::new(std::io::Cursor::new(source))
             .set_rechunk(true)
