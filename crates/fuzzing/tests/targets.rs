@@ -72,6 +72,7 @@ fn seeded_mutations_never_panic() {
     let mut failures = Vec::new();
     for target in Target::ALL {
         let pool = seeds(target, scratch.path());
+        assert!(!pool.is_empty(), "{} has no seeds", target.name());
         let mut rng = StdRng::seed_from_u64(first_seed);
         for i in 0..iters {
             let (_, base) = &pool[i as usize % pool.len()];

@@ -107,6 +107,15 @@ fn manifest(out: &Path) -> Manifest {
     serde_json::from_slice(&std::fs::read(out.join(MANIFEST_FILE)).unwrap()).unwrap()
 }
 
+/// Writes `m` as the snapshot's manifest, sealed again as a writer would seal it.
+fn save_sealed(out: &Path, m: Manifest) {
+    std::fs::write(
+        out.join(MANIFEST_FILE),
+        serde_json::to_vec_pretty(&m.sealed()).unwrap(),
+    )
+    .unwrap();
+}
+
 /// Rewrites one table through `edit` and then records its checksum and seals the
 /// manifest again, as a tool that wrote the table itself would: only the integrity
 /// checks, not the checksums, can catch what `edit` did.
@@ -123,11 +132,7 @@ fn rewrite_table(out: &Path, table: &str, edit: impl FnOnce(DataFrame) -> DataFr
     let entry = m.tables.get_mut(table).unwrap();
     entry.sha256 = hex::encode(Sha256::digest(std::fs::read(&path).unwrap()));
     entry.rows = df.height() as u64;
-    std::fs::write(
-        out.join(MANIFEST_FILE),
-        serde_json::to_vec_pretty(&m.sealed()).unwrap(),
-    )
-    .unwrap();
+    save_sealed(out, m);
 }
 
 fn replace_str_column(df: DataFrame, name: &str, values: Vec<Option<&str>>) -> DataFrame {
@@ -193,11 +198,7 @@ fn a_table_the_manifest_does_not_list_is_refused() {
     let out = written(dir.path(), &sample(TENANT));
     let mut m = manifest(&out);
     m.tables.remove("environments");
-    std::fs::write(
-        out.join(MANIFEST_FILE),
-        serde_json::to_vec(&m.sealed()).unwrap(),
-    )
-    .unwrap();
+    save_sealed(&out, m);
     let err = open_err(&out);
     assert!(
         err.to_string()
@@ -212,11 +213,7 @@ fn an_empty_table_file_name_is_named_as_such() {
     let out = written(dir.path(), &sample(TENANT));
     let mut m = manifest(&out);
     m.tables.get_mut("resources").unwrap().file = String::new();
-    std::fs::write(
-        out.join(MANIFEST_FILE),
-        serde_json::to_vec(&m.sealed()).unwrap(),
-    )
-    .unwrap();
+    save_sealed(&out, m);
     let err = open_err(&out);
     assert!(
         err.to_string()
