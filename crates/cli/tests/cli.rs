@@ -2,9 +2,10 @@
 //! Snapshots are built from the rule cases in `fixtures/cases/`, so these tests need no
 //! network.
 
+mod common;
+
 use assert_cmd::Command;
-use chrono::{TimeZone, Utc};
-use palaudit_model::Inventory;
+use common::case_tenant;
 use std::path::{Path, PathBuf};
 
 fn repo() -> PathBuf {
@@ -30,20 +31,6 @@ fn palaudit(args: &[&str], dir: &Path) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).replace(&dir.display().to_string(), "[DIR]"),
     }
-}
-
-/// Writes the tenant and roster of a rule case into `dir` (snapshot + identities.csv).
-fn case_tenant(case: &str, dir: &Path) {
-    let text = std::fs::read_to_string(repo().join("fixtures/cases").join(case)).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let inv: Inventory = serde_json::from_value(v["inventory"].clone()).unwrap();
-    let at = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
-    palaudit_snapshot::write_inventory(&inv, &dir.join("snapshot"), at).unwrap();
-    std::fs::write(
-        dir.join("identities.csv"),
-        v["identities"].as_str().unwrap(),
-    )
-    .unwrap();
 }
 
 #[test]

@@ -4,28 +4,12 @@
 
 mod common;
 
-use chrono::{TimeZone, Utc};
 use common::*;
-use palaudit_model::Inventory;
 use std::collections::BTreeSet;
 use std::path::Path;
 
 fn palaudit(dir: &Path, args: &[&str]) -> (i32, String, String) {
     run_in(dir, "unused-token-value", args)
-}
-
-/// A snapshot and identities file for a rule case, in `dir`.
-fn case_tenant(case: &str, dir: &Path) {
-    let text = std::fs::read_to_string(repo().join("fixtures/cases").join(case)).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let inv: Inventory = serde_json::from_value(v["inventory"].clone()).unwrap();
-    let at = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
-    palaudit_snapshot::write_inventory(&inv, &dir.join("snapshot"), at).unwrap();
-    std::fs::write(
-        dir.join("identities.csv"),
-        v["identities"].as_str().unwrap(),
-    )
-    .unwrap();
 }
 
 #[test]

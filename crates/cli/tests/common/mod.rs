@@ -12,6 +12,22 @@ pub fn repo() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
+/// Writes the tenant and roster of a rule case (`fixtures/cases/<case>`) into `dir`: a
+/// snapshot in `dir/snapshot` and `dir/identities.csv`.
+pub fn case_tenant(case: &str, dir: &Path) {
+    use chrono::TimeZone;
+    let text = std::fs::read_to_string(repo().join("fixtures/cases").join(case)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let inv: palaudit_model::Inventory = serde_json::from_value(v["inventory"].clone()).unwrap();
+    let at = chrono::Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
+    palaudit_snapshot::write_inventory(&inv, &dir.join("snapshot"), at).unwrap();
+    std::fs::write(
+        dir.join("identities.csv"),
+        v["identities"].as_str().unwrap(),
+    )
+    .unwrap();
+}
+
 /// A replay server for `fixtures/tenants/<name>` on its own runtime, which keeps serving
 /// while a test blocks on the `palaudit` process.
 pub struct Served {
