@@ -6,7 +6,7 @@
 //! Not part of palaudit's interface: only the fuzzers call these.
 
 use crate::collectors::{dataverse, environments, flows, graph, permissions, powerapps, powerbi};
-use crate::http::paging::{may_follow, next_link, parse_page};
+use crate::http::paging::{may_follow, next_link, parse_page, take_items};
 use crate::http::{Endpoint, parse_retry_after};
 use palaudit_model::ResourceType;
 use serde_json::Value;
@@ -104,10 +104,7 @@ fn page_items(raw: &[u8]) -> Vec<Value> {
         let _ = may_follow(&first.origin(), &first, &next);
         let _ = Endpoint::new(&reqwest::Method::GET, &next);
     }
-    match body.get("value") {
-        Some(Value::Array(items)) => items.clone(),
-        _ => Vec::new(),
-    }
+    take_items(body)
 }
 
 fn read_item(api: Api, item: &Value) -> usize {

@@ -101,7 +101,7 @@ impl SeenItems {
 }
 
 /// The `value` array of a page [`parse_page`] accepted.
-fn take_items(body: Value) -> Vec<Value> {
+pub(crate) fn take_items(body: Value) -> Vec<Value> {
     match body {
         Value::Object(mut m) => match m.remove("value") {
             Some(Value::Array(items)) => items,
