@@ -108,6 +108,57 @@ impl Identity {
     }
 }
 
+/// Roster identities by each of their match keys ([`Identity::match_keys`]), for matching
+/// many records (role holders, directory rows) against a small roster with one hash
+/// lookup per key. Built over any subset of the roster; positions are the ones given.
+#[derive(Debug, Default)]
+pub struct RosterIndex {
+    /// Per match key, in `MATCH_KEY_NAMES` order: key → identity positions, ascending.
+    keys: [HashMap<String, Vec<usize>>; 3],
+}
+
+impl RosterIndex {
+    /// Indexes `identities`, each with the position matches report it by.
+    pub fn new<'a>(identities: impl IntoIterator<Item = (usize, &'a Identity)>) -> RosterIndex {
+        let mut index = RosterIndex::default();
+        for (position, identity) in identities {
+            for (by, key) in identity.match_keys().into_iter().enumerate() {
+                if let Some(key) = key {
+                    let positions = index.keys[by].entry(key).or_default();
+                    if positions.last() != Some(&position) {
+                        positions.push(position);
+                    }
+                }
+            }
+        }
+        index
+    }
+
+    /// Every identity that a record with these keys (object id, app id, UPN match key,
+    /// each already normalised as [`Identity::match_keys`] normalises) names, once each,
+    /// in position order, with the strongest key that matched (an index into
+    /// [`MATCH_KEY_NAMES`]). Appends to `out`, which is left sorted by position.
+    pub fn matches(&self, keys: [Option<&str>; 3], out: &mut Vec<(usize, usize)>) {
+        let start = out.len();
+        for (by, key) in keys.into_iter().enumerate() {
+            let Some(positions) = key.and_then(|k| self.keys[by].get(k)) else {
+                continue;
+            };
+            for &p in positions {
+                if !out[start..].iter().any(|(q, _)| *q == p) {
+                    out.push((p, by));
+                }
+            }
+        }
+        out[start..].sort_unstable();
+    }
+
+    /// True when no identity has any key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.iter().all(HashMap::is_empty)
+    }
+}
+
 /// One problem in an identities file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -495,6 +546,40 @@ mod tests {
             PrincipalKind::ServicePrincipal
         );
         assert_eq!(r.for_tenant(&T.to_uppercase()).count(), 2);
+    }
+
+    #[test]
+    fn the_index_finds_each_identity_once_by_its_strongest_key() {
+        let r = parse(&format!(
+            "1234567,{T},user,9723D9B0-B8D6-48AF-B381-FB4A9F0403E4,,pat_fabrikam.com#EXT#@contoso.onmicrosoft.com,Pat\n\
+             7654321,{T},service_principal,,0f747967-84c4-4f29-84c2-682fb00390c8,,Deploy\n\
+             1111111,0f0e0d0c-0b0a-4908-8706-050403020100,user,,,pat@fabrikam.com,Pat elsewhere\n"
+        ))
+        .unwrap();
+        let index = RosterIndex::new(r.identities.iter().enumerate());
+        let mut out = Vec::new();
+        // Pat's object id and guest UPN key both match identity 0: once, by object id;
+        // the UPN key also names identity 2 (a row for another tenant).
+        index.matches(
+            [
+                Some("9723d9b0-b8d6-48af-b381-fb4a9f0403e4"),
+                None,
+                Some("pat@fabrikam.com"),
+            ],
+            &mut out,
+        );
+        assert_eq!(out, [(0, 0), (2, 2)]);
+        out.clear();
+        index.matches(
+            [None, Some("0f747967-84c4-4f29-84c2-682fb00390c8"), None],
+            &mut out,
+        );
+        assert_eq!(out, [(1, 1)]);
+        out.clear();
+        index.matches([Some("nobody"), None, None], &mut out);
+        assert!(out.is_empty());
+        assert!(!index.is_empty());
+        assert!(RosterIndex::new([]).is_empty());
     }
 
     #[test]

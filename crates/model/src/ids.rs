@@ -3,9 +3,23 @@
 //! The APIs disagree on case (Power BI returns upper-case workspace ids, Power Apps mixes
 //! `default-…` and `Default-…`), so every comparison goes through these helpers.
 
+use std::borrow::Cow;
+
 /// Lower-cases and trims an identifier (GUID, environment name, UPN).
 pub fn norm(id: &str) -> String {
     id.trim().to_ascii_lowercase()
+}
+
+/// [`norm`], borrowing `id` when it is already normal (trimmed, no ASCII capitals), as
+/// the GUIDs the admin APIs hand out nearly always are: the audit normalises millions of
+/// them and copies only the ones that change.
+pub fn norm_cow(id: &str) -> Cow<'_, str> {
+    let trimmed = id.trim();
+    if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(trimmed.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(trimmed)
+    }
 }
 
 /// True when `s` is a GUID in the 8-4-4-4-12 hexadecimal form (any case).
@@ -56,6 +70,16 @@ pub fn upn_match_key(upn: &str) -> String {
     guest_external_address(upn).unwrap_or_else(|| norm(upn))
 }
 
+/// [`upn_match_key`], borrowing `upn` when it is already its own key (no `#`, so not in
+/// the guest form, and already normal).
+pub fn upn_match_key_cow(upn: &str) -> Cow<'_, str> {
+    if upn.contains('#') {
+        Cow::Owned(upn_match_key(upn))
+    } else {
+        norm_cow(upn)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +119,26 @@ mod tests {
             upn_match_key("pat@contoso.com")
         );
         assert!(upn_keys("  ").is_empty());
+    }
+
+    #[test]
+    fn borrowed_keys_equal_the_copied_ones() {
+        for s in [
+            "37ea6004-f07b-46ca-8ef3-a256b67b4dbb",
+            "94E57E92-CEE2-486D-8CC8-218C97200579",
+            "  pat@contoso.com ",
+            "Pat_Fabrikam.com#EXT#@contoso.onmicrosoft.com",
+            "weird#ext#@x",
+            "José@Contoso.com",
+            "",
+            " \t",
+        ] {
+            assert_eq!(norm_cow(s), norm(s), "{s:?}");
+            assert_eq!(upn_match_key_cow(s), upn_match_key(s), "{s:?}");
+        }
+        assert!(matches!(
+            norm_cow("37ea6004-f07b-46ca-8ef3-a256b67b4dbb"),
+            Cow::Borrowed(_)
+        ));
     }
 }

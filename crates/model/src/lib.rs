@@ -27,7 +27,7 @@ pub use findings::{
     ResourceFacts, Status, Suppression, TypeGuidance, Verdict,
 };
 pub use identities::{
-    AccountKind, IdentitiesError, Identity, MATCH_KEY_NAMES, PrincipalKind, Roster,
+    AccountKind, IdentitiesError, Identity, MATCH_KEY_NAMES, PrincipalKind, Roster, RosterIndex,
 };
 pub use inventory::{
     Environment, Inventory, Principal, PrincipalIdKind, PrincipalType, Resource, ResourceType,

@@ -13,6 +13,7 @@ use palaudit_model::{
     PrincipalIdKind, PrincipalKind, PrincipalType, Reason, ResourceType, Role, Roster, Status,
     Verdict, ids,
 };
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -67,13 +68,13 @@ pub(crate) struct HolderRow<'a> {
     pub id_kind: PrincipalIdKind,
     pub principal_type: PrincipalType,
     /// The id the API named the holder by.
-    pub principal_id: Option<&'a str>,
+    pub principal_id: Option<Cow<'a, str>>,
     /// The Entra object id it resolves to.
-    pub object_id: Option<&'a str>,
-    pub upn: Option<&'a str>,
+    pub object_id: Option<Cow<'a, str>>,
+    pub upn: Option<Cow<'a, str>>,
     /// [`ids::upn_match_key`] of `upn`.
-    pub upn_key: Option<&'a str>,
-    pub display_name: Option<&'a str>,
+    pub upn_key: Option<Cow<'a, str>>,
+    pub display_name: Option<Cow<'a, str>>,
     pub assigned_on: Option<DateTime<Utc>>,
     /// What the directory (and the environment's Dataverse user) says of the identity.
     pub health: IdentityHealth,
@@ -90,11 +91,14 @@ impl HolderRow<'_> {
     /// `actor_kind` is how the resource type names its actors.
     fn is_actor(&self, actor: &str, actor_kind: PrincipalIdKind) -> bool {
         match actor_kind {
-            PrincipalIdKind::Upn => self.upn_key == Some(ids::upn_match_key(actor).as_str()),
-            PrincipalIdKind::EntraObjectId => {
-                self.object_id == Some(actor) || self.principal_id == Some(actor)
+            PrincipalIdKind::Upn => {
+                self.upn_key.as_deref() == Some(ids::upn_match_key_cow(actor).as_ref())
             }
-            _ => self.id_kind == actor_kind && self.principal_id == Some(actor),
+            PrincipalIdKind::EntraObjectId => {
+                self.object_id.as_deref() == Some(actor)
+                    || self.principal_id.as_deref() == Some(actor)
+            }
+            _ => self.id_kind == actor_kind && self.principal_id.as_deref() == Some(actor),
         }
     }
 
@@ -196,12 +200,13 @@ pub(crate) fn decide(ctx: &Context, res: &ResourceRow, holders: &[HolderRow]) ->
                 role,
                 principal_id: h
                     .object_id
-                    .or(h.principal_id)
+                    .as_deref()
+                    .or(h.principal_id.as_deref())
                     .unwrap_or_default()
                     .to_owned(),
                 principal_type: h.principal_type,
-                display_name: h.display_name.map(str::to_owned),
-                upn: h.upn.map(str::to_owned),
+                display_name: h.display_name.as_deref().map(str::to_owned),
+                upn: h.upn.as_deref().map(str::to_owned),
             });
             if matches!(h.principal_type, PrincipalType::Group | PrincipalType::Team) {
                 reasons.insert(Reason::GroupPrincipal);
@@ -242,13 +247,19 @@ pub(crate) fn decide(ctx: &Context, res: &ResourceRow, holders: &[HolderRow]) ->
                     partner_id: identity.partner_id.clone(),
                     principal_id: h
                         .object_id
+                        .as_deref()
                         .unwrap_or_else(|| identity.principal_id())
                         .to_owned(),
                     display_name: h
                         .display_name
+                        .as_deref()
                         .map(str::to_owned)
                         .or_else(|| identity.display_name.clone()),
-                    upn: h.upn.map(str::to_owned).or_else(|| identity.upn.clone()),
+                    upn: h
+                        .upn
+                        .as_deref()
+                        .map(str::to_owned)
+                        .or_else(|| identity.upn.clone()),
                     role,
                     matched_by: m.matched_by.into(),
                     qualifies: disqualified_by.is_none(),
@@ -477,8 +488,8 @@ mod tests {
             role: Some(role),
             id_kind: PrincipalIdKind::EntraObjectId,
             principal_type: PrincipalType::User,
-            principal_id: Some(oid),
-            object_id: Some(oid),
+            principal_id: Some(oid.into()),
+            object_id: Some(oid.into()),
             upn: None,
             upn_key: None,
             display_name: None,

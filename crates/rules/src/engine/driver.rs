@@ -1,16 +1,16 @@
-//! The driver: resources in report order, judged batch by batch, each verdict handed on
-//! as soon as it is reached.
+//! The driver: resources in report order, each judged and handed on as soon as it is
+//! reached.
 //!
 //! Resources are put in report order first (environment name, environment id, resource
-//! type, resource name, resource id) and every role assignment is keyed to its
-//! resource's position once; then assignments are resolved in batches of [`BATCH`]
-//! resources, so the joined rows held at once stay bounded however large the tenant is. A
+//! type, resource name, resource id) and every role assignment is placed by its
+//! resource's position once; then each resource's holders are resolved, decided and
+//! emitted, one resource at a time, so nothing per resource outlives its verdict. A
 //! caller streaming to a [`VerdictSink`] holds only the aggregates and the verdicts that
 //! are not attributed (the [`AuditSummary`]); [`evaluate`] keeps every verdict, for tests
 //! and small tenants.
 
 use super::decide::{Context, Env, decide};
-use super::resolve::{self, EvalError, Resources};
+use super::resolve::{self, Assignments, EvalError, LookupColumns, Lookups, Placement, Resources};
 use super::roster::roster_findings;
 use crate::load::RuleSet;
 use palaudit_model::{
@@ -18,11 +18,7 @@ use palaudit_model::{
     VerdictSink, ids,
 };
 use palaudit_snapshot::Frames;
-use polars::prelude::IdxSize;
 use std::collections::HashMap;
-
-/// Resources judged per batch of joins.
-const BATCH: usize = 100_000;
 
 /// Evaluates every resource of `frames` for the customer tenant `tenant_id`, holding
 /// every verdict.
@@ -32,7 +28,19 @@ pub fn evaluate(
     roster: &Roster,
     rules: &RuleSet,
 ) -> Result<Findings, EvalError> {
-    evaluate_in_batches(frames, tenant_id, roster, rules, BATCH)
+    let mut verdicts = Vec::with_capacity(frames.resources.height());
+    let roster = run(frames, tenant_id, roster, rules, |v| {
+        verdicts.push(v);
+        Ok(())
+    })?;
+    Ok(Findings {
+        tenant_id: ids::norm(tenant_id),
+        collected_at: None,
+        collection_errors: Vec::new(),
+        verdicts,
+        guidance: rules.guidance(),
+        roster,
+    })
 }
 
 /// Evaluates every resource of `frames` and streams the audit to `sink`: `begin` with
@@ -48,35 +56,13 @@ pub fn evaluate_into(
 ) -> Result<AuditSummary, EvalError> {
     sink.begin(header).map_err(EvalError::Report)?;
     let mut summary = SummaryBuilder::default();
-    let roster = run(frames, tenant_id, roster, rules, BATCH, |verdict| {
+    let roster = run(frames, tenant_id, roster, rules, |verdict| {
         summary.add(&verdict);
         sink.verdict(&verdict)
     })?;
     let summary = summary.finish(roster);
     sink.end(&summary).map_err(EvalError::Report)?;
     Ok(summary)
-}
-
-pub(crate) fn evaluate_in_batches(
-    frames: &Frames,
-    tenant_id: &str,
-    roster: &Roster,
-    rules: &RuleSet,
-    batch_size: usize,
-) -> Result<Findings, EvalError> {
-    let mut verdicts = Vec::with_capacity(frames.resources.height());
-    let roster = run(frames, tenant_id, roster, rules, batch_size, |v| {
-        verdicts.push(v);
-        Ok(())
-    })?;
-    Ok(Findings {
-        tenant_id: ids::norm(tenant_id),
-        collected_at: None,
-        collection_errors: Vec::new(),
-        verdicts,
-        guidance: rules.guidance(),
-        roster,
-    })
 }
 
 /// Judges every resource, handing each verdict to `emit` in report order; returns the
@@ -86,69 +72,53 @@ fn run(
     tenant_id: &str,
     roster: &Roster,
     rules: &RuleSet,
-    batch_size: usize,
     mut emit: impl FnMut(Verdict) -> Result<(), palaudit_model::SinkError>,
 ) -> Result<RosterFindings, EvalError> {
     let tenant = ids::norm(tenant_id);
     let environments = resolve::environments(&frames.environments)?;
-    let resources_df = resolve::resources_frame(&frames.resources)?;
-    let resources = Resources::read(&resources_df)?;
+    let resources = Resources::read(&frames.resources)?;
     let ctx = Context::new(rules, roster);
     let env_of: Vec<Option<&Env>> = (0..resources.len())
-        .map(|r| environments.get(&ids::norm(resources.environment_id(r))))
+        .map(|r| environments.get(ids::norm_cow(resources.environment_id(r)).as_ref()))
         .collect();
     let order = report_order(&resources, &env_of);
-    let mut pos_of_row = vec![0 as IdxSize; order.len()];
-    for (pos, &r) in order.iter().enumerate() {
-        pos_of_row[r as usize] = pos as IdxSize;
-    }
-    let lookups = resolve::Lookups::prepare(frames)?;
-    let ordered = resolve::order_assignments(frames, pos_of_row)?;
-    let assignment_pos = resolve::positions(&ordered)?;
+    let placement = Placement::new(frames, &resources, &order)?;
+    let lookup_columns = LookupColumns::read(frames)?;
+    let lookups = Lookups::prepare(&lookup_columns, roster, &tenant);
+    let assignments = Assignments::read(&frames.role_assignments)?;
 
     // Resources credited to each roster identity, by roster position.
     let mut credits = vec![0u64; roster.identities.len()];
-    let batch_size = batch_size.max(1);
-    let mut first_row = 0usize;
-    for (b, batch) in order.chunks(batch_size).enumerate() {
-        let first_pos = b * batch_size;
-        let end_pos = (first_pos + batch.len()) as IdxSize;
-        let rows =
-            first_row..first_row + assignment_pos[first_row..].partition_point(|p| *p < end_pos);
-        first_row = rows.end;
-        let mut assignments = resolve::resolve_assignments(frames, &ordered, rows, &lookups)?;
-        assignments.rechunk_mut();
-        let matches = resolve::match_roster(&assignments, roster, &tenant)?;
-        let holders = resolve::holder_rows(&assignments, matches)?;
-        let mut next = 0usize;
-        for (i, &r) in batch.iter().enumerate() {
-            let pos = first_pos + i;
-            let r = r as usize;
-            let start = next;
-            while next < holders.rows.len() && holders.positions[next] as usize == pos {
-                next += 1;
-            }
-            let env = env_of[r];
-            let mut decision = decide(&ctx, &resources.row(r, env), &holders.rows[start..next]);
-            // What a fix plan acts on: every verdict of a known environment that is not
-            // attributed carries the resource's facts.
-            if let Some(env) = env
-                && decision.verdict.status != Status::Attributed
-            {
-                decision.verdict.facts = Some(Box::new(resources.facts(r, env)));
-            }
-            if let Some(slot) = decision.credited.and_then(|i| credits.get_mut(i)) {
-                *slot += 1;
-            }
-            emit(decision.verdict).map_err(EvalError::Report)?;
+    let mut matched = Vec::new();
+    let mut holders = Vec::new();
+    for (pos, &r) in order.iter().enumerate() {
+        let r = r as usize;
+        let env_id = ids::norm_cow(resources.environment_id(r));
+        holders.clear();
+        for &a in placement.of(pos) {
+            holders.push(lookups.holder(&assignments, a as usize, &env_id, &mut matched));
         }
+        let env = env_of[r];
+        let actors = resources.actors(r);
+        let mut decision = decide(&ctx, &resources.row(r, env, &actors), &holders);
+        // What a fix plan acts on: every verdict of a known environment that is not
+        // attributed carries the resource's facts.
+        if let Some(env) = env
+            && decision.verdict.status != Status::Attributed
+        {
+            decision.verdict.facts = Some(Box::new(resources.facts(r, env)));
+        }
+        if let Some(slot) = decision.credited.and_then(|i| credits.get_mut(i)) {
+            *slot += 1;
+        }
+        emit(decision.verdict).map_err(EvalError::Report)?;
     }
     roster_findings(&frames.principals, roster, &tenant, &credits)
 }
 
 /// The resources' rows in report order: environment name, environment id (as verdicts
 /// show them), resource type, resource name, resource id; equal keys keep snapshot order.
-fn report_order(resources: &Resources, env_of: &[Option<&Env>]) -> Vec<IdxSize> {
+fn report_order(resources: &Resources, env_of: &[Option<&Env>]) -> Vec<u32> {
     // Environments (and unknown environment ids) ranked once, so the sort compares
     // numbers for them instead of strings.
     let mut env_keys: Vec<(&str, &str)> = (0..resources.len())
@@ -164,7 +134,7 @@ fn report_order(resources: &Resources, env_of: &[Option<&Env>]) -> Vec<IdxSize> 
     let env_rank: Vec<u32> = (0..resources.len())
         .map(|r| rank[&env_key(resources, env_of, r)])
         .collect();
-    let mut order: Vec<IdxSize> = (0..resources.len() as IdxSize).collect();
+    let mut order: Vec<u32> = (0..resources.len() as u32).collect();
     order.sort_by(|&a, &b| {
         let (a, b) = (a as usize, b as usize);
         (
@@ -232,26 +202,6 @@ mod tests {
             serde_json::from_value(v["inventory"].clone()).unwrap();
         let roster = Roster::parse(v["identities"].as_str().unwrap().as_bytes()).unwrap();
         (inv, roster)
-    }
-
-    #[test]
-    fn batching_does_not_change_any_verdict() {
-        let rules = RuleSet::bundled();
-        for name in [
-            "latest_partner_wins.pass.json",
-            "identity_deleted.pass.json",
-            "owner_unresolved.pass.json",
-            "non_production_environment.pass.json",
-        ] {
-            let (inv, roster) = case(name);
-            assert!(inv.resources.len() > 1, "{name} needs several resources");
-            let frames = Frames::of(&inv).unwrap();
-            let whole =
-                evaluate_in_batches(&frames, &inv.tenant_id, &roster, &rules, 1000).unwrap();
-            let one_by_one =
-                evaluate_in_batches(&frames, &inv.tenant_id, &roster, &rules, 1).unwrap();
-            assert_eq!(whole, one_by_one, "{name}");
-        }
     }
 
     #[test]

@@ -1,20 +1,34 @@
-//! Resolving: the snapshot's tables joined, in polars, into typed rows for the decision.
+//! Resolving: the snapshot's tables joined into typed rows for the decision.
 //!
 //! Each role assignment is resolved to an Entra identity (Dataverse systemusers, Graph
 //! principals, UPN keys) and matched against the roster by object id, app id and UPN key.
-//! Everything columnar happens here; what leaves this room is [`ResourceRow`]s and
-//! [`HolderRow`]s, so the decision never reads a column by name.
+//! Every join here is a hash join built once on its small side — the principals, the
+//! Dataverse users, the roster — and probed from the large one, reading the snapshot's
+//! Arrow columns in place: identifiers are normalised with [`ids::norm_cow`] and
+//! [`ids::upn_match_key_cow`], which copy only the ones that are not already lower-case
+//! and trimmed, so a tenant of a million resources is read without copying its ids.
+//! (The same joins as polars lazy queries cost several times as long and twice the
+//! memory; BENCHMARKS.md has the comparison.)
+//!
+//! Role assignments are placed once by their resource's position in report order, so
+//! the driver walks resources in that order and resolves each one's holders as it goes;
+//! what leaves this room is [`ResourceRow`]s and [`HolderRow`]s, and the decision never
+//! reads a column by name.
 
 use super::decide::{Env, HolderRow, ResourceRow, RosterMatch};
 use super::facts::FactColumns;
 use chrono::{DateTime, Utc};
 use palaudit_model::{
     HealthSignals, IdentityHealth, MATCH_KEY_NAMES, PrincipalIdKind, PrincipalType, ResourceType,
-    Role, Roster, SinkError, ids,
+    Role, Roster, RosterIndex, SinkError, ids,
 };
 use palaudit_snapshot::Frames;
-use polars::prelude::*;
+use polars::prelude::{
+    BooleanChunked, DataFrame, DataType, Int64Chunked, PolarsError, StringChunked, TimeUnit,
+};
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The audit could not run over these tables (a snapshot that passed its checksums but
 /// does not hold what the schema promises), or a report streamed to could not be written.
@@ -37,71 +51,91 @@ pub(crate) fn table_err(table: &'static str) -> impl Fn(PolarsError) -> EvalErro
     }
 }
 
-fn lower(name: &str) -> Expr {
-    col(name).str().to_lowercase()
-}
-
-fn null_str() -> Expr {
-    lit(NULL).cast(DataType::String)
-}
-
-/// The UPN match key as a polars expression; the same rule as [`ids::upn_match_key`]: a
-/// guest UPN `pat_fabrikam.com#EXT#@…` is keyed by `pat@fabrikam.com`.
-fn upn_key(e: Expr) -> Expr {
-    e.str()
-        .to_lowercase()
-        .str()
-        .strip_chars(null_str())
-        .str()
-        // Up to the first `#ext#` (a UPN has no other `#`), split at its last `_`.
-        .replace(lit(r"^([^#]+)_([^_#]+)#ext#.*$"), lit("${1}@${2}"), false)
-}
-
-fn kind_is(kind: PrincipalIdKind) -> Expr {
-    col("principal_id_kind").eq(lit(kind.as_str()))
-}
-
 /// Graph `externalUserState` of a guest whose invitation was never accepted, lower-cased.
 pub(crate) const PENDING_ACCEPTANCE: &str = "pendingacceptance";
 
+/// A string column of a snapshot table, as one Arrow array (a column read in several
+/// chunks is joined once, so a cell is found without searching chunks).
+pub(crate) struct Text(StringChunked);
+
+impl Text {
+    pub(crate) fn read(df: &DataFrame, name: &str, table: &'static str) -> Result<Text, EvalError> {
+        let err = table_err(table);
+        let ca = df.column(name).map_err(&err)?.str().map_err(err)?;
+        Ok(Text(ca.rechunk().into_owned()))
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        self.0.get(i)
+    }
+}
+
+/// A boolean column of a snapshot table, as one Arrow array.
+pub(crate) struct Flags(BooleanChunked);
+
+impl Flags {
+    pub(crate) fn read(
+        df: &DataFrame,
+        name: &str,
+        table: &'static str,
+    ) -> Result<Flags, EvalError> {
+        let err = table_err(table);
+        let ca = df.column(name).map_err(&err)?.bool().map_err(err)?;
+        Ok(Flags(ca.rechunk().into_owned()))
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<bool> {
+        self.0.get(i)
+    }
+}
+
+/// A timestamp column of a snapshot table, as milliseconds since the epoch.
+pub(crate) struct Times(Int64Chunked);
+
+impl Times {
+    fn read(df: &DataFrame, name: &str, table: &'static str) -> Result<Times, EvalError> {
+        let err = table_err(table);
+        let c = df
+            .column(name)
+            .map_err(&err)?
+            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+            .map_err(&err)?;
+        let ms = c
+            .datetime()
+            .map_err(&err)?
+            .physical()
+            .rechunk()
+            .into_owned();
+        Ok(Times(ms))
+    }
+
+    fn get(&self, i: usize) -> Option<DateTime<Utc>> {
+        self.0.get(i).and_then(DateTime::from_timestamp_millis)
+    }
+}
+
+/// A cell with blank values read as missing.
+fn present<'a>(s: Option<Cow<'a, str>>) -> Option<Cow<'a, str>> {
+    s.filter(|s| !s.trim().is_empty())
+}
+
 /// Environment id (lower-cased) → the environment as verdicts show it.
 pub(crate) fn environments(df: &DataFrame) -> Result<HashMap<String, Env>, EvalError> {
-    let err = table_err("environments");
-    let ids = df
-        .column("environment_id")
-        .map_err(&err)?
-        .str()
-        .map_err(&err)?;
-    let names = df
-        .column("display_name")
-        .map_err(&err)?
-        .str()
-        .map_err(&err)?;
-    let types = df
-        .column("environment_type")
-        .map_err(&err)?
-        .str()
-        .map_err(&err)?;
-    let urls = df
-        .column("dataverse_url")
-        .map_err(&err)?
-        .str()
-        .map_err(&err)?;
+    const T: &str = "environments";
+    let ids = Text::read(df, "environment_id", T)?;
+    let names = Text::read(df, "display_name", T)?;
+    let types = Text::read(df, "environment_type", T)?;
+    let urls = Text::read(df, "dataverse_url", T)?;
     let mut map = HashMap::with_capacity(df.height());
-    for (((id, name), ty), url) in ids
-        .iter()
-        .zip(names.iter())
-        .zip(types.iter())
-        .zip(urls.iter())
-    {
-        if let Some(id) = id {
+    for i in 0..df.height() {
+        if let Some(id) = ids.get(i) {
             map.insert(
                 ids::norm(id),
                 Env {
                     id: id.into(),
-                    name: name.unwrap_or(id).into(),
-                    kind: ty.unwrap_or("").into(),
-                    dataverse_url: url.filter(|u| !u.trim().is_empty()).map(Arc::from),
+                    name: names.get(i).unwrap_or(id).into(),
+                    kind: types.get(i).unwrap_or("").into(),
+                    dataverse_url: urls.get(i).filter(|u| !u.trim().is_empty()).map(Arc::from),
                 },
             );
         }
@@ -109,76 +143,29 @@ pub(crate) fn environments(df: &DataFrame) -> Result<HashMap<String, Env>, EvalE
     Ok(map)
 }
 
-/// The resources table in snapshot order (a resource's row is its index), borrowed
-/// column by column from a rechunked frame so that a million resources are not copied
-/// into strings.
+/// The resources table in snapshot order (a resource's row is its index).
 pub(crate) struct Resources<'a> {
     resource_type: Vec<ResourceType>,
-    resource_id: &'a StringChunked,
-    environment_id: &'a StringChunked,
-    display_name: &'a StringChunked,
-    /// (actor column lower-cased, time column), in `ACTIVITY_SOURCES` order: modified,
-    /// published, created.
-    activity: [(&'a StringChunked, Vec<Option<DateTime<Utc>>>); 3],
+    resource_id: Text,
+    environment_id: Text,
+    display_name: Text,
+    /// (actor column, time column), in `ACTIVITY_SOURCES` order: modified, published,
+    /// created.
+    activity: [(Text, Times); 3],
     /// What a fix plan needs beyond the roles (see `facts.rs`).
     facts: FactColumns<'a>,
 }
 
-pub(crate) fn str_col<'a>(
-    df: &'a DataFrame,
-    name: &str,
-    table: &'static str,
-) -> Result<&'a StringChunked, EvalError> {
-    let err = table_err(table);
-    df.column(name).map_err(&err)?.str().map_err(err)
-}
-
-fn time_col(
-    df: &DataFrame,
-    name: &str,
-    table: &'static str,
-) -> Result<Vec<Option<DateTime<Utc>>>, EvalError> {
-    let err = table_err(table);
-    let c = df.column(name).map_err(&err)?;
-    let c = c
-        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
-        .map_err(&err)?;
-    let phys = c.datetime().map_err(&err)?.physical().clone();
-    Ok(phys
-        .iter()
-        .map(|v| v.and_then(DateTime::from_timestamp_millis))
-        .collect())
-}
-
-/// A cell of a rechunked string column, with blank cells read as missing.
-fn cell(c: &StringChunked, i: usize) -> Option<&str> {
-    c.get(i).filter(|s| !s.trim().is_empty())
-}
-
-/// The resources frame the engine reads: actor columns lower-cased, one chunk per column.
-pub(crate) fn resources_frame(df: &DataFrame) -> Result<DataFrame, EvalError> {
-    let mut out = df
-        .clone()
-        .lazy()
-        .with_columns([
-            lower("created_by").str().strip_chars(null_str()),
-            lower("modified_by").str().strip_chars(null_str()),
-            lower("published_by").str().strip_chars(null_str()),
-        ])
-        .collect()
-        .map_err(table_err("resources"))?;
-    out.rechunk_mut();
-    Ok(out)
-}
+/// The activity actors of one resource, normalised; what its [`ResourceRow`] borrows.
+pub(crate) type Actors<'a> = [Option<Cow<'a, str>>; 3];
 
 impl<'a> Resources<'a> {
-    /// Reads the frame [`resources_frame`] prepared.
     pub(crate) fn read(df: &'a DataFrame) -> Result<Resources<'a>, EvalError> {
         const T: &str = "resources";
-        let types = str_col(df, "resource_type", T)?;
+        let types = Text::read(df, "resource_type", T)?;
         let mut resource_type = Vec::with_capacity(df.height());
-        for (i, t) in types.iter().enumerate() {
-            let t = t.unwrap_or("");
+        for i in 0..df.height() {
+            let t = types.get(i).unwrap_or("");
             resource_type.push(t.parse::<ResourceType>().map_err(|e| EvalError::Table {
                 table: T,
                 message: format!("row {i}: {e}"),
@@ -186,21 +173,21 @@ impl<'a> Resources<'a> {
         }
         Ok(Resources {
             resource_type,
-            resource_id: str_col(df, "resource_id", T)?,
-            environment_id: str_col(df, "environment_id", T)?,
-            display_name: str_col(df, "display_name", T)?,
+            resource_id: Text::read(df, "resource_id", T)?,
+            environment_id: Text::read(df, "environment_id", T)?,
+            display_name: Text::read(df, "display_name", T)?,
             activity: [
                 (
-                    str_col(df, "modified_by", T)?,
-                    time_col(df, "modified_time", T)?,
+                    Text::read(df, "modified_by", T)?,
+                    Times::read(df, "modified_time", T)?,
                 ),
                 (
-                    str_col(df, "published_by", T)?,
-                    time_col(df, "published_time", T)?,
+                    Text::read(df, "published_by", T)?,
+                    Times::read(df, "published_time", T)?,
                 ),
                 (
-                    str_col(df, "created_by", T)?,
-                    time_col(df, "created_time", T)?,
+                    Text::read(df, "created_by", T)?,
+                    Times::read(df, "created_time", T)?,
                 ),
             ],
             facts: FactColumns::read(df)?,
@@ -215,31 +202,45 @@ impl<'a> Resources<'a> {
         self.resource_type[r]
     }
 
-    pub(crate) fn resource_id(&self, r: usize) -> &'a str {
+    pub(crate) fn resource_id(&self, r: usize) -> &str {
         self.resource_id.get(r).unwrap_or_default()
     }
 
-    pub(crate) fn environment_id(&self, r: usize) -> &'a str {
+    pub(crate) fn environment_id(&self, r: usize) -> &str {
         self.environment_id.get(r).unwrap_or_default()
     }
 
-    pub(crate) fn display_name(&self, r: usize) -> &'a str {
+    pub(crate) fn display_name(&self, r: usize) -> &str {
         self.display_name.get(r).unwrap_or_default()
     }
 
-    /// Resource `r` as the decision reads it, in environment `env`.
-    pub(crate) fn row<'e>(&'e self, r: usize, env: Option<&'e Env>) -> ResourceRow<'e> {
+    /// Who acted on resource `r`, normalised, for [`Resources::row`]; blank actors and
+    /// actors without a time are missing.
+    pub(crate) fn actors(&self, r: usize) -> Actors<'_> {
+        self.activity
+            .each_ref()
+            .map(|(by, at)| at.get(r).and(present(by.get(r).map(ids::norm_cow))))
+    }
+
+    /// Resource `r` as the decision reads it, in environment `env`, with its `actors`.
+    pub(crate) fn row<'e>(
+        &'e self,
+        r: usize,
+        env: Option<&'e Env>,
+        actors: &'e Actors<'_>,
+    ) -> ResourceRow<'e> {
         let rt = self.resource_type[r];
+        let mut activity = [None; 3];
+        for (slot, ((_, at), by)) in activity.iter_mut().zip(self.activity.iter().zip(actors)) {
+            *slot = by.as_deref().zip(at.get(r));
+        }
         ResourceRow {
             resource_type: rt,
             resource_id: self.resource_id(r),
             environment_id: self.environment_id(r),
             display_name: self.display_name(r),
             env,
-            activity: self
-                .activity
-                .each_ref()
-                .map(|(by, at)| cell(by, r).zip(at[r])),
+            activity,
             not_counted: self.facts.not_counted(r, rt),
         }
     }
@@ -251,506 +252,369 @@ impl<'a> Resources<'a> {
     }
 }
 
-/// The principal tables every batch of assignments is joined against, prepared once.
-pub(crate) struct Lookups {
-    /// Dataverse systemusers keyed by (environment, systemuser id).
-    systemusers: DataFrame,
-    /// Graph principals with an object id, keyed by it; a live record wins over a
-    /// deleted one.
-    by_oid: DataFrame,
-    /// Graph principals keyed by UPN, for Power BI publishers named only by UPN.
-    by_upn: DataFrame,
+/// Every role assignment of a known resource, grouped by its resource's position in
+/// report order (snapshot order within a resource). Placed once by counting, so the
+/// driver reads a resource's assignments as one slice.
+pub(crate) struct Placement {
+    /// `starts[pos]..starts[pos + 1]` indexes `rows` for the resource at `pos`.
+    starts: Vec<u32>,
+    /// Assignment rows (of the `role_assignments` table).
+    rows: Vec<u32>,
 }
 
-impl Lookups {
-    pub(crate) fn prepare(frames: &Frames) -> Result<Lookups, EvalError> {
-        let systemusers = frames
-            .systemusers
-            .clone()
-            .lazy()
-            .select([
-                lower("environment_id").alias("env"),
-                lower("systemuser_id").alias("su_pid"),
-                lower("azure_ad_object_id").alias("su_oid"),
-                lower("application_id").alias("su_app"),
-                col("domain_name").alias("su_upn"),
-                col("full_name").alias("su_name"),
-                col("is_disabled").alias("su_disabled"),
-                lit(true).alias("su_found"),
-            ])
-            .unique_stable_generic(
-                Some(vec![col("env"), col("su_pid")]),
-                UniqueKeepStrategy::First,
-            )
-            .collect()
-            .map_err(table_err("systemusers"))?;
-        let principals = frames.principals.clone().lazy().sort(
-            ["deleted"],
-            SortMultipleOptions::default()
-                .with_nulls_last(true)
-                .with_maintain_order(true),
-        );
-        let by_oid = principals
-            .clone()
-            .filter(col("object_id").str().len_bytes().gt(lit(0u32)))
-            .select([
-                lower("object_id").alias("oid"),
-                lower("app_id").alias("p_app"),
-                col("upn").alias("p_upn"),
-                col("display_name").alias("p_name"),
-                col("enabled").alias("p_enabled"),
-                col("deleted").alias("p_deleted"),
-                col("external_user_state").alias("p_ext"),
-            ])
-            .unique_stable_generic(Some(vec![col("oid")]), UniqueKeepStrategy::First)
-            .collect()
-            .map_err(table_err("principals"))?;
-        let by_upn = principals
-            .filter(col("upn").is_not_null())
-            .select([
-                upn_key(col("upn")).alias("upn_pid_key"),
-                lower("object_id").alias("q_oid"),
-                lower("app_id").alias("q_app"),
-                col("display_name").alias("q_name"),
-                col("enabled").alias("q_enabled"),
-                col("deleted").alias("q_deleted"),
-                col("external_user_state").alias("q_ext"),
-            ])
-            .unique_stable_generic(Some(vec![col("upn_pid_key")]), UniqueKeepStrategy::First)
-            .collect()
-            .map_err(table_err("principals"))?;
-        Ok(Lookups {
-            systemusers,
-            by_oid,
-            by_upn,
+impl Placement {
+    /// Places the assignments of `frames` by resource: an assignment belongs to every
+    /// resource with its type and (normalised) id. `order` is the resources' rows in
+    /// report order.
+    pub(crate) fn new(
+        frames: &Frames,
+        resources: &Resources,
+        order: &[u32],
+    ) -> Result<Placement, EvalError> {
+        const T: &str = "role_assignments";
+        let n = resources.len();
+        let mut pos_of_row = vec![0u32; n];
+        for (pos, &r) in order.iter().enumerate() {
+            pos_of_row[r as usize] = pos as u32;
+        }
+        // (type, id) → the first resource row with it; further rows with the same key
+        // (the same id in another environment) are chained through `next`.
+        const END: u32 = u32::MAX;
+        let mut first: HashMap<(ResourceType, Cow<str>), u32> = HashMap::with_capacity(n);
+        let mut next = vec![END; n];
+        for r in (0..n).rev() {
+            let key = (
+                resources.resource_type(r),
+                ids::norm_cow(resources.resource_id(r)),
+            );
+            if let Some(prev) = first.insert(key, r as u32) {
+                next[r] = prev;
+            }
+        }
+        let df = &frames.role_assignments;
+        let types = Text::read(df, "resource_type", T)?;
+        let ids = Text::read(df, "resource_id", T)?;
+        // Each assignment's resource positions, found once and used twice (to count,
+        // then to place); most assignments belong to one resource.
+        let mut resource_of = Vec::with_capacity(df.height());
+        let mut counts = vec![0u32; n + 1];
+        for a in 0..df.height() {
+            let found = match (types.get(a).map(str::parse::<ResourceType>), ids.get(a)) {
+                (Some(Ok(rt)), Some(id)) => {
+                    first.get(&(rt, ids::norm_cow(id))).copied().unwrap_or(END)
+                }
+                _ => END,
+            };
+            resource_of.push(found);
+            let mut r = found;
+            while r != END {
+                counts[pos_of_row[r as usize] as usize + 1] += 1;
+                r = next[r as usize];
+            }
+        }
+        drop(first);
+        for pos in 0..n {
+            counts[pos + 1] += counts[pos];
+        }
+        let total = counts[n] as usize;
+        let mut fill = counts.clone();
+        let mut rows = vec![0u32; total];
+        for (a, &found) in resource_of.iter().enumerate() {
+            let mut r = found;
+            while r != END {
+                let slot = &mut fill[pos_of_row[r as usize] as usize];
+                rows[*slot as usize] = a as u32;
+                *slot += 1;
+                r = next[r as usize];
+            }
+        }
+        Ok(Placement {
+            starts: counts,
+            rows,
+        })
+    }
+
+    /// The assignment rows of the resource at report position `pos`.
+    pub(crate) fn of(&self, pos: usize) -> &[u32] {
+        &self.rows[self.starts[pos] as usize..self.starts[pos + 1] as usize]
+    }
+}
+
+/// The `role_assignments` columns a holder is read from.
+pub(crate) struct Assignments {
+    role: Text,
+    kind: Text,
+    principal_type: Text,
+    principal_id: Text,
+    display_name: Text,
+    assigned_on: Times,
+}
+
+impl Assignments {
+    pub(crate) fn read(df: &DataFrame) -> Result<Assignments, EvalError> {
+        const T: &str = "role_assignments";
+        Ok(Assignments {
+            role: Text::read(df, "role", T)?,
+            kind: Text::read(df, "principal_id_kind", T)?,
+            principal_type: Text::read(df, "principal_type", T)?,
+            principal_id: Text::read(df, "principal_id", T)?,
+            display_name: Text::read(df, "display_name", T)?,
+            assigned_on: Times::read(df, "assigned_on", T)?,
         })
     }
 }
 
-/// Every role assignment of a known resource, keyed to its resource's position in report
-/// order (`pos`, from `pos_of_row[resource row]`) and sorted by it, snapshot order within
-/// a resource: three index columns (`pos`, `raidx` the assignment's row, `ridx` its
-/// resource's row). Done once, so each batch is a contiguous slice of it; the assignment
-/// columns themselves are gathered batch by batch, so they are never all copied at once.
-pub(crate) fn order_assignments(
-    frames: &Frames,
-    pos_of_row: Vec<IdxSize>,
-) -> Result<DataFrame, EvalError> {
-    let err = table_err("resources");
-    let mut keys = frames
-        .resources
-        .select(["resource_type", "resource_id"])
-        .map_err(&err)?;
-    keys.with_column(Column::new("pos".into(), pos_of_row))
-        .map_err(&err)?;
-    let resources = keys.lazy().with_row_index("ridx", None).select([
-        col("pos"),
-        col("ridx"),
-        col("resource_type").alias("rt"),
-        lower("resource_id").alias("rid"),
-    ]);
-    let mut ordered = frames
-        .role_assignments
-        .clone()
-        .lazy()
-        .with_row_index("raidx", None)
-        .select([
-            col("raidx"),
-            col("resource_type").alias("rt"),
-            lower("resource_id").alias("rid"),
-        ])
-        .join(
-            resources,
-            [col("rt"), col("rid")],
-            [col("rt"), col("rid")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .select([col("pos"), col("raidx"), col("ridx")])
-        .sort(["pos", "raidx"], SortMultipleOptions::default())
-        .collect()
-        .map_err(table_err("role_assignments"))?;
-    ordered.rechunk_mut();
-    Ok(ordered)
+/// A Graph principal, as a holder resolved to it reads it.
+struct Principal<'a> {
+    object_id: Option<Cow<'a, str>>,
+    app_id: Option<Cow<'a, str>>,
+    upn: Option<&'a str>,
+    display_name: Option<&'a str>,
+    enabled: Option<bool>,
+    deleted: Option<bool>,
+    /// `Some` when Graph gave an `externalUserState`: whether it is pending acceptance.
+    pending: Option<bool>,
 }
 
-/// The `pos` column of [`order_assignments`]' result, for finding where batches begin.
-pub(crate) fn positions(ordered: &DataFrame) -> Result<Vec<IdxSize>, EvalError> {
-    let err = table_err("role_assignments");
-    Ok(ordered
-        .column("pos")
-        .map_err(&err)?
-        .idx()
-        .map_err(&err)?
-        .iter()
-        .map(|p| p.unwrap_or_default())
-        .collect())
+/// A Dataverse systemuser, as a holder named by its systemuser id reads it.
+struct SystemUser<'a> {
+    object_id: Option<Cow<'a, str>>,
+    app_id: Option<Cow<'a, str>>,
+    upn: Option<&'a str>,
+    name: Option<&'a str>,
+    disabled: Option<bool>,
 }
 
-/// Resolves the assignments at `rows` of `ordered` to their Dataverse systemuser and
-/// Graph principal: one row per assignment (`aidx`, numbered within the batch), sorted by
-/// resource position (`pos`).
-pub(crate) fn resolve_assignments(
-    frames: &Frames,
-    ordered: &DataFrame,
-    rows: std::ops::Range<usize>,
-    lookups: &Lookups,
-) -> Result<DataFrame, EvalError> {
-    let err = table_err("role_assignments");
-    let part = ordered.slice(rows.start as i64, rows.len());
-    let raidx = part.column("raidx").map_err(&err)?.idx().map_err(&err)?;
-    let ridx = part.column("ridx").map_err(&err)?.idx().map_err(&err)?;
-    let mut batch = frames
-        .role_assignments
-        .select([
-            "role",
-            "principal_id_kind",
-            "principal_type",
-            "principal_id",
-            "display_name",
-            "assigned_on",
-        ])
-        .map_err(&err)?
-        .take(raidx)
-        .map_err(&err)?;
-    let env = frames
-        .resources
-        .column("environment_id")
-        .map_err(table_err("resources"))?
-        .take(ridx)
-        .map_err(table_err("resources"))?
-        .with_name("resource_environment_id".into());
-    for c in [
-        part.column("pos").map_err(&err)?.clone(),
-        part.column("raidx").map_err(&err)?.clone(),
-        env,
-    ] {
-        batch.with_column(c).map_err(&err)?;
-    }
-    let joined = batch
-        .lazy()
-        .with_columns([
-            lower("resource_environment_id").alias("env"),
-            lower("principal_id")
-                .str()
-                .strip_chars(null_str())
-                .alias("pid"),
-        ])
-        .with_columns([
-            when(kind_is(PrincipalIdKind::DataverseSystemUser))
-                .then(col("pid"))
-                .otherwise(null_str())
-                .alias("su_pid"),
-            when(kind_is(PrincipalIdKind::Upn))
-                .then(upn_key(col("pid")))
-                .otherwise(null_str())
-                .alias("upn_pid_key"),
-        ])
-        .join(
-            lookups.systemusers.clone().lazy(),
-            [col("env"), col("su_pid")],
-            [col("env"), col("su_pid")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_column(
-            when(kind_is(PrincipalIdKind::EntraObjectId))
-                .then(col("pid"))
-                .when(kind_is(PrincipalIdKind::DataverseSystemUser))
-                .then(col("su_oid"))
-                .otherwise(null_str())
-                .alias("oid"),
-        )
-        .join(
-            lookups.by_oid.clone().lazy(),
-            [col("oid")],
-            [col("oid")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            lookups.by_upn.clone().lazy(),
-            [col("upn_pid_key")],
-            [col("upn_pid_key")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_columns([
-            coalesce(&[col("oid"), col("q_oid")]).alias("oid"),
-            coalesce(&[col("su_app"), col("p_app"), col("q_app")]).alias("app"),
-            coalesce(&[
-                when(kind_is(PrincipalIdKind::Upn))
-                    .then(col("pid"))
-                    .otherwise(null_str()),
-                col("p_upn"),
-                col("su_upn"),
-            ])
-            .alias("upn"),
-            coalesce(&[
-                col("display_name"),
-                col("p_name"),
-                col("q_name"),
-                col("su_name"),
-            ])
-            .alias("name"),
-            coalesce(&[col("p_enabled"), col("q_enabled")]).alias("enabled"),
-            coalesce(&[col("p_deleted"), col("q_deleted")]).alias("deleted"),
-            // A guest that never accepted its invitation has never signed in here.
-            coalesce(&[col("p_ext"), col("q_ext")])
-                .str()
-                .to_lowercase()
-                .eq(lit(PENDING_ACCEPTANCE))
-                .fill_null(lit(false))
-                .alias("pending"),
-            (col("p_deleted")
-                .is_not_null()
-                .or(col("q_deleted").is_not_null()))
-            .alias("known"),
-            col("su_found").fill_null(lit(false)),
-        ])
-        .with_column(upn_key(col("upn")).alias("upn_key"))
-        .sort(["pos", "raidx"], SortMultipleOptions::default())
-        .with_row_index("aidx", None)
-        .select([
-            col("aidx"),
-            col("pos"),
-            col("role"),
-            col("principal_id_kind"),
-            col("principal_type"),
-            col("pid"),
-            col("oid"),
-            col("app"),
-            col("upn"),
-            col("upn_key"),
-            col("name"),
-            col("assigned_on"),
-            col("enabled"),
-            col("deleted"),
-            col("pending"),
-            col("known"),
-            col("su_found"),
-            col("su_disabled"),
-        ]);
-    joined.collect().map_err(table_err("role_assignments"))
+/// The columns the lookups borrow from, read once.
+pub(crate) struct LookupColumns {
+    su: [Text; 6],
+    su_disabled: Flags,
+    p: [Text; 5],
+    p_enabled: Flags,
+    p_deleted: Flags,
 }
 
-/// How each roster key ([`Identity::match_keys`](palaudit_model::Identity::match_keys),
-/// in its order) is matched: the assignment column and the roster column.
-const MATCH_KEYS: [(&str, &str); 3] = [("oid", "r_oid"), ("app", "r_app"), ("upn_key", "r_upn")];
+impl LookupColumns {
+    pub(crate) fn read(frames: &Frames) -> Result<LookupColumns, EvalError> {
+        let su = &frames.systemusers;
+        let p = &frames.principals;
+        const S: &str = "systemusers";
+        const P: &str = "principals";
+        Ok(LookupColumns {
+            su: [
+                Text::read(su, "environment_id", S)?,
+                Text::read(su, "systemuser_id", S)?,
+                Text::read(su, "azure_ad_object_id", S)?,
+                Text::read(su, "application_id", S)?,
+                Text::read(su, "domain_name", S)?,
+                Text::read(su, "full_name", S)?,
+            ],
+            su_disabled: Flags::read(su, "is_disabled", S)?,
+            p: [
+                Text::read(p, "object_id", P)?,
+                Text::read(p, "app_id", P)?,
+                Text::read(p, "upn", P)?,
+                Text::read(p, "display_name", P)?,
+                Text::read(p, "external_user_state", P)?,
+            ],
+            p_enabled: Flags::read(p, "enabled", P)?,
+            p_deleted: Flags::read(p, "deleted", P)?,
+        })
+    }
+}
 
-/// Matches assignments to roster identities by object id, app id and UPN key, in polars.
-/// Returns, per assignment, its matches in this tenant and whether a row for another
-/// tenant matched.
-pub(crate) fn match_roster(
-    assignments: &DataFrame,
-    roster: &Roster,
-    tenant: &str,
-) -> Result<HashMap<u32, (Vec<RosterMatch>, bool)>, EvalError> {
-    let n = roster.identities.len();
-    let mut pos = Vec::with_capacity(n);
-    let mut this_tenant = Vec::with_capacity(n);
-    let mut r_oid = Vec::with_capacity(n);
-    let mut r_app = Vec::with_capacity(n);
-    let mut r_upn = Vec::with_capacity(n);
-    for (i, id) in roster.identities.iter().enumerate() {
-        pos.push(i as u32);
-        this_tenant.push(id.tenant_id == tenant);
-        let [oid, app, upn] = id.match_keys();
-        r_oid.push(oid);
-        r_app.push(app);
-        r_upn.push(upn);
-    }
-    let err = table_err("role_assignments");
-    let roster_df = DataFrame::new(
-        n,
-        vec![
-            Column::new("pos".into(), pos),
-            Column::new("this_tenant".into(), this_tenant),
-            Column::new("r_oid".into(), r_oid),
-            Column::new("r_app".into(), r_app),
-            Column::new("r_upn".into(), r_upn),
-        ],
-    )
-    .map_err(&err)?;
-    let mut parts = Vec::new();
-    for (prio, (left, right)) in MATCH_KEYS.iter().enumerate() {
-        parts.push(
-            assignments
-                .clone()
-                .lazy()
-                .select([col("aidx"), col(*left).alias("key")])
-                .filter(col("key").is_not_null())
-                .join(
-                    roster_df.clone().lazy().select([
-                        col("pos"),
-                        col("this_tenant"),
-                        col(*right).alias("key"),
-                    ]),
-                    [col("key")],
-                    [col("key")],
-                    JoinArgs::new(JoinType::Inner),
-                )
-                .select([
-                    col("aidx"),
-                    col("pos"),
-                    col("this_tenant"),
-                    lit(prio as u32).cast(DataType::UInt32).alias("prio"),
-                ]),
-        );
-    }
-    let matched = concat(parts, UnionArgs::default())
-        .map_err(&err)?
-        .sort(
-            ["aidx", "pos", "prio"],
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
-        .unique_stable_generic(
-            Some(vec![col("aidx"), col("pos")]),
-            UniqueKeepStrategy::First,
-        )
-        .collect()
-        .map_err(&err)?;
-    let aidx = matched.column("aidx").map_err(&err)?.idx().map_err(&err)?;
-    let pos = matched.column("pos").map_err(&err)?.u32().map_err(&err)?;
-    let this = matched
-        .column("this_tenant")
-        .map_err(&err)?
-        .bool()
-        .map_err(&err)?;
-    let prio = matched.column("prio").map_err(&err)?.u32().map_err(&err)?;
-    let mut out: HashMap<u32, (Vec<RosterMatch>, bool)> = HashMap::new();
-    for i in 0..matched.height() {
-        let (Some(a), Some(p), Some(t), Some(k)) =
-            (aidx.get(i), pos.get(i), this.get(i), prio.get(i))
-        else {
-            continue;
-        };
-        let entry = out.entry(a).or_default();
-        if t {
-            entry.0.push(RosterMatch {
-                identity: p as usize,
-                matched_by: MATCH_KEY_NAMES[k as usize],
-            });
-        } else {
-            entry.1 = true;
+/// The principal tables and the roster, keyed for resolving holders; built once.
+pub(crate) struct Lookups<'a> {
+    /// Dataverse users by environment id, then systemuser id (both normalised); the
+    /// first row of a key wins.
+    systemusers: HashMap<Cow<'a, str>, HashMap<Cow<'a, str>, SystemUser<'a>>>,
+    principals: Vec<Principal<'a>>,
+    /// Principals by object id; a live record wins over a deleted one, then the first.
+    by_oid: HashMap<Cow<'a, str>, u32>,
+    /// Principals by UPN match key, for Power BI publishers named only by UPN; the same
+    /// precedence.
+    by_upn: HashMap<Cow<'a, str>, u32>,
+    /// Every roster identity (of every tenant) by its match keys.
+    roster: RosterIndex,
+    /// Per roster position: the identity belongs to the audited tenant.
+    this_tenant: Vec<bool>,
+}
+
+impl<'a> Lookups<'a> {
+    pub(crate) fn prepare(cols: &'a LookupColumns, roster: &Roster, tenant: &str) -> Lookups<'a> {
+        let norm = |s: Option<&'a str>| s.map(ids::norm_cow);
+        let [env, su_id, su_oid, su_app, su_upn, su_name] = &cols.su;
+        let mut systemusers: HashMap<Cow<str>, HashMap<Cow<str>, SystemUser>> = HashMap::new();
+        for i in 0..cols.su_disabled.0.len() {
+            let (Some(env), Some(id)) = (env.get(i), su_id.get(i)) else {
+                continue;
+            };
+            systemusers
+                .entry(ids::norm_cow(env))
+                .or_default()
+                .entry(ids::norm_cow(id))
+                .or_insert_with(|| SystemUser {
+                    object_id: norm(su_oid.get(i)),
+                    app_id: norm(su_app.get(i)),
+                    upn: su_upn.get(i),
+                    name: su_name.get(i),
+                    disabled: cols.su_disabled.get(i),
+                });
+        }
+
+        let [oid, app, upn, name, ext] = &cols.p;
+        let rows = cols.p_deleted.0.len();
+        let principals: Vec<Principal> = (0..rows)
+            .map(|i| Principal {
+                object_id: norm(oid.get(i)),
+                app_id: norm(app.get(i)),
+                upn: upn.get(i),
+                display_name: name.get(i),
+                enabled: cols.p_enabled.get(i),
+                deleted: cols.p_deleted.get(i),
+                pending: ext.get(i).map(|s| s.to_lowercase() == PENDING_ACCEPTANCE),
+            })
+            .collect();
+        // Live records first, then deleted ones, then those that do not say; snapshot
+        // order within each.
+        let mut order: Vec<u32> = (0..rows as u32).collect();
+        order.sort_by_key(|&i| match principals[i as usize].deleted {
+            Some(false) => 0u8,
+            Some(true) => 1,
+            None => 2,
+        });
+        let mut by_oid = HashMap::with_capacity(rows);
+        let mut by_upn = HashMap::with_capacity(rows);
+        for &i in &order {
+            if let Some(key) = oid.get(i as usize).map(ids::norm_cow)
+                && !key.is_empty()
+            {
+                by_oid.entry(key).or_insert(i);
+            }
+            if let Some(key) = upn.get(i as usize).map(ids::upn_match_key_cow)
+                && !key.is_empty()
+            {
+                by_upn.entry(key).or_insert(i);
+            }
+        }
+        Lookups {
+            systemusers,
+            principals,
+            by_oid,
+            by_upn,
+            roster: RosterIndex::new(roster.identities.iter().enumerate()),
+            this_tenant: roster
+                .identities
+                .iter()
+                .map(|i| i.tenant_id == tenant)
+                .collect(),
         }
     }
-    Ok(out)
-}
 
-/// The resolved assignments of one batch as typed rows, with the position (in the
-/// batch) of the resource each belongs to; sorted by that position.
-pub(crate) struct HolderBatch<'a> {
-    pub positions: Vec<u32>,
-    pub rows: Vec<HolderRow<'a>>,
-}
-
-/// Reads the frame [`resolve_assignments`] produced into typed rows, attaching each
-/// assignment's roster matches (from [`match_roster`]).
-pub(crate) fn holder_rows(
-    df: &DataFrame,
-    mut matches: HashMap<u32, (Vec<RosterMatch>, bool)>,
-) -> Result<HolderBatch<'_>, EvalError> {
-    const T: &str = "role_assignments";
-    let err = table_err(T);
-    let idx = |name: &str| -> Result<&IdxCa, EvalError> {
-        df.column(name).map_err(&err)?.idx().map_err(&err)
-    };
-    let bools = |name: &str| -> Result<&BooleanChunked, EvalError> {
-        df.column(name).map_err(&err)?.bool().map_err(&err)
-    };
-    let aidx = idx("aidx")?;
-    let pos = idx("pos")?;
-    let role = str_col(df, "role", T)?;
-    let kind = str_col(df, "principal_id_kind", T)?;
-    let ptype = str_col(df, "principal_type", T)?;
-    let pid = str_col(df, "pid", T)?;
-    let oid = str_col(df, "oid", T)?;
-    let upn = str_col(df, "upn", T)?;
-    let upn_key = str_col(df, "upn_key", T)?;
-    let name = str_col(df, "name", T)?;
-    let assigned_on = time_col(df, "assigned_on", T)?;
-    let enabled = bools("enabled")?;
-    let deleted = bools("deleted")?;
-    let pending = bools("pending")?;
-    let known = bools("known")?;
-    let su_found = bools("su_found")?;
-    let su_disabled = bools("su_disabled")?;
-    let n = df.height();
-    let mut positions = Vec::with_capacity(n);
-    let mut rows = Vec::with_capacity(n);
-    for (a, assigned_on) in assigned_on.into_iter().enumerate() {
-        positions.push(pos.get(a).unwrap_or_default());
-        let (found, elsewhere) = aidx
+    /// Resolves assignment row `a` of a resource in the environment `env` (normalised)
+    /// to its identity and the roster. `matched` is scratch space, reused across calls.
+    pub(crate) fn holder<'r>(
+        &'r self,
+        cols: &'r Assignments,
+        a: usize,
+        env: &str,
+        matched: &mut Vec<(usize, usize)>,
+    ) -> HolderRow<'r> {
+        let id_kind = cols
+            .kind
             .get(a)
-            .and_then(|i| matches.remove(&i))
-            .unwrap_or_default();
-        rows.push(HolderRow {
-            role: role.get(a).and_then(|r| r.parse::<Role>().ok()),
-            id_kind: kind
-                .get(a)
-                .and_then(|k| k.parse().ok())
-                .unwrap_or(PrincipalIdKind::None),
-            principal_type: ptype
+            .and_then(|k| k.parse().ok())
+            .unwrap_or(PrincipalIdKind::None);
+        let pid: Option<Cow<'r, str>> = cols.principal_id.get(a).map(ids::norm_cow);
+        let pid_is = |kind: PrincipalIdKind| if id_kind == kind { pid.clone() } else { None };
+        let su: Option<&'r SystemUser<'a>> = pid_is(PrincipalIdKind::DataverseSystemUser)
+            .and_then(|id| self.systemusers.get(env)?.get(id.as_ref()));
+        let oid: Option<Cow<'r, str>> = match id_kind {
+            PrincipalIdKind::EntraObjectId => pid.clone(),
+            PrincipalIdKind::DataverseSystemUser => su.and_then(|s| borrow(&s.object_id)),
+            _ => None,
+        };
+        let principal = |key: Option<&str>, map: &HashMap<Cow<str>, u32>| {
+            key.and_then(|k| map.get(k))
+                .map(|&i| &self.principals[i as usize])
+        };
+        let p = principal(oid.as_deref(), &self.by_oid);
+        let upn_pid_key = pid_is(PrincipalIdKind::Upn).map(|u| upn_key_of(&u));
+        let q = principal(upn_pid_key.as_deref(), &self.by_upn);
+        let either = |f: fn(&Principal<'a>) -> Option<bool>| p.and_then(f).or(q.and_then(f));
+
+        let object_id = oid.or_else(|| q.and_then(|q| borrow(&q.object_id)));
+        let app_id: Option<&str> = su
+            .and_then(|s| s.app_id.as_deref())
+            .or(p.and_then(|p| p.app_id.as_deref()))
+            .or(q.and_then(|q| q.app_id.as_deref()));
+        let upn: Option<Cow<'r, str>> = pid_is(PrincipalIdKind::Upn)
+            .or_else(|| p.and_then(|p| p.upn).map(Cow::Borrowed))
+            .or_else(|| su.and_then(|s| s.upn).map(Cow::Borrowed));
+        let upn_key = upn.as_ref().map(upn_key_of);
+        let name = cols
+            .display_name
+            .get(a)
+            .or(p.and_then(|p| p.display_name))
+            .or(q.and_then(|q| q.display_name))
+            .or(su.and_then(|s| s.name));
+        let health = IdentityHealth::judge(HealthSignals {
+            deleted: either(|p| p.deleted) == Some(true),
+            // A Dataverse user disabled in this environment counts as disabled here (a
+            // verdict-level matter, see `roster.rs`).
+            disabled: either(|p| p.enabled) == Some(false)
+                || su.and_then(|s| s.disabled) == Some(true),
+            // A guest that never accepted its invitation has never signed in here.
+            invitation_pending: either(|p| p.pending) == Some(true),
+            unknown: either(|p| p.deleted).is_none(),
+        });
+
+        matched.clear();
+        self.roster
+            .matches([object_id.as_deref(), app_id, upn_key.as_deref()], matched);
+        let mut matches = Vec::new();
+        let mut linked_elsewhere = false;
+        for &(identity, by) in matched.iter() {
+            if self.this_tenant[identity] {
+                matches.push(RosterMatch {
+                    identity,
+                    matched_by: MATCH_KEY_NAMES[by],
+                });
+            } else {
+                linked_elsewhere = true;
+            }
+        }
+        HolderRow {
+            role: cols.role.get(a).and_then(|r| r.parse::<Role>().ok()),
+            id_kind,
+            principal_type: cols
+                .principal_type
                 .get(a)
                 .and_then(|k| k.parse().ok())
                 .unwrap_or(PrincipalType::Unknown),
-            principal_id: cell(pid, a),
-            object_id: cell(oid, a),
-            upn: cell(upn, a),
-            upn_key: cell(upn_key, a),
-            display_name: cell(name, a),
-            assigned_on,
-            // Directory health, with a Dataverse user disabled in this environment
-            // counted as disabled here (a verdict-level matter, see `roster.rs`).
-            health: IdentityHealth::judge(HealthSignals {
-                deleted: deleted.get(a) == Some(true),
-                disabled: enabled.get(a) == Some(false) || su_disabled.get(a) == Some(true),
-                invitation_pending: pending.get(a) == Some(true),
-                unknown: known.get(a) != Some(true),
-            }),
-            systemuser_found: su_found.get(a) == Some(true),
-            matches: found,
-            linked_elsewhere: elsewhere,
-        });
+            principal_id: present(pid),
+            object_id: present(object_id),
+            upn: present(upn),
+            upn_key: present(upn_key),
+            display_name: present(name.map(Cow::Borrowed)),
+            assigned_on: cols.assigned_on.get(a),
+            health,
+            systemuser_found: su.is_some(),
+            matches,
+            linked_elsewhere,
+        }
     }
-    Ok(HolderBatch { positions, rows })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A normalised id held by a lookup, lent to a holder.
+fn borrow<'r>(s: &'r Option<Cow<'_, str>>) -> Option<Cow<'r, str>> {
+    s.as_deref().map(Cow::Borrowed)
+}
 
-    #[test]
-    fn polars_upn_key_agrees_with_the_model() {
-        let samples = [
-            "Pat_Fabrikam.com#EXT#@contoso.onmicrosoft.com",
-            "first_last_fabrikam.com#EXT#@contoso.onmicrosoft.com",
-            "PAT@fabrikam.com",
-            " svc-fabrikam@contoso.onmicrosoft.com ",
-            "weird#ext#@x",
-            "a_b#ext#c_d#ext#@x",
-            "_#EXT#@x",
-            "a_#EXT#@x",
-        ];
-        let df = DataFrame::new(
-            samples.len(),
-            vec![Column::new(
-                "u".into(),
-                samples.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-            )],
-        )
-        .unwrap();
-        let out = df
-            .lazy()
-            .select([upn_key(col("u")).alias("k")])
-            .collect()
-            .unwrap();
-        let keys: Vec<String> = out
-            .column("k")
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .map(|s| s.unwrap().to_owned())
-            .collect();
-        let expected: Vec<String> = samples.iter().map(|s| ids::upn_match_key(s)).collect();
-        assert_eq!(keys, expected);
+/// The UPN match key of `upn`, borrowing what `upn` borrows when it is its own key.
+fn upn_key_of<'r>(upn: &Cow<'r, str>) -> Cow<'r, str> {
+    match upn {
+        Cow::Borrowed(s) => ids::upn_match_key_cow(s),
+        Cow::Owned(s) => Cow::Owned(ids::upn_match_key(s)),
     }
 }

@@ -5,13 +5,14 @@
 //! Dataverse: a Dataverse user disabled in one environment is a verdict-level matter
 //! (`identity_disabled` on that resource), not the state of the identity itself.
 
-use super::resolve::{EvalError, PENDING_ACCEPTANCE, str_col, table_err};
+use super::resolve::{EvalError, Flags, PENDING_ACCEPTANCE, Text};
 use palaudit_model::{
     HealthSignals, IdentityHealth, LinkState, OtherTenants, Roster, RosterEntry, RosterFindings,
-    ids,
+    RosterIndex, ids,
 };
-use polars::prelude::*;
-use std::collections::{BTreeSet, HashMap};
+use polars::prelude::DataFrame;
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 /// What one `principals` row says, for the identity it matched.
 #[derive(Debug, Clone)]
@@ -22,11 +23,6 @@ struct Record {
     display_name: Option<String>,
     health: IdentityHealth,
 }
-
-/// How a principals row matched a roster identity; lower is stronger.
-const BY_OBJECT_ID: u8 = 0;
-const BY_APP_ID: u8 = 1;
-const BY_UPN: u8 = 2;
 
 /// Builds the roster rows for `tenant` (already normalised). `credits[i]` is the number
 /// of resources roster identity `i` (position in `roster.identities`) wins.
@@ -50,19 +46,14 @@ pub(crate) fn roster_findings(
         tenants: elsewhere.iter().collect::<BTreeSet<_>>().len() as u64,
     };
 
-    // Roster keys → positions in `here`. The roster is small and the principals table
-    // may be large, so the table is scanned once against these maps.
-    let mut keys: [HashMap<String, Vec<usize>>; 3] = Default::default();
-    for (k, &i) in here.iter().enumerate() {
-        let id = &roster.identities[i];
-        // `match_keys` is in BY_OBJECT_ID, BY_APP_ID, BY_UPN order.
-        for (by, key) in id.match_keys().into_iter().enumerate() {
-            if let Some(key) = key {
-                keys[by].entry(key).or_default().push(k);
-            }
-        }
-    }
-    let found = scan_principals(principals, &keys, here.len())?;
+    // The roster is small and the principals table may be large, so the table is
+    // scanned once against the roster's keys (positions in `here`).
+    let index = RosterIndex::new(
+        here.iter()
+            .enumerate()
+            .map(|(k, &i)| (k, &roster.identities[i])),
+    );
+    let found = scan_principals(principals, &index, here.len())?;
 
     let identities = here
         .iter()
@@ -114,61 +105,59 @@ fn blank(s: Option<&str>) -> Option<&str> {
 /// object id over app id over UPN, then the first in the table.
 fn scan_principals(
     df: &DataFrame,
-    keys: &[HashMap<String, Vec<usize>>; 3],
+    index: &RosterIndex,
     n: usize,
 ) -> Result<Vec<Option<Record>>, EvalError> {
     const T: &str = "principals";
-    let err = table_err(T);
-    let object_id = str_col(df, "object_id", T)?;
-    let app_id = str_col(df, "app_id", T)?;
-    let upn = str_col(df, "upn", T)?;
-    let name = str_col(df, "display_name", T)?;
-    let ext = str_col(df, "external_user_state", T)?;
-    let enabled = df.column("enabled").map_err(&err)?.bool().map_err(&err)?;
-    let deleted = df.column("deleted").map_err(&err)?.bool().map_err(&err)?;
+    let object_id = Text::read(df, "object_id", T)?;
+    let app_id = Text::read(df, "app_id", T)?;
+    let upn = Text::read(df, "upn", T)?;
+    let name = Text::read(df, "display_name", T)?;
+    let ext = Text::read(df, "external_user_state", T)?;
+    let enabled = Flags::read(df, "enabled", T)?;
+    let deleted = Flags::read(df, "deleted", T)?;
 
-    let mut best: Vec<Option<((bool, u8), Record)>> = vec![None; n];
-    let rows = object_id
-        .iter()
-        .zip(app_id.iter())
-        .zip(upn.iter())
-        .zip(name.iter())
-        .zip(ext.iter())
-        .zip(enabled.iter())
-        .zip(deleted.iter());
-    for ((((((oid, app), upn), name), ext), enabled), deleted) in rows {
-        let (oid, app, upn) = (blank(oid), blank(app), blank(upn));
-        let mut hits: Vec<(usize, u8)> = Vec::new();
-        for (by, key) in [
-            (BY_OBJECT_ID, oid.map(ids::norm)),
-            (BY_APP_ID, app.map(ids::norm)),
-            (BY_UPN, upn.map(ids::upn_match_key)),
-        ] {
-            if let Some(positions) = key.and_then(|k| keys[by as usize].get(&k)) {
-                hits.extend(positions.iter().map(|p| (*p, by)));
-            }
-        }
+    let mut best: Vec<Option<((bool, usize), Record)>> = vec![None; n];
+    let mut hits = Vec::new();
+    for row in 0..df.height() {
+        let (oid, app, upn) = (
+            blank(object_id.get(row)),
+            blank(app_id.get(row)),
+            blank(upn.get(row)),
+        );
+        let keys = (
+            oid.map(ids::norm_cow),
+            app.map(ids::norm_cow),
+            upn.map(ids::upn_match_key_cow),
+        );
+        hits.clear();
+        index.matches(
+            [keys.0.as_deref(), keys.1.as_deref(), keys.2.as_deref()],
+            &mut hits,
+        );
         if hits.is_empty() {
             continue;
         }
-        let deleted = deleted == Some(true);
+        let enabled = enabled.get(row);
+        let deleted = deleted.get(row) == Some(true);
         // The identity itself: a record that does not say whether the account is
         // enabled leaves its health unknown.
         let health = IdentityHealth::judge(HealthSignals {
             deleted,
             disabled: enabled == Some(false),
             invitation_pending: ext
+                .get(row)
                 .is_some_and(|e| e.trim().eq_ignore_ascii_case(PENDING_ACCEPTANCE)),
             unknown: enabled.is_none(),
         });
         let record = Record {
-            object_id: oid.map(ids::norm),
-            app_id: app.map(ids::norm),
+            object_id: keys.0.map(Cow::into_owned),
+            app_id: keys.1.map(Cow::into_owned),
             upn: upn.map(str::to_owned),
-            display_name: blank(name).map(str::to_owned),
+            display_name: blank(name.get(row)).map(str::to_owned),
             health,
         };
-        for (pos, by) in hits {
+        for &(pos, by) in &hits {
             let rank = (deleted, by);
             let Some(slot) = best.get_mut(pos) else {
                 continue;
