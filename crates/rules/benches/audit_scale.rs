@@ -148,22 +148,39 @@ fn generate(dir: &std::path::Path, n: usize) {
             })
             .unwrap();
         };
+        // Three role assignments per resource on average (3,000,000 for a million).
+        let other = |k: usize| guid(3, (user + k) % USERS);
         match rt {
             ResourceType::CanvasApp => {
                 assign(Role::Owner, actor, kind);
-                assign(Role::CoOwner, guid(3, (user + 1) % USERS), kind);
-                assign(Role::Viewer, guid(3, (user + 2) % USERS), kind);
+                assign(Role::CoOwner, other(1), kind);
+                assign(Role::CoOwner, other(4), kind);
+                assign(Role::Viewer, other(2), kind);
+                assign(Role::Viewer, other(5), kind);
             }
             ResourceType::Flow => {
-                assign(Role::Creator, actor, kind);
-                assign(Role::CoOwner, guid(3, (user + 3) % USERS), kind);
+                assign(Role::Creator, actor.clone(), kind);
+                // The creator is listed among the owners too, as Power Automate does.
+                assign(Role::Owner, actor, kind);
+                assign(Role::CoOwner, other(3), kind);
             }
             ResourceType::Bot => {
                 assign(Role::Creator, actor.clone(), kind);
+                assign(Role::Owner, actor.clone(), kind);
+                assign(Role::Viewer, actor, kind);
+            }
+            ResourceType::ModelDrivenApp => {
+                assign(Role::Creator, actor.clone(), kind);
                 assign(Role::Owner, actor, kind);
             }
-            ResourceType::ModelDrivenApp => assign(Role::Creator, actor, kind),
-            ResourceType::PowerbiDataset => assign(Role::Publisher, actor, kind),
+            ResourceType::PowerbiDataset => {
+                assign(Role::Publisher, actor, kind);
+                assign(
+                    Role::Viewer,
+                    format!("user{}@contoso.com", (user + 6) % USERS),
+                    kind,
+                );
+            }
         }
     }
     w.finish(TENANT, Utc::now(), Vec::new()).unwrap();
@@ -214,6 +231,18 @@ fn main() {
     let t = Instant::now();
     let snapshot = Snapshot::open(&snap_dir).unwrap();
     report("open + verify snapshot", t);
+    {
+        let f = snapshot.frames();
+        println!("{} role assignments", f.role_assignments.height());
+        let mib = |df: &polars::prelude::DataFrame| df.estimated_size() as f64 / 1_048_576.0;
+        println!(
+            "tables in memory: resources {:.0} MiB, role_assignments {:.0} MiB, principals {:.0} MiB, systemusers {:.0} MiB",
+            mib(&f.resources),
+            mib(&f.role_assignments),
+            mib(&f.principals),
+            mib(&f.systemusers)
+        );
+    }
 
     let rules = RuleSet::bundled();
     let roster = roster();
