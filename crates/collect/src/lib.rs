@@ -4,7 +4,8 @@
 //!
 //! This crate owns the config file ([`config`]), sign-in ([`auth`]), the one HTTP client
 //! requests leave through with its read-only and transport guards, retries and paging
-//! ([`http`]), the collectors, and progress ([`progress`]). It must not decide verdicts
+//! ([`http`]), the collectors, the journal `collect --resume` continues from
+//! ([`journal`]), and progress ([`progress`]). It must not decide verdicts
 //! (the rules crate does), must not print (the CLI does), and must never write to a
 //! tenant: [`http::HttpClient`] refuses anything that is not a read.
 //!
@@ -209,8 +210,13 @@ pub async fn collect(
     });
 
     if summary.environment_rows() == 0 && !errors.is_empty() {
-        // Keep whatever snapshot was there; this run produced nothing to audit.
+        // Keep whatever snapshot was there; this run produced nothing to audit. Its
+        // journal stays only if it holds an answer a resumed run could use.
+        let journal = journal.clone();
         tokio::task::spawn_blocking(move || {
+            if journal.loaded() + journal.recorded() == 0 {
+                let _ = journal.remove();
+            }
             drop(writer);
             if let Some(raw) = raw {
                 raw.abandon();
