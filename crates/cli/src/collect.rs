@@ -16,9 +16,14 @@ pub fn run(args: &CollectArgs) -> Result<Outcome> {
     opts.raw = args.raw;
     opts.progress = !args.quiet;
     opts.verbose = args.verbose;
+    opts.resume = args.resume;
     let report = runtime()?
         .block_on(palaudit_collect::collect(&config, &opts))
         .with_context(|| format!("collecting tenant {}", config.tenant_id))?;
+    // Said even with --quiet: the run did not do what --resume asked.
+    for n in &report.notices {
+        crate::audit::warn(n);
+    }
     if !args.quiet {
         print_summary(&report, &args.out)?;
         // How the APIs were used is about the run, not the tenant: stderr, beside the
@@ -58,6 +63,13 @@ fn print_summary(report: &CollectReport, out: &std::path::Path) -> Result<()> {
     writeln!(w, "Snapshot written to {}", out.display())?;
     if let Some(raw) = &report.raw_dir {
         writeln!(w, "Raw API pages kept in {}", raw.display())?;
+    }
+    if let Some(journal) = &report.journal_kept {
+        writeln!(
+            w,
+            "Collection journal kept in {}: collect again with --resume to ask only for what failed",
+            journal.display()
+        )?;
     }
     Ok(())
 }

@@ -124,6 +124,12 @@ pub struct CollectArgs {
     /// Log every request (method, URL, status, duration) to stderr. Tokens are never logged.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Continue an interrupted or incomplete collection from its journal (`<out>.journal`,
+    /// beside the snapshot): answers already received are not requested again. Without a
+    /// journal, collects from the start with a warning; a journal written for another
+    /// tenant or other settings is refused (docs/resume.md).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// Report flags shared by `audit` and `demo`.

@@ -4,7 +4,8 @@
 //!
 //! This crate owns the config file ([`config`]), sign-in ([`auth`]), the one HTTP client
 //! requests leave through with its read-only and transport guards, retries and paging
-//! ([`http`]), the collectors, and progress ([`progress`]). It must not decide verdicts
+//! ([`http`]), the collectors, the journal `collect --resume` continues from
+//! ([`journal`]), and progress ([`progress`]). It must not decide verdicts
 //! (the rules crate does), must not print (the CLI does), and must never write to a
 //! tenant: [`http::HttpClient`] refuses anything that is not a read.
 //!
@@ -25,6 +26,7 @@ pub mod config;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod http;
+pub mod journal;
 pub mod progress;
 pub mod secret;
 pub mod verify;
@@ -53,6 +55,10 @@ pub struct CollectOptions {
     pub verbose: bool,
     /// Tokens from here instead of the config's `[auth]` (tests, the demo).
     pub auth: Option<Auth>,
+    /// Continue from the collection journal of an interrupted run (`<out>.journal`):
+    /// requests it answered are not sent again ([`journal`]). Without a journal the
+    /// run starts from the beginning, with a notice in [`CollectReport::notices`].
+    pub resume: bool,
 }
 
 impl CollectOptions {
@@ -63,6 +69,7 @@ impl CollectOptions {
             progress: false,
             verbose: false,
             auth: None,
+            resume: false,
         }
     }
 }
@@ -74,6 +81,12 @@ pub struct CollectReport {
     pub summary: CollectSummary,
     /// Where `--raw` pages went.
     pub raw_dir: Option<PathBuf>,
+    /// The collection journal, when it was kept: the snapshot is incomplete, and
+    /// `--resume` asks again only what failed. `None` once a complete snapshot is in place.
+    pub journal_kept: Option<PathBuf>,
+    /// What the user should know about this run that is not a collection error (a
+    /// `--resume` that found no journal).
+    pub notices: Vec<String>,
 }
 
 /// Why no snapshot was written. Failures of single APIs or environments are not errors
@@ -92,6 +105,8 @@ pub enum CollectError {
     },
     #[error(transparent)]
     Http(#[from] HttpError),
+    #[error(transparent)]
+    Journal(#[from] journal::JournalError),
     /// Not a single environment or workspace could be read; the snapshot was not written
     /// (an earlier one at the destination is kept).
     #[error("nothing could be collected ({} error(s)); the first: {}", errors.len(), errors.first().map(ToString::to_string).unwrap_or_default())]
@@ -134,10 +149,20 @@ pub async fn collect(
         timeout: config.collect.request_timeout,
         budget: config.collect.request_budget,
     })?;
+    let (journal, notices) = open_journal(config, opts)?;
+    let http = http.with_journal(journal.clone());
     let out = opts.out.clone();
-    let writer = tokio::task::spawn_blocking(move || SnapshotWriter::create(&out))
-        .await
-        .map_err(|e| CollectError::Internal(e.to_string()))??;
+    let flow_owners = config.collect.flow_owners;
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut w = SnapshotWriter::create(&out)?;
+        if flow_owners == config::FlowOwners::Creator {
+            // A creator-only run reads no flow's owners: the snapshot says so.
+            w.set_flow_owners("creator");
+        }
+        Ok::<_, SnapshotError>(w)
+    })
+    .await
+    .map_err(|e| CollectError::Internal(e.to_string()))??;
     let raw = if opts.raw {
         Some(RawPages::create(&raw_dir_for(&opts.out))?)
     } else {
@@ -185,8 +210,13 @@ pub async fn collect(
     });
 
     if summary.environment_rows() == 0 && !errors.is_empty() {
-        // Keep whatever snapshot was there; this run produced nothing to audit.
+        // Keep whatever snapshot was there; this run produced nothing to audit. Its
+        // journal stays only if it holds an answer a resumed run could use.
+        let journal = journal.clone();
         tokio::task::spawn_blocking(move || {
+            if journal.loaded() + journal.recorded() == 0 {
+                let _ = journal.remove();
+            }
             drop(writer);
             if let Some(raw) = raw {
                 raw.abandon();
@@ -211,6 +241,17 @@ pub async fn collect(
         ),
         None => None,
     };
+    // A complete snapshot is in place: nothing is left to resume. An incomplete one
+    // keeps its journal, so `--resume` asks again only what failed.
+    let journal_kept = if error_count == 0 {
+        let j = journal.clone();
+        tokio::task::spawn_blocking(move || j.remove())
+            .await
+            .map_err(|e| CollectError::Internal(e.to_string()))??;
+        None
+    } else {
+        Some(journal.dir().to_owned())
+    };
     let mut summary = summary.finish();
     summary.tenant_id = config.tenant_id.clone();
     summary.errors = error_count;
@@ -218,9 +259,48 @@ pub async fn collect(
     summary.requests_by_kind = requests_by_kind;
     summary.hosts = hosts;
     summary.elapsed = started.elapsed();
+    summary.from_journal = opts.resume.then(|| journal.replayed());
     Ok(CollectReport {
         manifest,
         summary,
         raw_dir,
+        journal_kept,
+        notices,
     })
+}
+
+/// The run's collection journal: the interrupted run's with `--resume` (refused when it
+/// was written for another tenant or other settings), otherwise a new one replacing any
+/// earlier journal. Its parent directories are created if missing.
+fn open_journal(
+    config: &Config,
+    opts: &CollectOptions,
+) -> Result<(std::sync::Arc<journal::Journal>, Vec<String>), CollectError> {
+    use journal::{Journal, JournalHeader};
+    let dir = journal::journal_dir_for(&opts.out);
+    let header = JournalHeader::new(&config.tenant_id, &journal::fingerprint(config));
+    let mut notices = Vec::new();
+    let j = if opts.resume && Journal::exists(&dir) {
+        let j = Journal::open(&dir, &header)?;
+        tracing::info!(
+            "resuming from the collection journal {} ({} answer(s))",
+            dir.display(),
+            j.loaded()
+        );
+        j
+    } else {
+        if opts.resume {
+            notices.push(format!(
+                "--resume: no collection journal at {}; collecting from the start",
+                dir.display()
+            ));
+        } else if Journal::exists(&dir) {
+            tracing::info!(
+                "discarding the collection journal {} of an earlier run (pass --resume to continue it)",
+                dir.display()
+            );
+        }
+        Journal::create(&dir, &header)?
+    };
+    Ok((std::sync::Arc::new(j), notices))
 }

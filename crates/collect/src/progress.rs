@@ -96,6 +96,9 @@ pub struct CollectSummary {
     /// What each API host's requests came to, busiest first.
     pub hosts: Vec<HostUsage>,
     pub elapsed: Duration,
+    /// `--resume`: answers given from the collection journal instead of the APIs
+    /// (not counted in `requests`); `None` for a run that did not resume.
+    pub from_journal: Option<u64>,
 }
 
 impl CollectSummary {
@@ -115,6 +118,11 @@ impl CollectSummary {
         }
         for h in &self.hosts {
             out.push_str(&format!("  host {h}\n"));
+        }
+        if let Some(n) = self.from_journal {
+            out.push_str(&format!(
+                "Resumed: {n} answer(s) from the collection journal, not requested again\n"
+            ));
         }
         out
     }

@@ -72,6 +72,8 @@ pub(crate) struct State {
     log: Mutex<Vec<RecordedRequest>>,
     base: String,
     faults: Option<Injector>,
+    /// [`ReplayServer::heal`]: no more faults from now on.
+    healed: std::sync::atomic::AtomicBool,
     /// Fresh URLs handed out by [`Fault::RepeatedPage`].
     repeats: Mutex<u64>,
     /// Rate limits per `[endpoints]` key, with the plan's latency.
@@ -281,6 +283,7 @@ impl ReplayServer {
             log: Mutex::new(Vec::new()),
             base: format!("http://{addr}"),
             faults,
+            healed: std::sync::atomic::AtomicBool::new(false),
             repeats: Mutex::new(0),
             throttle,
         });
@@ -309,6 +312,14 @@ impl ReplayServer {
     /// batch).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.state.log).clone()
+    }
+
+    /// Stops injecting faults: every later request is answered as recorded (a tenant
+    /// whose outage is over, for tests that collect again from the same server).
+    pub fn heal(&self) {
+        self.state
+            .healed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Forgets the request log (route sequences keep their position).
@@ -399,7 +410,11 @@ async fn handle(
         .as_ref()
         .and_then(|(_, r)| r.body.as_deref())
         .is_some_and(faults::has_next_link);
-    let fault = state.faults.as_ref().and_then(|f| f.draw(has_link));
+    let fault = state
+        .faults
+        .as_ref()
+        .filter(|_| !state.healed.load(std::sync::atomic::Ordering::Relaxed))
+        .and_then(|f| f.draw(has_link));
     record.fault = fault;
     if let Some(f) = fault.filter(|f| f.replaces_answer()) {
         let reply = match f {

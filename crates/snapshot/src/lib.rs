@@ -105,6 +105,12 @@ pub struct Manifest {
     pub collection_errors: Vec<CollectionError>,
     /// Table name → file, row count and sha256.
     pub tables: BTreeMap<String, TableEntry>,
+    /// `[collect] flow_owners` of the collection when it was not the default `all`:
+    /// `creator` means no flow's owners and co-owners were read, so flow evidence names
+    /// creators only. Absent in snapshots read with every flow's owners, and in those
+    /// written before palaudit recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_owners: Option<String>,
     /// sha256 of every other field ([`Manifest::compute_seal`]): the table checksums
     /// catch a changed table, the seal a changed manifest (another `tenant_id`, a
     /// collection error deleted). Snapshots written before palaudit sealed its manifests
@@ -644,6 +650,7 @@ pub struct SnapshotWriter {
     principals: TableFile,
     systemusers: TableFile,
     counts: BTreeMap<String, u64>,
+    flow_owners: Option<String>,
     finished: bool,
 }
 
@@ -696,8 +703,15 @@ impl SnapshotWriter {
                 .iter()
                 .map(|t| (t.as_str().to_owned(), 0))
                 .collect(),
+            flow_owners: None,
             finished: false,
         })
+    }
+
+    /// Records in the manifest that flows' owners were read as `setting` says
+    /// ([`Manifest::flow_owners`]); not called for the default, every flow's owners.
+    pub fn set_flow_owners(&mut self, setting: &str) {
+        self.flow_owners = Some(setting.to_owned());
     }
 
     pub fn environment(&mut self, row: &Environment) -> Result<(), SnapshotError> {
@@ -778,6 +792,7 @@ impl SnapshotWriter {
             counts: std::mem::take(&mut self.counts),
             collection_errors,
             tables,
+            flow_owners: self.flow_owners.take(),
             seal: None,
         }
         .sealed();

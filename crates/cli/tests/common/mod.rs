@@ -48,6 +48,28 @@ pub fn serve_tenant(tenant: Tenant) -> Served {
     Served { server, _rt: rt }
 }
 
+/// A replay server for `fixtures/tenants/<name>` behind `plan`'s rate limits and latency.
+pub fn serve_throttled(name: &str, plan: palaudit_replay::ThrottlePlan) -> Served {
+    let tenant = Tenant::from_dir(&repo().join("fixtures/tenants").join(name))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(ReplayServer::start_throttled(tenant, plan))
+        .unwrap();
+    Served { server, _rt: rt }
+}
+
+/// A replay server for `fixtures/tenants/<name>` misbehaving as `plan` says.
+pub fn serve_faulty(name: &str, plan: palaudit_replay::FaultPlan) -> Served {
+    let tenant = Tenant::from_dir(&repo().join("fixtures/tenants").join(name))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(ReplayServer::start_with_faults(tenant, plan))
+        .unwrap();
+    Served { server, _rt: rt }
+}
+
 /// The config a user would write for a replayed tenant: `tenant_id`, `static-token`
 /// sign-in and all six `[endpoints]` keys (DESIGN.md keys only).
 pub fn replay_config(tenant_id: &str, served: &Served) -> String {

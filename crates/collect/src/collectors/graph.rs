@@ -172,21 +172,66 @@ fn first_lookup(key: PrincipalKey) -> Lookup {
     }
 }
 
+/// The journal key of one look-up: the `GET` it stands for, as if sent on its own, so a
+/// batch composed differently on `--resume` still finds it.
+fn lookup_key(ctx: &Ctx, l: &Lookup) -> crate::journal::Key {
+    crate::journal::Key::new(
+        "GET",
+        &format!("{}/v1.0{}", ctx.config.endpoints.graph, l.url()),
+        None,
+    )
+}
+
+/// A journaled sub-answer: its status and body (headers only matter for retries, and
+/// answers worth a retry are never journaled).
+fn journaled_answer(bytes: &[u8]) -> Option<Answer> {
+    let v: Value = serde_json::from_slice(bytes).ok()?;
+    Some(Answer {
+        status: v
+            .get("status")
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())?,
+        headers: HashMap::new(),
+        body: v.get("body").cloned().unwrap_or(Value::Null),
+    })
+}
+
 async fn send_batch(ctx: &Ctx, lookups: Vec<Lookup>) -> BatchOutcome {
-    let requests: Vec<Value> = lookups
+    // Look-ups the journal answers are not sent again; the rest go out in one batch.
+    let journal = ctx.http.journal().cloned();
+    let mut answers: Vec<Option<Answer>> = lookups
+        .iter()
+        .map(|l| {
+            journal
+                .as_ref()
+                .and_then(|j| j.ask(&lookup_key(ctx, l)))
+                .and_then(|b| journaled_answer(&b))
+        })
+        .collect();
+    let to_send: Vec<usize> = (0..lookups.len())
+        .filter(|&i| answers[i].is_none())
+        .collect();
+    if to_send.is_empty() {
+        return BatchOutcome {
+            lookups,
+            answers: Ok(answers),
+        };
+    }
+    let requests: Vec<Value> = to_send
         .iter()
         .enumerate()
-        .map(|(i, l)| serde_json::json!({ "id": (i + 1).to_string(), "method": "GET", "url": l.url() }))
+        .map(|(i, &l)| serde_json::json!({ "id": (i + 1).to_string(), "method": "GET", "url": lookups[l].url() }))
         .collect();
-    let answers = async {
+    let sent = async {
         let url = build_url(&ctx.config.endpoints.graph, "/v1.0/$batch", &[])?;
         let req = ApiRequest::post_json(url, serde_json::json!({ "requests": requests }))
             .bearer(ctx.token(&ctx.config.scopes.graph))
-            .for_collector(COLLECTOR);
+            .for_collector(COLLECTOR)
+            .unjournaled();
         let resp = ctx.http.send(&req).await?;
         ctx.save_raw(COLLECTOR, &resp.endpoint, &resp.body).await;
         let body = resp.json()?;
-        let Some(answers) = batch_answers(&body, lookups.len()) else {
+        let Some(answers) = batch_answers(&body, to_send.len()) else {
             return Err(HttpError::MalformedPage {
                 endpoint: resp.endpoint.clone(),
                 message: "expected a JSON object with a `responses` array".into(),
@@ -195,6 +240,21 @@ async fn send_batch(ctx: &Ctx, lookups: Vec<Lookup>) -> BatchOutcome {
         Ok(answers)
     }
     .await;
+    let answers = sent.map(|sent| {
+        for (&i, answer) in to_send.iter().zip(sent) {
+            // Only final answers are journaled: found, or Graph's word that it does not
+            // exist. Throttling and server errors are asked again on resume.
+            if let (Some(j), Some(a)) = (&journal, &answer) {
+                let l = &lookups[i];
+                if a.status == 200 || (a.status == 404 && says_not_found(l, a)) {
+                    let rec = serde_json::json!({ "status": a.status, "body": a.body });
+                    j.record(&lookup_key(ctx, l), rec.to_string().as_bytes());
+                }
+            }
+            answers[i] = answer;
+        }
+        answers
+    });
     BatchOutcome { lookups, answers }
 }
 

@@ -7,6 +7,7 @@ use super::limiter::{Answer, HostLimits, HostUsage, host_key};
 use super::retry::{RetryPolicy, describe_wait, is_retryable_status, parse_retry_after};
 use super::url::Endpoint;
 use crate::auth::{AuthError, TokenSource};
+use crate::journal::{Journal, Key};
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
 use std::collections::BTreeMap;
@@ -55,6 +56,10 @@ pub struct ApiRequest {
     /// What the request is for (a collector name such as `canvas_app_permissions`), to
     /// count requests per kind; empty when not said.
     pub purpose: &'static str,
+    /// Whether the answer goes to the collection journal, and comes from it on
+    /// `--resume` ([`crate::journal`]). Off for a Graph `$batch`, whose sub-answers are
+    /// journaled one by one instead.
+    pub journal: bool,
 }
 
 impl ApiRequest {
@@ -66,6 +71,7 @@ impl ApiRequest {
             headers: Vec::new(),
             json: None,
             purpose: "",
+            journal: true,
         }
     }
 
@@ -87,6 +93,12 @@ impl ApiRequest {
     /// Counts the request's attempts under `collector` ([`HttpClient::requests_by_purpose`]).
     pub fn for_collector(mut self, collector: &'static str) -> ApiRequest {
         self.purpose = collector;
+        self
+    }
+
+    /// Neither answered from nor written to the collection journal.
+    pub fn unjournaled(mut self) -> ApiRequest {
+        self.journal = false;
         self
     }
 
@@ -128,6 +140,7 @@ pub struct HttpClient {
     /// Attempts per [`ApiRequest::purpose`].
     by_purpose: Mutex<BTreeMap<&'static str, u64>>,
     stopped: AtomicBool,
+    journal: Option<Arc<Journal>>,
 }
 
 impl HttpClient {
@@ -149,7 +162,20 @@ impl HttpClient {
             requests: AtomicU64::new(0),
             by_purpose: Mutex::new(BTreeMap::new()),
             stopped: AtomicBool::new(false),
+            journal: None,
         })
+    }
+
+    /// Answers requests from `journal` where it holds them, and journals every other
+    /// successful answer ([`crate::journal`]).
+    pub fn with_journal(mut self, journal: Arc<Journal>) -> HttpClient {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// The collection journal, if this client keeps one.
+    pub fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.as_ref()
     }
 
     /// Refuses every later request: the collection cannot use what it would read (the
@@ -193,6 +219,23 @@ impl HttpClient {
             req.json.as_ref(),
             req.token.is_some(),
         )?;
+        // Guards before the journal too: a resumed run refuses what a fresh one would.
+        let journaled = match &self.journal {
+            Some(j) if req.journal => {
+                let key = Key::new(req.method.as_str(), req.url.as_str(), req.json.as_ref());
+                if let Some(body) = j.ask(&key) {
+                    self.log(&endpoint, "from the journal", Duration::ZERO, 0);
+                    return Ok(ApiResponse {
+                        status: 200,
+                        headers: HeaderMap::new(),
+                        body,
+                        endpoint,
+                    });
+                }
+                Some((j, key))
+            }
+            _ => None,
+        };
         let policy = &self.settings.retry;
         // The host's slots and pause are shared by every request to it.
         let host = host_key(&req.url);
@@ -268,6 +311,13 @@ impl HttpClient {
                 Ok((status, headers, body)) => {
                     self.log(&endpoint, &status.to_string(), elapsed, retry);
                     if (200..300).contains(&status) {
+                        // Only an answer the collectors can read is kept: a body cut
+                        // short or an HTML error page with a 200 is asked again on resume.
+                        if let Some((j, key)) = &journaled
+                            && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok()
+                        {
+                            j.record(key, &body);
+                        }
                         return Ok(ApiResponse {
                             status,
                             headers,
