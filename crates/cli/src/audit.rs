@@ -170,10 +170,10 @@ pub fn audit_snapshot(
     for sink in &mut labelled {
         reports.push(sink);
     }
-    let mut checked = Finishing::new(link_checks, &mut reports);
     let mut applier = suppressions
         .as_ref()
         .map(|set| Applier::new(set, crate::suppress::today()));
+    let mut checked = Finishing::new(link_checks, applier.is_some(), &mut reports);
     let frames = snapshot.frames();
     let evaluated = match &mut applier {
         Some(applier) => {
@@ -182,9 +182,13 @@ pub fn audit_snapshot(
         }
         None => evaluate_into(&frames, roster, rules, &header, &mut checked),
     };
-    evaluated.with_context(|| format!("auditing snapshot {}", snapshot.dir.display()))?;
+    let returned =
+        evaluated.with_context(|| format!("auditing snapshot {}", snapshot.dir.display()))?;
     drop(frames);
-    let summary = checked.summary.take().unwrap_or_default();
+    let summary = match checked.summary.take() {
+        Some(kept) => kept,
+        None => returned,
+    };
     drop(reports);
     drop(labelled);
     if let Some(applier) = &applier {
@@ -322,9 +326,13 @@ impl VerdictSink for Discard {
 
 /// Hands verdicts on unchanged; in `end`, records `identities verify` results in the
 /// summary's roster before any report sees it, and keeps that summary for the reports
-/// rendered after the stream.
+/// rendered after the stream when it differs from the one the engine returns (link
+/// checks applied, or suppressions marked upstream). Otherwise it keeps nothing, so the
+/// not-attributed list is held once.
 pub struct Finishing<'a> {
     checks: Option<&'a [palaudit_model::LinkCheck]>,
+    /// A [`SuppressingSink`] upstream hands on a summary of its own.
+    marked_upstream: bool,
     inner: &'a mut dyn VerdictSink,
     tenant_id: String,
     /// The summary the reports saw, once `end` has run.
@@ -334,10 +342,12 @@ pub struct Finishing<'a> {
 impl<'a> Finishing<'a> {
     pub fn new(
         checks: Option<&'a [palaudit_model::LinkCheck]>,
+        marked_upstream: bool,
         inner: &'a mut dyn VerdictSink,
     ) -> Finishing<'a> {
         Finishing {
             checks,
+            marked_upstream,
             inner,
             tenant_id: String::new(),
             summary: None,
@@ -355,6 +365,9 @@ impl VerdictSink for Finishing<'_> {
         self.inner.verdict(verdict)
     }
     fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {
+        if self.checks.is_none() && !self.marked_upstream {
+            return self.inner.end(summary);
+        }
         let mut summary = summary.clone();
         if let Some(checks) = self.checks {
             warn_unmatched(&self.tenant_id, summary.roster.apply_link_checks(checks));

@@ -348,7 +348,7 @@ pub fn run(
             .map(Vec::as_slice);
         let applier = &mut applier;
         outputs.tenant(&mut sinks, i, n, &label(&path), |reports| {
-            let mut checked = Finishing::new(tenant_checks, reports);
+            let mut checked = Finishing::new(tenant_checks, applier.is_some(), reports);
             let frames = snapshot.frames();
             let evaluated = match applier {
                 Some(a) => {
@@ -357,8 +357,12 @@ pub fn run(
                 }
                 None => evaluate_into(&frames, roster, rules, &header, &mut checked),
             };
-            evaluated.with_context(|| format!("auditing snapshot {}", path.display()))?;
-            let summary = checked.summary.take().unwrap_or_default();
+            let returned =
+                evaluated.with_context(|| format!("auditing snapshot {}", path.display()))?;
+            let summary = match checked.summary.take() {
+                Some(kept) => kept,
+                None => returned,
+            };
             Ok((header, summary))
         })?;
     }
