@@ -2,12 +2,14 @@
 
 use crate::{AuditArgs, Outcome, ReportArgs};
 use anyhow::{Context, Result, bail};
-use palaudit_model::{Findings, Roster};
+use palaudit_model::{AuditHeader, AuditSummary, Fanout, Findings, Roster};
 use palaudit_model::{SinkError, VerdictSink};
+use palaudit_report::{ChecklistSink, CsvSink, JsonSink};
 use palaudit_rules::RuleSet;
 use palaudit_snapshot::{Snapshot, VerdictsParquet};
-use palaudit_suppressions::Applier;
-use std::io::Write;
+use palaudit_suppressions::{Applier, SuppressingSink};
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 /// Loads the rule book, warning about every rule that is not `stable` (a preview rule's
@@ -68,7 +70,12 @@ pub fn load_roster_check(path: &Path, tenant: &str) -> Result<Vec<palaudit_model
     Ok(palaudit_model::RosterCheck::load(path, tenant)?.link_checks())
 }
 
-/// Evaluates a verified snapshot and writes every requested report.
+/// Audits a verified snapshot, streaming its verdicts into every requested report.
+///
+/// Only the [`AuditSummary`] is held: the CSV, JSON, checklist, verdicts Parquet,
+/// workbook and HTML reports take the verdicts as the engine reaches them (suppressions
+/// marked first), and the terminal table, the roster CSV and the fix plan are rendered
+/// from the summary afterwards.
 pub fn audit_snapshot(
     snapshot: &Snapshot,
     roster: &Roster,
@@ -78,27 +85,354 @@ pub fn audit_snapshot(
     report: &ReportArgs,
 ) -> Result<Outcome> {
     let suppressions = crate::suppress::load(report)?;
-    let mut findings = evaluate_snapshot(snapshot, roster, rules)?;
-    if let Some(checks) = link_checks {
-        apply_link_checks(&mut findings, checks);
+    let header = audit_header(snapshot, rules, Some(run));
+    warn_if_no_identity(roster, &header.tenant_id);
+    // The plan's target is checked before any report is written, so a bad --fix-plan-to
+    // leaves no half set of files behind. The target comes from the roster section,
+    // which the directory records decide, not the verdicts: it is known without them.
+    let plan = match &report.fix_plan {
+        Some(path) => {
+            let shell =
+                crate::fix_plan::shell_for(path, report.fix_plan_shell, "--fix-plan-shell")?;
+            check_plan_target(
+                snapshot,
+                roster,
+                rules,
+                &header,
+                report.fix_plan_to.as_deref(),
+            )?;
+            Some((path, shell))
+        }
+        None => None,
+    };
+
+    let mut csv = match &report.csv {
+        Some(p) => Some((p, CsvSink::new(create(p, "CSV")?))),
+        None => None,
+    };
+    let mut json = match &report.json {
+        Some(p) => Some((
+            p,
+            JsonSink::spooled(create(p, "JSON")?)
+                .with_context(|| format!("writing JSON to {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let mut markdown = match &report.markdown {
+        Some(p) => Some((p, ChecklistSink::new(create(p, "markdown")?))),
+        None => None,
+    };
+    let mut parquet = match &report.verdicts_parquet {
+        Some(p) => Some((
+            p,
+            VerdictsParquet::create(p)
+                .with_context(|| format!("writing the verdicts Parquet table {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let mut workbook = crate::evidence::workbook(report)?;
+    let mut html = crate::evidence::html(report)?;
+
+    let mut labelled: Vec<Labelled<'_>> = Vec::new();
+    if let Some((p, sink)) = &mut csv {
+        labelled.push(Labelled::new(
+            sink,
+            format!("writing CSV to {}", p.display()),
+        ));
     }
-    if let Some(set) = &suppressions {
-        let mut applier = Applier::new(set, crate::suppress::today());
-        applier.apply(&mut findings);
+    if let Some((p, sink)) = &mut markdown {
+        labelled.push(Labelled::new(
+            sink,
+            format!("writing markdown to {}", p.display()),
+        ));
+    }
+    if let Some((p, sink)) = &mut json {
+        labelled.push(Labelled::new(
+            sink,
+            format!("writing JSON to {}", p.display()),
+        ));
+    }
+    if let Some((p, sink)) = &mut parquet {
+        let what = format!("writing the verdicts Parquet table {}", p.display());
+        labelled.push(Labelled::new(sink, what));
+    }
+    if let (Some(book), Some(p)) = (&mut workbook, &report.xlsx) {
+        let what = format!("writing the evidence workbook {}", p.display());
+        labelled.push(Labelled::new(book, what));
+    }
+    if let (Some(page), Some(p)) = (&mut html, &report.html) {
+        labelled.push(Labelled::new(
+            page,
+            format!("writing the HTML report {}", p.display()),
+        ));
+    }
+    let mut reports = Fanout::default();
+    for sink in &mut labelled {
+        reports.push(sink);
+    }
+    let mut applier = suppressions
+        .as_ref()
+        .map(|set| Applier::new(set, crate::suppress::today()));
+    let mut checked = Finishing::new(link_checks, applier.is_some(), &mut reports);
+    let frames = snapshot.frames();
+    let evaluated = match &mut applier {
+        Some(applier) => {
+            let mut suppressing = SuppressingSink::new(applier, &mut checked);
+            evaluate_into(&frames, roster, rules, &header, &mut suppressing)
+        }
+        None => evaluate_into(&frames, roster, rules, &header, &mut checked),
+    };
+    let returned =
+        evaluated.with_context(|| format!("auditing snapshot {}", snapshot.dir.display()))?;
+    drop(frames);
+    let summary = match checked.summary.take() {
+        Some(kept) => kept,
+        None => returned,
+    };
+    drop(reports);
+    drop(labelled);
+    if let Some(applier) = &applier {
         crate::suppress::warn_usage(&applier.usage());
     }
-    write_reports(&findings, run, report)?;
-    require_complete(&findings, report.allow_partial)?;
-    Ok(threshold(&findings, report.fail_under))
+
+    if let Some((p, sink)) = csv {
+        let context = || format!("writing CSV to {}", p.display());
+        let mut w = sink.into_inner().with_context(context)?;
+        w.flush().with_context(context)?;
+    }
+    if let Some((p, sink)) = json {
+        sink.into_inner()
+            .flush()
+            .with_context(|| format!("writing JSON to {}", p.display()))?;
+    }
+    if let Some((p, sink)) = markdown {
+        sink.into_inner()
+            .flush()
+            .with_context(|| format!("writing markdown to {}", p.display()))?;
+    }
+    if let Some((p, mut sink)) = parquet {
+        sink.finish()
+            .map_err(|e| anyhow::anyhow!(e))
+            .with_context(|| format!("writing the verdicts Parquet table {}", p.display()))?;
+    }
+    if let Some(p) = &report.roster_csv {
+        write_file(p, "roster CSV", |w| {
+            Ok(palaudit_report::roster_csv_summary(&header, &summary, w)?)
+        })?;
+    }
+    if let Some((path, shell)) = plan {
+        let plan = fix_plan_from(&header, &summary, report.fix_plan_to.as_deref())?;
+        crate::fix_plan::write(path, shell, &plan)?;
+    }
+    if let (Some(mut book), Some(p)) = (workbook, &report.xlsx) {
+        book.finish()
+            .map_err(|e| anyhow::anyhow!(e))
+            .with_context(|| format!("writing the evidence workbook {}", p.display()))?;
+    }
+    if let (Some(mut page), Some(p)) = (html, &report.html) {
+        page.finish()
+            .map_err(|e| anyhow::anyhow!(e))
+            .with_context(|| format!("writing the HTML report {}", p.display()))?;
+    }
+    if !report.quiet {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        palaudit_report::terminal_summary(&header, &summary, &mut out, &terminal_options())?;
+        out.flush()?;
+    }
+    require_complete_header(&header, report.allow_partial)?;
+    Ok(threshold(&summary.gated_counts(), report.fail_under))
 }
 
-/// Records `identities verify` results in the roster, warning about the ones that name
-/// nobody the identities file lists for the tenant.
-pub fn apply_link_checks(findings: &mut Findings, checks: &[palaudit_model::LinkCheck]) {
-    for unmatched in findings.apply_link_checks(checks) {
+/// What every report is told about `snapshot`'s audit before the first verdict.
+pub fn audit_header(
+    snapshot: &Snapshot,
+    rules: &RuleSet,
+    run: Option<&palaudit_model::RunInfo>,
+) -> AuditHeader {
+    AuditHeader {
+        tenant_id: palaudit_model::ids::norm(&snapshot.manifest.tenant_id),
+        collected_at: Some(snapshot.manifest.collected_at),
+        collection_errors: snapshot
+            .manifest
+            .collection_errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect(),
+        guidance: rules.guidance(),
+        run: run.cloned(),
+    }
+}
+
+/// Streams the audit of `frames` into `sink`; `header` names the tenant.
+pub fn evaluate_into(
+    frames: &palaudit_snapshot::Frames,
+    roster: &Roster,
+    rules: &RuleSet,
+    header: &AuditHeader,
+    sink: &mut dyn VerdictSink,
+) -> Result<AuditSummary, palaudit_rules::EvalError> {
+    palaudit_rules::evaluate_into(frames, &header.tenant_id, roster, rules, header, sink)
+}
+
+/// Fails, before any report is written, when the fix plan's target cannot be chosen.
+///
+/// The roster section is computed from the snapshot's directory records alone (an
+/// audit of no resources), which is the roster the full audit reports, less the credit
+/// counts a target is never chosen by.
+fn check_plan_target(
+    snapshot: &Snapshot,
+    roster: &Roster,
+    rules: &RuleSet,
+    header: &AuditHeader,
+    to: Option<&str>,
+) -> Result<()> {
+    let mut frames = snapshot.frames();
+    frames.resources = frames.resources.clear();
+    frames.role_assignments = frames.role_assignments.clear();
+    let summary = evaluate_into(&frames, roster, rules, header, &mut Discard)
+        .with_context(|| format!("auditing snapshot {}", snapshot.dir.display()))?;
+    fix_plan_from(header, &summary, to).map(|_| ())
+}
+
+/// The fix plan for a streamed audit, to the identity `to` names or the default target.
+fn fix_plan_from(
+    header: &AuditHeader,
+    summary: &AuditSummary,
+    to: Option<&str>,
+) -> Result<palaudit_report::fix_plan::FixPlan> {
+    use palaudit_report::fix_plan::{self, TargetChoice};
+    let choice = match to {
+        Some(identity) => TargetChoice::Named(identity),
+        None => TargetChoice::Default,
+    };
+    Ok(fix_plan::build_summary(header, summary, choice)?)
+}
+
+/// A sink that keeps nothing: for an audit run only for its summary.
+struct Discard;
+
+impl VerdictSink for Discard {
+    fn begin(&mut self, _: &AuditHeader) -> Result<(), SinkError> {
+        Ok(())
+    }
+    fn verdict(&mut self, _: &palaudit_model::Verdict) -> Result<(), SinkError> {
+        Ok(())
+    }
+    fn end(&mut self, _: &AuditSummary) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+/// Hands verdicts on unchanged; in `end`, records `identities verify` results in the
+/// summary's roster before any report sees it, and keeps that summary for the reports
+/// rendered after the stream when it differs from the one the engine returns (link
+/// checks applied, or suppressions marked upstream). Otherwise it keeps nothing, so the
+/// not-attributed list is held once.
+pub struct Finishing<'a> {
+    checks: Option<&'a [palaudit_model::LinkCheck]>,
+    /// A [`SuppressingSink`] upstream hands on a summary of its own.
+    marked_upstream: bool,
+    inner: &'a mut dyn VerdictSink,
+    tenant_id: String,
+    /// The summary the reports saw, once `end` has run.
+    pub summary: Option<AuditSummary>,
+}
+
+impl<'a> Finishing<'a> {
+    pub fn new(
+        checks: Option<&'a [palaudit_model::LinkCheck]>,
+        marked_upstream: bool,
+        inner: &'a mut dyn VerdictSink,
+    ) -> Finishing<'a> {
+        Finishing {
+            checks,
+            marked_upstream,
+            inner,
+            tenant_id: String::new(),
+            summary: None,
+        }
+    }
+}
+
+impl VerdictSink for Finishing<'_> {
+    fn begin(&mut self, header: &AuditHeader) -> Result<(), SinkError> {
+        self.tenant_id = header.tenant_id.clone();
+        self.summary = None;
+        self.inner.begin(header)
+    }
+    fn verdict(&mut self, verdict: &palaudit_model::Verdict) -> Result<(), SinkError> {
+        self.inner.verdict(verdict)
+    }
+    fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {
+        if self.checks.is_none() && !self.marked_upstream {
+            return self.inner.end(summary);
+        }
+        let mut summary = summary.clone();
+        if let Some(checks) = self.checks {
+            warn_unmatched(&self.tenant_id, summary.roster.apply_link_checks(checks));
+        }
+        self.inner.end(&summary)?;
+        self.summary = Some(summary);
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.inner.finish()
+    }
+}
+
+/// A report in a [`Fanout`], its errors said with the file it was writing.
+pub struct Labelled<'a> {
+    inner: &'a mut dyn VerdictSink,
+    what: String,
+}
+
+impl<'a> Labelled<'a> {
+    pub fn new(inner: &'a mut dyn VerdictSink, what: String) -> Labelled<'a> {
+        Labelled { inner, what }
+    }
+
+    fn label(&self, e: SinkError) -> SinkError {
+        anyhow::anyhow!(e).context(self.what.clone()).into()
+    }
+}
+
+impl VerdictSink for Labelled<'_> {
+    fn begin(&mut self, header: &AuditHeader) -> Result<(), SinkError> {
+        self.inner.begin(header).map_err(|e| self.label(e))
+    }
+    fn verdict(&mut self, verdict: &palaudit_model::Verdict) -> Result<(), SinkError> {
+        self.inner.verdict(verdict).map_err(|e| self.label(e))
+    }
+    fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {
+        self.inner.end(summary).map_err(|e| self.label(e))
+    }
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.inner.finish().map_err(|e| self.label(e))
+    }
+}
+
+fn create(path: &Path, what: &str) -> Result<BufWriter<File>> {
+    let file = File::create(path)
+        .with_context(|| format!("cannot create {what} file {}", path.display()))?;
+    Ok(BufWriter::new(file))
+}
+
+/// Warns about the `identities verify` results that name nobody the identities file
+/// lists for the tenant.
+fn warn_unmatched(tenant: &str, unmatched: Vec<&palaudit_model::LinkCheck>) {
+    for unmatched in unmatched {
         warn(&format!(
-            "the roster check names {} of partner {}, which the identities file does not list for tenant {}",
-            unmatched.principal_id, unmatched.partner_id, findings.tenant_id
+            "the roster check names {} of partner {}, which the identities file does not list for tenant {tenant}",
+            unmatched.principal_id, unmatched.partner_id
+        ));
+    }
+}
+
+pub fn warn_if_no_identity(roster: &Roster, tenant: &str) {
+    if roster.for_tenant(tenant).next().is_none() {
+        warn(&format!(
+            "the identities file has no identity for tenant {tenant}: nothing in this snapshot can be credited"
         ));
     }
 }
@@ -119,20 +453,21 @@ pub fn evaluate_snapshot(
         .iter()
         .map(|e| e.to_string())
         .collect();
-    if roster.for_tenant(tenant).next().is_none() {
-        warn(&format!(
-            "the identities file has no identity for tenant {tenant}: nothing in this snapshot can be credited"
-        ));
-    }
+    warn_if_no_identity(roster, tenant);
     Ok(findings)
 }
 
 /// Fails (exit 2) on findings from an incomplete collection unless `--allow-partial`.
 pub fn require_complete(findings: &Findings, allow_partial: bool) -> Result<()> {
-    if !findings.collection_errors.is_empty() && !allow_partial {
+    require_complete_header(&findings.header(), allow_partial)
+}
+
+/// [`require_complete`] for a streamed audit.
+pub fn require_complete_header(header: &AuditHeader, allow_partial: bool) -> Result<()> {
+    if !header.collection_errors.is_empty() && !allow_partial {
         bail!(
             "the snapshot is incomplete: {} collection error(s) (listed above); the verdicts cover only what was collected. Use --allow-partial to accept a partial audit",
-            findings.collection_errors.len()
+            header.collection_errors.len()
         );
     }
     Ok(())
@@ -141,13 +476,13 @@ pub fn require_complete(findings: &Findings, allow_partial: bool) -> Result<()> 
 /// Compares coverage with `--fail-under` at the precision reports show (tenths of a
 /// percent), so a coverage printed as 61.5% never fails `--fail-under 61.5`. Suppressed
 /// verdicts are left out.
-fn threshold(findings: &Findings, fail_under: Option<f64>) -> Outcome {
+fn threshold(gated: &palaudit_model::Counts, fail_under: Option<f64>) -> Outcome {
     match fail_under {
-        Some(min) if below(&findings.gated_counts(), min) => {
+        Some(min) if below(gated, min) => {
             // Said on stderr even under `-q`: exit 1 must never come without a word.
             warn(&format!(
                 "coverage {} is below --fail-under {min}% (suppressed findings left out)",
-                palaudit_report::format_coverage(&findings.gated_counts())
+                palaudit_report::format_coverage(gated)
             ));
             Outcome::NotMet
         }
@@ -177,66 +512,6 @@ pub fn write_file(
     out.flush()
         .with_context(|| format!("writing {what} to {}", path.display()))?;
     Ok(())
-}
-
-pub fn write_reports(
-    findings: &Findings,
-    run: &palaudit_model::RunInfo,
-    report: &ReportArgs,
-) -> Result<()> {
-    // The plan's target is checked before any report is written, so a bad --fix-plan-to
-    // leaves no half set of files behind.
-    let plan = match &report.fix_plan {
-        Some(path) => Some((
-            path,
-            crate::fix_plan::shell_for(path, report.fix_plan_shell, "--fix-plan-shell")?,
-            crate::fix_plan::build(findings, report.fix_plan_to.as_deref())?,
-        )),
-        None => None,
-    };
-    if let Some(p) = &report.csv {
-        write_file(p, "CSV", |w| Ok(palaudit_report::csv(findings, w)?))?;
-    }
-    if let Some(p) = &report.markdown {
-        write_file(p, "markdown", |w| {
-            Ok(palaudit_report::markdown(findings, w)?)
-        })?;
-    }
-    if let Some(p) = &report.json {
-        write_file(p, "JSON", |w| Ok(palaudit_report::json(findings, w)?))?;
-    }
-    if let Some(p) = &report.verdicts_parquet {
-        write_parquet(p, |sink| findings.replay(sink))?;
-    }
-    if let Some(p) = &report.roster_csv {
-        write_file(p, "roster CSV", |w| {
-            Ok(palaudit_report::roster_csv(findings, w)?)
-        })?;
-    }
-    if let Some((path, shell, plan)) = &plan {
-        crate::fix_plan::write(path, *shell, plan)?;
-    }
-    crate::evidence::write(findings, run, report)?;
-    if !report.quiet {
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        palaudit_report::terminal(findings, &mut out, &terminal_options())?;
-        out.flush()?;
-    }
-    Ok(())
-}
-
-/// Writes the verdicts Parquet table at `path`, fed by `feed` (every tenant's audit).
-pub fn write_parquet(
-    path: &Path,
-    feed: impl FnOnce(&mut dyn VerdictSink) -> Result<(), SinkError>,
-) -> Result<()> {
-    let context = || format!("writing the verdicts Parquet table {}", path.display());
-    let mut sink = VerdictsParquet::create(path).with_context(context)?;
-    feed(&mut sink)
-        .and_then(|()| sink.finish())
-        .map_err(|e| anyhow::anyhow!(e))
-        .with_context(context)
 }
 
 /// How the terminal reports are laid out: the terminal's width, colour only on a terminal

@@ -3,8 +3,8 @@
 //! HTML page are written by `palaudit-report` as verdicts stream into them.
 
 use crate::ReportArgs;
-use anyhow::{Context, Result, anyhow};
-use palaudit_model::{AuditHeader, Findings, RunInfo, SinkError, VerdictSink};
+use anyhow::{Context, Result};
+use palaudit_model::RunInfo;
 use palaudit_report::{EvidenceWorkbook, HtmlReport, WorkbookOptions};
 use palaudit_rules::RuleSet;
 use palaudit_snapshot::{MANIFEST_FILE, Snapshot};
@@ -94,36 +94,4 @@ pub fn html(report: &ReportArgs) -> Result<Option<HtmlReport<BufWriter<File>>>> 
     let file = File::create(path)
         .with_context(|| format!("cannot create the HTML report {}", path.display()))?;
     Ok(Some(HtmlReport::new(BufWriter::new(file))))
-}
-
-/// Feeds one tenant's findings, with `run`, to `sink`.
-pub fn replay(
-    findings: &Findings,
-    run: &RunInfo,
-    sink: &mut dyn VerdictSink,
-) -> Result<(), SinkError> {
-    let header = AuditHeader {
-        run: Some(run.clone()),
-        ..findings.header()
-    };
-    findings.replay_with(&header, sink)
-}
-
-/// Writes the single-tenant evidence files `report` asks for.
-pub fn write(findings: &Findings, run: &RunInfo, report: &ReportArgs) -> Result<()> {
-    if let Some(mut book) = workbook(report)? {
-        let path = report.xlsx.as_deref().unwrap_or(Path::new(""));
-        replay(findings, run, &mut book)
-            .and_then(|()| book.finish())
-            .map_err(|e| anyhow!(e))
-            .with_context(|| format!("writing the evidence workbook {}", path.display()))?;
-    }
-    if let Some(mut page) = html(report)? {
-        let path = report.html.as_deref().unwrap_or(Path::new(""));
-        replay(findings, run, &mut page)
-            .and_then(|()| page.finish())
-            .map_err(|e| anyhow!(e))
-            .with_context(|| format!("writing the HTML report {}", path.display()))?;
-    }
-    Ok(())
 }

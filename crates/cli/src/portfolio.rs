@@ -2,20 +2,24 @@
 //! many customer tenants — a roll-up by tenant, then each tenant's detail, in every
 //! format (docs/portfolio.md).
 //!
-//! Tenants are audited one at a time and their findings dropped before the next, so a
-//! portfolio costs the memory of its largest tenant. The terminal and markdown detail go
-//! to temporary files while the roll-up is gathered, because the roll-up comes first.
+//! Tenants are audited one at a time, each streamed into every report with only its
+//! summary held, so a portfolio costs the memory of its largest tenant's summary. The
+//! terminal and markdown detail go to temporary files while the roll-up is gathered,
+//! because the roll-up comes first.
 
 use crate::audit::{
-    apply_link_checks, below, evaluate_snapshot, load_roster_check, terminal_options, warn,
+    Finishing, Labelled, audit_header, below, evaluate_into, load_roster_check, terminal_options,
+    warn, warn_if_no_identity,
 };
 use crate::{Outcome, ReportArgs};
 use anyhow::{Context, Result, anyhow, bail};
-use palaudit_model::{Fanout, Findings, LinkCheck, RollupSink, Roster, RunInfo, VerdictSink};
-use palaudit_report::PortfolioJson;
+use palaudit_model::{
+    AuditHeader, AuditSummary, Fanout, LinkCheck, RollupSink, Roster, RunInfo, VerdictSink,
+};
+use palaudit_report::{ChecklistSink, CsvSink, PortfolioJson};
 use palaudit_rules::RuleSet;
 use palaudit_snapshot::{MANIFEST_FILE, Snapshot, VerdictsParquet};
-use palaudit_suppressions::Applier;
+use palaudit_suppressions::{Applier, SuppressingSink};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
@@ -66,7 +70,7 @@ fn label(path: &Path) -> String {
 
 /// The files being written; the terminal and markdown detail wait in temporary files.
 struct Outputs {
-    csv: Option<(PathBuf, BufWriter<File>)>,
+    csv: Option<(PathBuf, CsvSink<BufWriter<File>>)>,
     roster_csv: Option<(PathBuf, BufWriter<File>)>,
     json: Option<(PathBuf, BufWriter<File>, PortfolioJson)>,
     markdown: Option<(PathBuf, File)>,
@@ -96,7 +100,7 @@ impl Outputs {
         };
         Ok(Outputs {
             csv: match &report.csv {
-                Some(p) => Some((p.clone(), create(p, "CSV")?)),
+                Some(p) => Some((p.clone(), CsvSink::new(create(p, "CSV")?))),
                 None => None,
             },
             roster_csv: match &report.roster_csv {
@@ -112,47 +116,95 @@ impl Outputs {
         })
     }
 
-    /// Writes one tenant's part of every format.
-    fn tenant(&mut self, findings: &Findings, index: usize, of: usize, name: &str) -> Result<()> {
+    /// Streams one tenant's audit into every format: `feed` runs the audit into the
+    /// sink it is given (the streaming formats and `others`) and returns its summary,
+    /// from which the roster CSV and the terminal detail are written.
+    fn tenant(
+        &mut self,
+        others: &mut Fanout<'_>,
+        index: usize,
+        of: usize,
+        name: &str,
+        feed: impl FnOnce(&mut dyn VerdictSink) -> Result<(AuditHeader, AuditSummary)>,
+    ) -> Result<(AuditHeader, AuditSummary)> {
         let first = index == 0;
-        if let Some((p, w)) = &mut self.csv {
-            let rows = if first {
-                palaudit_report::csv
-            } else {
-                palaudit_report::csv_rows
-            };
-            rows(findings, w).with_context(|| format!("writing CSV to {}", p.display()))?;
+        let mut labelled: Vec<Labelled<'_>> = Vec::new();
+        if let Some((p, sink)) = &mut self.csv {
+            labelled.push(Labelled::new(
+                sink,
+                format!("writing CSV to {}", p.display()),
+            ));
+        }
+        let mut json = match &mut self.json {
+            Some((p, w, doc)) => Some((
+                p.clone(),
+                doc.tenant_sink(w)
+                    .with_context(|| format!("writing JSON to {}", p.display()))?,
+            )),
+            None => None,
+        };
+        if let Some((p, sink)) = &mut json {
+            labelled.push(Labelled::new(
+                sink,
+                format!("writing JSON to {}", p.display()),
+            ));
+        }
+        let mut markdown = match &mut self.markdown {
+            Some((p, tmp)) => {
+                let mut w = BufWriter::new(&*tmp);
+                w.write_all(b"\n---\n\n")?;
+                Some((p.clone(), ChecklistSink::new(w)))
+            }
+            None => None,
+        };
+        if let Some((p, sink)) = &mut markdown {
+            labelled.push(Labelled::new(
+                sink,
+                format!("writing markdown to {}", p.display()),
+            ));
+        }
+        let mut sinks = Fanout::default();
+        sinks.push(others);
+        for sink in &mut labelled {
+            sinks.push(sink);
+        }
+        let (header, summary) = feed(&mut sinks)?;
+        drop(sinks);
+        drop(labelled);
+        if let Some((_, sink)) = json {
+            sink.done();
+        }
+        if let Some((_, sink)) = markdown {
+            sink.into_inner().flush()?;
         }
         if let Some((p, w)) = &mut self.roster_csv {
             let rows = if first {
-                palaudit_report::roster_csv
+                palaudit_report::roster_csv_summary
             } else {
-                palaudit_report::roster_csv_rows
+                palaudit_report::roster_csv_rows_summary
             };
-            rows(findings, w).with_context(|| format!("writing roster CSV to {}", p.display()))?;
-        }
-        if let Some((p, w, doc)) = &mut self.json {
-            doc.tenant(findings, w)
-                .with_context(|| format!("writing JSON to {}", p.display()))?;
-        }
-        if let Some((_, tmp)) = &mut self.markdown {
-            let mut w = BufWriter::new(&*tmp);
-            w.write_all(b"\n---\n\n")?;
-            palaudit_report::markdown(findings, &mut w)?;
-            w.flush()?;
+            rows(&header, &summary, w)
+                .with_context(|| format!("writing roster CSV to {}", p.display()))?;
         }
         if let Some(tmp) = &mut self.terminal {
             let mut w = BufWriter::new(&*tmp);
             writeln!(w, "\n═══ Tenant {} of {of}: {name} ═══\n", index + 1)?;
-            palaudit_report::terminal(findings, &mut w, &terminal_options())?;
+            palaudit_report::terminal_summary(&header, &summary, &mut w, &terminal_options())?;
             w.flush()?;
         }
-        Ok(())
+        Ok((header, summary))
     }
 
     /// The roll-up, then the detail held back; every file closed.
     fn finish(self, rollup: &palaudit_model::Rollup) -> Result<()> {
-        for (p, mut w) in [self.csv, self.roster_csv].into_iter().flatten() {
+        if let Some((p, sink)) = self.csv {
+            let context = || format!("writing {}", p.display());
+            sink.into_inner()
+                .with_context(context)?
+                .flush()
+                .with_context(context)?;
+        }
+        if let Some((p, mut w)) = self.roster_csv {
             w.flush()
                 .with_context(|| format!("writing {}", p.display()))?;
         }
@@ -271,14 +323,13 @@ pub fn run(
     let mut partial = Vec::new();
     let n = snapshots.len();
     for (i, (path, snapshot)) in snapshots.into_iter().enumerate() {
-        let mut findings = evaluate_snapshot(&snapshot, roster, rules)?;
-        if let Some(c) = checks.get(&findings.tenant_id.to_ascii_lowercase()) {
-            apply_link_checks(&mut findings, c);
-        }
-        if let Some(a) = &mut applier {
-            a.apply(&mut findings);
-        }
-        if !findings.collection_errors.is_empty() {
+        let run = RunInfo {
+            label: Some(label(&path)),
+            ..crate::evidence::run_info(&snapshot, rules, &identities)
+        };
+        let header = audit_header(&snapshot, rules, Some(&run));
+        warn_if_no_identity(roster, &header.tenant_id);
+        if !header.collection_errors.is_empty() {
             partial.push(path.display().to_string());
         }
         let mut sinks = Fanout::default();
@@ -292,14 +343,28 @@ pub fn run(
         if let Some(h) = &mut html {
             sinks.push(h);
         }
-        let run = RunInfo {
-            label: Some(label(&path)),
-            ..crate::evidence::run_info(&snapshot, rules, &identities)
-        };
-        crate::evidence::replay(&findings, &run, &mut sinks)
-            .map_err(|e| anyhow!(e))
-            .with_context(|| format!("auditing snapshot {}", path.display()))?;
-        outputs.tenant(&findings, i, n, &label(&path))?;
+        let tenant_checks = checks
+            .get(&header.tenant_id.to_ascii_lowercase())
+            .map(Vec::as_slice);
+        let applier = &mut applier;
+        outputs.tenant(&mut sinks, i, n, &label(&path), |reports| {
+            let mut checked = Finishing::new(tenant_checks, applier.is_some(), reports);
+            let frames = snapshot.frames();
+            let evaluated = match applier {
+                Some(a) => {
+                    let mut suppressing = SuppressingSink::new(a, &mut checked);
+                    evaluate_into(&frames, roster, rules, &header, &mut suppressing)
+                }
+                None => evaluate_into(&frames, roster, rules, &header, &mut checked),
+            };
+            let returned =
+                evaluated.with_context(|| format!("auditing snapshot {}", path.display()))?;
+            let summary = match checked.summary.take() {
+                Some(kept) => kept,
+                None => returned,
+            };
+            Ok((header, summary))
+        })?;
     }
     if let (Some(sink), Some(p)) = (&mut parquet, &report.verdicts_parquet) {
         sink.finish()

@@ -82,6 +82,10 @@ pub struct AuditSummary {
     /// Counts of the suppressed verdicts, by status.
     #[serde(default)]
     pub suppressed: Counts,
+    /// The suppressed verdicts that are attributed, in report order: the suppressed
+    /// ones that are not are in `not_attributed`, and the terminal lists both.
+    #[serde(default)]
+    pub suppressed_attributed: Vec<Verdict>,
 }
 
 impl AuditSummary {
@@ -126,6 +130,9 @@ impl SummaryBuilder {
         }
         if verdict.suppression.is_some() {
             s.suppressed.add(verdict.status);
+            if verdict.status == Status::Attributed {
+                s.suppressed_attributed.push(verdict.clone());
+            }
         }
         match verdict.status {
             Status::Attributed => s.leaver_risk += u64::from(verdict.leaver_risk),

@@ -1,45 +1,185 @@
 //! The markdown pre-handover checklist.
 
 use crate::coverage::{
-    by_environment, coverage_rows, format_coverage, leaver_risk_sentence, other_tenants_sentence,
-    summary_sentence, suppressed_sentence,
+    coverage_rows, format_coverage, leaver_risk_sentence, other_tenants_sentence, summary_sentence,
+    suppressed_sentence,
 };
 use crate::text::{
     display_name, environment_label, environment_type_label, markdown_code, markdown_inline,
 };
 use crate::{Format, ReportError, write_part};
 use palaudit_model::{
-    Candidate, ChangePath, Counts, Findings, PrincipalKind, Reason, RosterEntry, Status,
-    TypeGuidance, Verdict,
+    AuditHeader, AuditSummary, Candidate, ChangePath, Counts, Findings, PrincipalKind, Reason,
+    ResourceType, RosterEntry, RosterFindings, SinkError, Status, TypeGuidance, Verdict,
+    VerdictSink,
 };
-use std::collections::BTreeSet;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Write;
+use std::sync::Arc;
 
 pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
-    let write =
-        |out: &mut dyn Write, part: &str, text: &str| write_part(out, Format::Markdown, part, text);
-
-    write(out, "title and coverage summary", &head(findings))?;
-    for group in by_environment(findings) {
-        let first = group[0];
-        let part = format!(
-            "section for environment {}",
-            environment_label(&first.environment_name)
-        );
-        write(out, &part, &environment_section(findings, &group))?;
-    }
-    write(out, "roster section", &roster_section(findings))
+    let mut sink = ChecklistSink::new(out);
+    findings
+        .replay(&mut sink)
+        .map_err(|e| match e.downcast::<ReportError>() {
+            Ok(e) => *e,
+            Err(e) => ReportError::Io {
+                format: Format::Markdown,
+                part: "replaying the findings".to_owned(),
+                source: std::io::Error::other(e),
+            },
+        })
 }
 
-fn head(findings: &Findings) -> String {
+/// One resource's checklist item, rendered when its verdict streamed past, with what
+/// sorting and grouping it into its environment's section needs.
+struct Item {
+    /// Sort key: an environment without a name comes last.
+    unnamed: bool,
+    environment_name_lower: String,
+    environment_name: Arc<str>,
+    environment_id: Arc<str>,
+    environment_type: Arc<str>,
+    resource_type: ResourceType,
+    resource_name_lower: String,
+    resource_name: String,
+    resource_id: String,
+    status: Status,
+    text: String,
+}
+
+impl Item {
+    /// The order [`cmp_verdict`](crate::coverage::cmp_verdict) gives the verdicts.
+    fn cmp(&self, other: &Item) -> Ordering {
+        (
+            self.unnamed,
+            &self.environment_name_lower,
+            &self.environment_name,
+            &self.environment_id,
+            self.resource_type,
+            &self.resource_name_lower,
+            &self.resource_name,
+            &self.resource_id,
+        )
+            .cmp(&(
+                other.unnamed,
+                &other.environment_name_lower,
+                &other.environment_name,
+                &other.environment_id,
+                other.resource_type,
+                &other.resource_name_lower,
+                &other.resource_name,
+                &other.resource_id,
+            ))
+    }
+}
+
+/// The markdown checklist written as an audit streams past, byte for byte what
+/// [`crate::markdown`] writes for the same findings.
+///
+/// The checklist opens with the coverage table, known only after the last verdict, and
+/// lists resources by environment name as a reader looks for them (not in the audit's
+/// order), so each verdict is rendered into its item's text as it arrives and only that
+/// text (not the verdict) is kept until `end` sorts the items and writes the file.
+pub struct ChecklistSink<W: Write> {
+    out: W,
+    header: AuditHeader,
+    items: Vec<Item>,
+    began: bool,
+}
+
+impl<W: Write> ChecklistSink<W> {
+    pub fn new(out: W) -> ChecklistSink<W> {
+        ChecklistSink {
+            out,
+            header: AuditHeader::default(),
+            items: Vec::new(),
+            began: false,
+        }
+    }
+
+    /// The writer back.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+impl<W: Write> VerdictSink for ChecklistSink<W> {
+    fn begin(&mut self, header: &AuditHeader) -> Result<(), SinkError> {
+        if self.began {
+            return Err("the markdown checklist holds one tenant".into());
+        }
+        self.began = true;
+        self.header = header.clone();
+        Ok(())
+    }
+
+    fn verdict(&mut self, v: &Verdict) -> Result<(), SinkError> {
+        let mut text = String::new();
+        if v.status == Status::Attributed {
+            done_item(&mut text, v);
+        } else {
+            todo_item(&mut text, &self.header.guidance, v);
+        }
+        self.items.push(Item {
+            unnamed: v.environment_name.trim().is_empty(),
+            environment_name_lower: v.environment_name.to_lowercase(),
+            environment_name: Arc::clone(&v.environment_name),
+            environment_id: Arc::clone(&v.environment_id),
+            environment_type: Arc::clone(&v.environment_type),
+            resource_type: v.resource_type,
+            resource_name_lower: v.resource_name.to_lowercase(),
+            resource_name: v.resource_name.clone(),
+            resource_id: v.resource_id.clone(),
+            status: v.status,
+            text,
+        });
+        Ok(())
+    }
+
+    fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {
+        let header = &self.header;
+        let out: &mut dyn Write = &mut self.out;
+        let write = |out: &mut dyn Write, part: &str, text: &str| {
+            write_part(out, Format::Markdown, part, text)
+        };
+        write(out, "title and coverage summary", &head(header, summary))?;
+        let mut items = std::mem::take(&mut self.items);
+        items.sort_by(|a, b| a.cmp(b));
+        let mut rest = &items[..];
+        while let Some(first) = rest.first() {
+            let n = rest
+                .iter()
+                .position(|i| i.environment_id != first.environment_id)
+                .unwrap_or(rest.len());
+            let (group, tail) = rest.split_at(n);
+            let part = format!(
+                "section for environment {}",
+                environment_label(&first.environment_name)
+            );
+            write(out, &part, &environment_section(group))?;
+            rest = tail;
+        }
+        write(out, "roster section", &roster_section(&summary.roster))?;
+        out.flush().map_err(|source| ReportError::Io {
+            format: Format::Markdown,
+            part: "final flush".to_owned(),
+            source,
+        })?;
+        Ok(())
+    }
+}
+
+fn head(header: &AuditHeader, summary: &AuditSummary) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
         "# PAL pre-handover checklist — tenant {}\n",
-        markdown_code(&findings.tenant_id)
+        markdown_code(&header.tenant_id)
     );
-    match &findings.collected_at {
+    match &header.collected_at {
         Some(at) => {
             let _ = writeln!(
                 s,
@@ -50,8 +190,8 @@ fn head(findings: &Findings) -> String {
         None => s.push_str("Snapshot collection time not recorded.\n\n"),
     }
 
-    if !findings.collection_errors.is_empty() {
-        let n = findings.collection_errors.len();
+    if !header.collection_errors.is_empty() {
+        let n = header.collection_errors.len();
         let _ = writeln!(s, "> [!WARNING]");
         let _ = writeln!(
             s,
@@ -61,13 +201,14 @@ fn head(findings: &Findings) -> String {
             if n == 1 { "" } else { "s" }
         );
         s.push_str(">\n");
-        for e in &findings.collection_errors {
+        for e in &header.collection_errors {
             let _ = writeln!(s, "> - {}", markdown_inline(e));
         }
         s.push('\n');
     }
 
-    if findings.verdicts.is_empty() {
+    let counts = summary.counts();
+    if counts.total() == 0 {
         s.push_str("No resources were found in the snapshot: nothing to check.\n\n");
         return s;
     }
@@ -77,15 +218,15 @@ fn head(findings: &Findings) -> String {
          confirms it. Unknown verdicts count against coverage: missing data is never credit.\n\n",
     );
     s.push_str("## Coverage\n\n");
-    let _ = writeln!(s, "**{}.**\n", summary_sentence(&findings.counts()));
-    if let Some(line) = suppressed_sentence(&findings.counts(), &findings.suppressed_counts()) {
+    let _ = writeln!(s, "**{}.**\n", summary_sentence(&counts));
+    if let Some(line) = suppressed_sentence(&counts, &summary.suppressed) {
         let _ = writeln!(s, "{}\n", markdown_inline(&line));
     }
     s.push_str(
         "| Environment | Environment type | Resource type | Attributed | Unattributed | Unknown | Coverage |\n",
     );
     s.push_str("|---|---|---|--:|--:|--:|--:|\n");
-    for row in coverage_rows(findings) {
+    for row in coverage_rows(summary) {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} |",
@@ -95,17 +236,13 @@ fn head(findings: &Findings) -> String {
             count_cells(&row.counts)
         );
     }
-    let _ = writeln!(
-        s,
-        "| **Total** | | | {} |\n",
-        count_cells(&findings.counts())
-    );
-    let attributed = findings.counts().attributed;
+    let _ = writeln!(s, "| **Total** | | | {} |\n", count_cells(&counts));
+    let attributed = counts.attributed;
     if attributed > 0 {
         let _ = writeln!(
             s,
             "{}\n",
-            leaver_risk_sentence(findings.leaver_risk_count(), attributed)
+            leaver_risk_sentence(summary.leaver_risk, attributed)
         );
     }
     s
@@ -121,11 +258,13 @@ fn count_cells(c: &Counts) -> String {
     )
 }
 
-fn environment_section(findings: &Findings, group: &[&Verdict]) -> String {
-    let first = group[0];
+fn environment_section(group: &[Item]) -> String {
+    let Some(first) = group.first() else {
+        return String::new();
+    };
     let mut counts = Counts::default();
-    for v in group {
-        counts.add(v.status);
+    for i in group {
+        counts.add(i.status);
     }
     let mut s = String::new();
     if first.environment_name.trim().is_empty() {
@@ -152,19 +291,19 @@ fn environment_section(findings: &Findings, group: &[&Verdict]) -> String {
         format_coverage(&counts)
     );
 
-    let (done, todo): (Vec<&Verdict>, Vec<&Verdict>) =
-        group.iter().partition(|v| v.status == Status::Attributed);
+    let (done, todo): (Vec<&Item>, Vec<&Item>) =
+        group.iter().partition(|i| i.status == Status::Attributed);
     if !todo.is_empty() {
         let _ = writeln!(s, "### To do before handover ({})\n", todo.len());
-        for v in &todo {
-            todo_item(&mut s, findings, v);
+        for i in &todo {
+            s.push_str(&i.text);
         }
         s.push('\n');
     }
     if !done.is_empty() {
         let _ = writeln!(s, "### Attributed ({})\n", done.len());
-        for v in &done {
-            done_item(&mut s, v);
+        for i in &done {
+            s.push_str(&i.text);
         }
         s.push('\n');
     }
@@ -217,7 +356,7 @@ fn suppression_item(s: &mut String, v: &Verdict) {
     }
 }
 
-fn todo_item(s: &mut String, findings: &Findings, v: &Verdict) {
+fn todo_item(s: &mut String, guidance: &BTreeMap<ResourceType, TypeGuidance>, v: &Verdict) {
     let mark = if v.suppression.is_some() {
         " (suppressed)"
     } else {
@@ -247,7 +386,7 @@ fn todo_item(s: &mut String, findings: &Findings, v: &Verdict) {
         "  - Move ownership to a PAL-linked service principal: {}",
         paths_sentence(&v.change_paths_service_principal)
     );
-    if let Some(g) = findings.guidance.get(&v.resource_type) {
+    if let Some(g) = guidance.get(&v.resource_type) {
         limitations(s, g);
     }
     if partners(v).len() > 1 {
@@ -414,8 +553,7 @@ fn latest_partner_evidence(s: &mut String, v: &Verdict) {
 }
 
 /// The PAL identities of the tenant as a table, and a count of the other tenants' rows.
-fn roster_section(findings: &Findings) -> String {
-    let roster = &findings.roster;
+fn roster_section(roster: &RosterFindings) -> String {
     let mut s = String::from("## PAL identities for this tenant\n\n");
     if roster.identities.is_empty() {
         s.push_str("The identities file lists no identity for this tenant.\n");

@@ -1,8 +1,7 @@
 //! Coverage arithmetic and grouping shared by every format.
 
-use palaudit_model::{Counts, Findings, OtherTenants, ResourceType, Verdict};
+use palaudit_model::{AuditSummary, Counts, OtherTenants, ResourceType, Verdict};
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 /// Coverage in tenths of a percent (`615` is 61.5%), rounded half up, except that it is
 /// never rounded up to 100.0% while something is unattributed, nor down to 0.0% while
@@ -128,23 +127,26 @@ pub(crate) fn cmp_verdict(a: &Verdict, b: &Verdict) -> Ordering {
 }
 
 /// Coverage per environment × resource type, in [`cmp_environment`] then type order.
-pub(crate) fn coverage_rows(findings: &Findings) -> Vec<CoverageRow<'_>> {
+pub(crate) fn coverage_rows(summary: &AuditSummary) -> Vec<CoverageRow<'_>> {
     // Keyed by environment id, so an environment counts once even if verdicts disagree
     // on its name; the first verdict's name and type are shown.
-    let mut map: BTreeMap<(&str, ResourceType), CoverageRow<'_>> = BTreeMap::new();
-    for v in &findings.verdicts {
-        map.entry((&*v.environment_id, v.resource_type))
-            .or_insert_with(|| CoverageRow {
-                environment_id: &v.environment_id,
-                environment_name: &v.environment_name,
-                environment_type: &v.environment_type,
-                resource_type: v.resource_type,
-                counts: Counts::default(),
-            })
-            .counts
-            .add(v.status);
-    }
-    let mut rows: Vec<CoverageRow<'_>> = map.into_values().collect();
+    let mut rows: Vec<CoverageRow<'_>> = summary
+        .by_environment_and_type
+        .iter()
+        .map(|((environment_id, resource_type), counts)| {
+            let (name, kind) = summary
+                .environments
+                .get(environment_id)
+                .map_or(("", ""), |(n, t)| (n.as_str(), t.as_str()));
+            CoverageRow {
+                environment_id,
+                environment_name: name,
+                environment_type: kind,
+                resource_type: *resource_type,
+                counts: *counts,
+            }
+        })
+        .collect();
     rows.sort_by(|a, b| {
         cmp_environment(
             (a.environment_name, a.environment_id),
@@ -153,21 +155,6 @@ pub(crate) fn coverage_rows(findings: &Findings) -> Vec<CoverageRow<'_>> {
         .then_with(|| a.resource_type.cmp(&b.resource_type))
     });
     rows
-}
-
-/// Verdicts grouped by environment (in [`cmp_environment`] order), each group sorted by
-/// type and name.
-pub(crate) fn by_environment(findings: &Findings) -> Vec<Vec<&Verdict>> {
-    let mut sorted: Vec<&Verdict> = findings.verdicts.iter().collect();
-    sorted.sort_by(|a, b| cmp_verdict(a, b));
-    let mut groups: Vec<Vec<&Verdict>> = Vec::new();
-    for v in sorted {
-        match groups.last_mut() {
-            Some(g) if g[0].environment_id == v.environment_id => g.push(v),
-            _ => groups.push(vec![v]),
-        }
-    }
-    groups
 }
 
 #[cfg(test)]

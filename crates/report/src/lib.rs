@@ -1,8 +1,14 @@
 //! palaudit's report writers: they render [`Findings`] as the terminal table, the audit
 //! CSV, a markdown pre-handover checklist, JSON and the roster CSV, and
 //! build and render the fix plan ([`fix_plan`]), and stream verdicts into the evidence
-//! workbook ([`EvidenceWorkbook`]), the HTML report ([`HtmlReport`]) and the audit CSV
-//! ([`CsvSink`]).
+//! workbook ([`EvidenceWorkbook`]), the HTML report ([`HtmlReport`]), the audit CSV
+//! ([`CsvSink`]), the JSON report ([`JsonSink`]) and the checklist ([`ChecklistSink`]).
+//!
+//! The terminal table, the roster CSV and the fix plan need only what an
+//! [`AuditSummary`] holds (counts, the roster, the verdicts that are not attributed), so
+//! a streamed audit renders them from its summary ([`terminal_summary`],
+//! [`roster_csv_summary`], [`fix_plan::build_summary`]); the [`Findings`] forms build
+//! that summary with [`Findings::summary`] and render through the same code.
 //!
 //! This crate owns how findings look, and nothing else. It does no HTTP, evaluates no
 //! rules (every verdict, reason and change path arrives ready-made in the findings) and
@@ -28,17 +34,18 @@ mod table;
 mod text;
 mod workbook;
 
-use palaudit_model::{Diff, Findings, Rollup};
+use palaudit_model::{AuditHeader, AuditSummary, Diff, Findings, Rollup};
 use std::fmt;
 use std::io::{self, Write};
 
 pub use audit_csv::{CSV_COLUMNS, CSV_EXTRA_COLUMNS, CsvSink};
+pub use checklist::ChecklistSink;
 pub use coverage::{coverage_tenths, format_coverage};
 pub use diff_report::{DIFF_CSV_COLUMNS, DIFF_SCHEMA_VERSION};
 pub use html::HtmlReport;
 pub use json_read::{JsonReadError, read_json};
-pub use json_report::SCHEMA_VERSION;
-pub use portfolio::{PORTFOLIO_SCHEMA_VERSION, PortfolioJson};
+pub use json_report::{JsonSink, SCHEMA_VERSION};
+pub use portfolio::{PORTFOLIO_SCHEMA_VERSION, PortfolioJson, PortfolioTenant};
 pub use roster_csv::ROSTER_CSV_COLUMNS;
 pub use table::TerminalOptions;
 pub use workbook::{
@@ -146,7 +153,17 @@ pub fn terminal(
     out: &mut dyn Write,
     opts: &TerminalOptions,
 ) -> Result<(), ReportError> {
-    table::render(findings, out, opts)
+    table::render(&findings.header(), &findings.summary(), out, opts)
+}
+
+/// [`terminal`] from a streamed audit's header and summary.
+pub fn terminal_summary(
+    header: &AuditHeader,
+    summary: &AuditSummary,
+    out: &mut dyn Write,
+    opts: &TerminalOptions,
+) -> Result<(), ReportError> {
+    table::render(header, summary, out, opts)
 }
 
 /// The audit CSV (README "The audit CSV"): the header
@@ -182,6 +199,7 @@ pub fn csv_rows(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportEr
 /// evidence where several partners were compared) and a checked item per attributed
 /// resource (with a note when its credit rests on a personal account), then the PAL
 /// identity roster. Names are escaped so they cannot inject markdown or HTML.
+/// [`ChecklistSink`] writes the same bytes from a streamed audit.
 pub fn markdown(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
     checklist::render(findings, out)
 }
@@ -191,6 +209,7 @@ pub fn markdown(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportEr
 /// counts and coverage per environment × resource type), the per-type guidance, the
 /// `roster` and every verdict with its evidence. Keys appear in a fixed order (struct field order; maps sorted), so two runs
 /// over the same findings produce identical bytes.
+/// [`JsonSink`] writes the same bytes from a streamed audit.
 pub fn json(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
     json_report::render(findings, out)
 }
@@ -200,13 +219,31 @@ pub fn json(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError>
 /// been checked; other absent values are empty cells too. Names and UPNs get the same
 /// CSV-injection guard as the audit CSV.
 pub fn roster_csv(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
-    roster_csv::render(findings, out, true)
+    roster_csv::render(&findings.tenant_id, &findings.roster, out, true)
+}
+
+/// [`roster_csv`] from a streamed audit's header and summary.
+pub fn roster_csv_summary(
+    header: &AuditHeader,
+    summary: &AuditSummary,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    roster_csv::render(&header.tenant_id, &summary.roster, out, true)
 }
 
 /// The rows of [`roster_csv`] without the header: another tenant appended to a
 /// portfolio's roster CSV.
 pub fn roster_csv_rows(findings: &Findings, out: &mut dyn Write) -> Result<(), ReportError> {
-    roster_csv::render(findings, out, false)
+    roster_csv::render(&findings.tenant_id, &findings.roster, out, false)
+}
+
+/// [`roster_csv_rows`] from a streamed audit's header and summary.
+pub fn roster_csv_rows_summary(
+    header: &AuditHeader,
+    summary: &AuditSummary,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    roster_csv::render(&header.tenant_id, &summary.roster, out, false)
 }
 
 /// The diff of two audits (`palaudit diff`) as the terminal shows it: the two collection

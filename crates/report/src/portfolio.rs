@@ -9,9 +9,11 @@ use crate::coverage::format_coverage;
 use crate::json_report::Tally;
 use crate::table::{BOLD, header_cell, new_table, paint};
 use crate::text::{display_name, markdown_code, markdown_inline, wrap};
-use crate::{Format, ReportError, TerminalOptions, write_part};
+use crate::{Format, JsonSink, ReportError, TerminalOptions, write_part};
 use comfy_table::{Cell, CellAlignment, ColumnConstraint};
-use palaudit_model::{Findings, Rollup, TenantRollup};
+use palaudit_model::{
+    AuditHeader, AuditSummary, Findings, Rollup, SinkError, TenantRollup, Verdict, VerdictSink,
+};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -217,6 +219,69 @@ fn json_err(source: std::io::Error, part: &str) -> ReportError {
     }
 }
 
+/// One tenant's report streaming into a [`PortfolioJson`] document.
+pub struct PortfolioTenant<'a> {
+    sink: JsonSink<Indented<'a>>,
+    doc: &'a mut PortfolioJson,
+}
+
+impl PortfolioTenant<'_> {
+    /// Counts the tenant in the document once its report is written.
+    pub fn done(self) {
+        self.doc.tenants += 1;
+    }
+}
+
+impl VerdictSink for PortfolioTenant<'_> {
+    fn begin(&mut self, header: &AuditHeader) -> Result<(), SinkError> {
+        self.sink.begin(header)
+    }
+    fn verdict(&mut self, verdict: &Verdict) -> Result<(), SinkError> {
+        self.sink.verdict(verdict)
+    }
+    fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {
+        self.sink.end(summary)
+    }
+}
+
+/// Writes a tenant's report as [`indent`] does: after the separator, every line but the
+/// first indented by four spaces, and the report's final newline left out (so a
+/// newline is written only once something follows it).
+struct Indented<'a> {
+    out: &'a mut dyn Write,
+    sep: Option<&'static [u8]>,
+    newline: bool,
+}
+
+impl Write for Indented<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if let Some(sep) = self.sep.take() {
+            self.out.write_all(sep)?;
+        }
+        for line in buf.split_inclusive(|b| *b == b'\n') {
+            if self.newline {
+                self.out.write_all(b"\n    ")?;
+                self.newline = false;
+            }
+            match line.strip_suffix(b"\n") {
+                Some(text) => {
+                    self.out.write_all(text)?;
+                    self.newline = true;
+                }
+                None => self.out.write_all(line)?,
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
 /// `text` with every line but the first indented by `pad`.
 fn indent(text: &str, pad: &str) -> String {
     text.trim_end().replace('\n', &format!("\n{pad}"))
@@ -245,6 +310,30 @@ impl PortfolioJson {
             .map_err(|e| json_err(e, &format!("report of tenant {}", findings.tenant_id)))?;
         self.tenants += 1;
         Ok(())
+    }
+
+    /// A sink that writes one tenant's report into the document at `out` as its audit
+    /// streams past, byte for byte what [`PortfolioJson::tenant`] writes for the same
+    /// findings (the verdicts wait in a temporary file, as [`JsonSink::spooled`] says).
+    /// Call [`PortfolioTenant::done`] after the tenant's `end`.
+    pub fn tenant_sink<'a>(
+        &'a mut self,
+        out: &'a mut dyn Write,
+    ) -> Result<PortfolioTenant<'a>, ReportError> {
+        let sep: &'static [u8] = if self.tenants == 0 {
+            b"\n    "
+        } else {
+            b",\n    "
+        };
+        let indented = Indented {
+            out,
+            sep: Some(sep),
+            newline: false,
+        };
+        Ok(PortfolioTenant {
+            sink: JsonSink::spooled(indented)?,
+            doc: self,
+        })
     }
 
     pub fn end(self, rollup: &Rollup, out: &mut dyn Write) -> Result<(), ReportError> {

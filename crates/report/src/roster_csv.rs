@@ -2,7 +2,7 @@
 
 use crate::text::csv_cell;
 use crate::{Format, ReportError};
-use palaudit_model::{Findings, RosterEntry};
+use palaudit_model::{RosterEntry, RosterFindings};
 use std::io::Write;
 
 /// The roster CSV's columns, in order. New ones are only ever appended.
@@ -23,7 +23,8 @@ pub const ROSTER_CSV_COLUMNS: [&str; 13] = [
 ];
 
 pub(crate) fn render(
-    findings: &Findings,
+    tenant_id: &str,
+    roster: &RosterFindings,
     out: &mut dyn Write,
     header: bool,
 ) -> Result<(), ReportError> {
@@ -36,8 +37,8 @@ pub(crate) fn render(
                 source,
             })?;
     }
-    for (i, e) in findings.roster.identities.iter().enumerate() {
-        w.write_record(row(&findings.tenant_id, e))
+    for (i, e) in roster.identities.iter().enumerate() {
+        w.write_record(row(tenant_id, e))
             .map_err(|source| ReportError::Csv {
                 format: Format::RosterCsv,
                 part: format!("roster row {}, identities file line {}", i + 1, e.line),

@@ -13,7 +13,8 @@ use comfy_table::{
     Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
 };
 use palaudit_model::{
-    ChangePath, Counts, Findings, IdentityHealth, PrincipalKind, RosterEntry, Status, Verdict,
+    AuditHeader, AuditSummary, ChangePath, Counts, IdentityHealth, PrincipalKind, RosterEntry,
+    Status, Verdict,
 };
 use std::io::Write;
 
@@ -50,44 +51,46 @@ pub(crate) fn paint(text: &str, sgr: &str, opts: &TerminalOptions) -> String {
 }
 
 pub(crate) fn render(
-    findings: &Findings,
+    header: &AuditHeader,
+    summary: &AuditSummary,
     out: &mut dyn Write,
     opts: &TerminalOptions,
 ) -> Result<(), ReportError> {
     let write =
         |out: &mut dyn Write, part: &str, text: &str| write_part(out, Format::Terminal, part, text);
 
-    let collected = match &findings.collected_at {
+    let collected = match &header.collected_at {
         Some(at) => format!("collected {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
         None => "collection time not recorded".to_owned(),
     };
     let title = format!(
         "PAL attribution — tenant {} — {collected}",
-        display_name(&findings.tenant_id)
+        display_name(&header.tenant_id)
     );
     let width = new_table(opts).width();
     let title = prose(&title, width);
     write(out, "title", &format!("{}\n\n", paint(&title, BOLD, opts)))?;
 
-    if !findings.collection_errors.is_empty() {
+    if !header.collection_errors.is_empty() {
         write(
             out,
             "partial-snapshot warning",
-            &prose(&partial_warning(findings, opts), width),
+            &prose(&partial_warning(header, opts), width),
         )?;
     }
 
-    if findings.verdicts.is_empty() {
+    let counts = summary.counts();
+    if counts.total() == 0 {
         let text = "No resources in the snapshot: nothing to attribute.\n\n";
         write(out, "summary line", text)?;
-        return write(out, "roster table", &roster_section(findings, false, opts));
+        return write(out, "roster table", &roster_section(summary, false, opts));
     }
 
     let compact = width.is_some_and(|w| w < COMPACT_BELOW);
     let coverage = if compact {
-        compact_coverage_table(findings, opts)
+        compact_coverage_table(summary, opts)
     } else {
-        coverage_table(findings, opts)
+        coverage_table(summary, opts)
     };
     write(
         out,
@@ -98,8 +101,8 @@ pub(crate) fn render(
         ),
     )?;
 
-    let mut missing: Vec<&Verdict> = findings
-        .verdicts
+    let mut missing: Vec<&Verdict> = summary
+        .not_attributed
         .iter()
         .filter(|v| v.status != Status::Attributed)
         .collect();
@@ -119,9 +122,11 @@ pub(crate) fn render(
         )
     };
     write(out, "unattributed table", &section)?;
-    let mut suppressed: Vec<&Verdict> = findings
-        .verdicts
+    // Attributed and not attributed alike, in the order sorting gives both.
+    let mut suppressed: Vec<&Verdict> = summary
+        .suppressed_attributed
         .iter()
+        .chain(&summary.not_attributed)
         .filter(|v| v.suppression.is_some())
         .collect();
     if !suppressed.is_empty() {
@@ -143,28 +148,27 @@ pub(crate) fn render(
     write(
         out,
         "roster table",
-        &prose(&roster_section(findings, compact, opts), width),
+        &prose(&roster_section(summary, compact, opts), width),
     )?;
 
-    let counts = findings.counts();
     if counts.attributed > 0 {
         write(
             out,
             "leaver-risk line",
-            &prose(&leaver_risk_line(findings, &counts), width),
+            &prose(&leaver_risk_line(summary, &counts), width),
         )?;
     }
-    let mut summary = summary_sentence(&counts);
-    if !findings.collection_errors.is_empty() {
-        summary.push_str(" (partial snapshot)");
+    let mut line = summary_sentence(&counts);
+    if !header.collection_errors.is_empty() {
+        line.push_str(" (partial snapshot)");
     }
-    let sgr = if counts.attributed == counts.total() && findings.collection_errors.is_empty() {
+    let sgr = if counts.attributed == counts.total() && header.collection_errors.is_empty() {
         GREEN_BOLD
     } else {
         BOLD
     };
-    let mut tail = format!("{}\n", paint(&prose(&summary, width), sgr, opts));
-    if let Some(line) = suppressed_sentence(&counts, &findings.suppressed_counts()) {
+    let mut tail = format!("{}\n", paint(&prose(&line, width), sgr, opts));
+    if let Some(line) = suppressed_sentence(&counts, &summary.suppressed) {
         tail.push_str(&prose(&line, width));
         tail.push('\n');
     }
@@ -207,8 +211,8 @@ fn suppressed_table(suppressed: &[&Verdict], opts: &TerminalOptions) -> Table {
     t
 }
 
-fn partial_warning(findings: &Findings, opts: &TerminalOptions) -> String {
-    let n = findings.collection_errors.len();
+fn partial_warning(header: &AuditHeader, opts: &TerminalOptions) -> String {
+    let n = header.collection_errors.len();
     let mut s = paint(
         &format!(
             "WARNING: partial snapshot — {n} collection error{}.",
@@ -221,7 +225,7 @@ fn partial_warning(findings: &Findings, opts: &TerminalOptions) -> String {
         "\nWhat could not be collected is missing from every count below; \
          re-run `palaudit collect` before relying on this audit.\n",
     );
-    for e in &findings.collection_errors {
+    for e in &header.collection_errors {
         s.push_str("  - ");
         s.push_str(&one_line(e));
         s.push('\n');
@@ -303,7 +307,7 @@ fn count_cells(counts: &Counts, opts: &TerminalOptions) -> [Cell; 4] {
     ]
 }
 
-fn coverage_table(findings: &Findings, opts: &TerminalOptions) -> Table {
+fn coverage_table(summary: &AuditSummary, opts: &TerminalOptions) -> Table {
     let mut t = new_table(opts);
     t.set_header(
         [
@@ -317,7 +321,7 @@ fn coverage_table(findings: &Findings, opts: &TerminalOptions) -> Table {
         ]
         .map(|h| header_cell(h, opts)),
     );
-    for row in coverage_rows(findings) {
+    for row in coverage_rows(summary) {
         let [a, u, k, c] = count_cells(&row.counts, opts);
         t.add_row(vec![
             Cell::new(shorten(
@@ -332,7 +336,7 @@ fn coverage_table(findings: &Findings, opts: &TerminalOptions) -> Table {
             c,
         ]);
     }
-    let [a, u, k, c] = count_cells(&findings.counts(), opts);
+    let [a, u, k, c] = count_cells(&summary.counts(), opts);
     let total = |text: &str| header_cell(text, opts);
     t.add_row(vec![total("Total"), total(""), total(""), a, u, k, c]);
     for i in 3..=6 {
@@ -345,7 +349,7 @@ fn coverage_table(findings: &Findings, opts: &TerminalOptions) -> Table {
 
 /// [`coverage_table`] for narrow terminals: each environment named once, its type under
 /// its name, short count headers.
-fn compact_coverage_table(findings: &Findings, opts: &TerminalOptions) -> Table {
+fn compact_coverage_table(summary: &AuditSummary, opts: &TerminalOptions) -> Table {
     let mut t = new_table(opts);
     t.set_header(
         [
@@ -359,7 +363,7 @@ fn compact_coverage_table(findings: &Findings, opts: &TerminalOptions) -> Table 
         .map(|h| header_cell(h, opts)),
     );
     let mut previous: Option<(&str, &str)> = None;
-    for row in coverage_rows(findings) {
+    for row in coverage_rows(summary) {
         let [a, u, k, c] = count_cells(&row.counts, opts);
         let environment = (row.environment_id, row.environment_type);
         let same_environment = previous == Some(environment);
@@ -384,7 +388,7 @@ fn compact_coverage_table(findings: &Findings, opts: &TerminalOptions) -> Table 
             c,
         ]);
     }
-    let [a, u, k, c] = count_cells(&findings.counts(), opts);
+    let [a, u, k, c] = count_cells(&summary.counts(), opts);
     t.add_row(vec![
         header_cell("Total", opts),
         header_cell("", opts),
@@ -573,8 +577,8 @@ const MAX_IDENTITY_CHARS: usize = 60;
 
 /// The roster: one row per PAL identity of the tenant, then a line counting the rows
 /// for other tenants.
-fn roster_section(findings: &Findings, compact: bool, opts: &TerminalOptions) -> String {
-    let roster = &findings.roster;
+fn roster_section(summary: &AuditSummary, compact: bool, opts: &TerminalOptions) -> String {
+    let roster = &summary.roster;
     let n = roster.identities.len();
     let mut s = paint(&format!("PAL identities for this tenant ({n})"), BOLD, opts);
     s.push('\n');
@@ -725,10 +729,10 @@ fn compact_roster_table(entries: &[RosterEntry], opts: &TerminalOptions) -> Tabl
     t
 }
 
-fn leaver_risk_line(findings: &Findings, counts: &Counts) -> String {
+fn leaver_risk_line(summary: &AuditSummary, counts: &Counts) -> String {
     format!(
         "{}\n\n",
-        leaver_risk_sentence(findings.leaver_risk_count(), counts.attributed)
+        leaver_risk_sentence(summary.leaver_risk, counts.attributed)
     )
 }
 

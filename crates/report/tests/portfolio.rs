@@ -84,3 +84,44 @@ fn an_empty_portfolio_is_still_a_document() {
     assert_eq!(value["tenants"], serde_json::json!([]));
     assert_eq!(value["rollup"]["overall"]["total"], 0);
 }
+
+#[test]
+fn streamed_tenants_write_the_same_portfolio_document() {
+    let tenants = tenants();
+    let rollup = rollup(&tenants);
+    let held = render(|out| {
+        let mut doc = PortfolioJson::begin(out)?;
+        for t in &tenants {
+            doc.tenant(t, out)?;
+        }
+        doc.end(&rollup, out)
+    });
+    let streamed = render(|out| {
+        let mut doc = PortfolioJson::begin(out)?;
+        for t in &tenants {
+            let mut sink = doc.tenant_sink(out)?;
+            t.replay(&mut sink).expect("writing into a Vec cannot fail");
+            sink.done();
+        }
+        doc.end(&rollup, out)
+    });
+    assert_eq!(streamed, held);
+}
+
+#[test]
+fn streamed_json_and_checklist_match_the_held_renderers() {
+    for f in tenants() {
+        let mut json = palaudit_report::JsonSink::spooled(Vec::new()).unwrap();
+        f.replay(&mut json).unwrap();
+        assert_eq!(
+            String::from_utf8(json.into_inner()).unwrap(),
+            render(|w| palaudit_report::json(&f, w))
+        );
+        let mut md = palaudit_report::ChecklistSink::new(Vec::new());
+        f.replay(&mut md).unwrap();
+        assert_eq!(
+            String::from_utf8(md.into_inner()).unwrap(),
+            render(|w| palaudit_report::markdown(&f, w))
+        );
+    }
+}

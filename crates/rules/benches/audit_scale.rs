@@ -5,7 +5,10 @@
 //! `cargo bench -p palaudit-rules --bench audit_scale` (set `PALAUDIT_BENCH_RESOURCES` for
 //! another size). Numbers are recorded in BENCHMARKS.md. By default verdicts stream to
 //! the CSV writer as they are reached; `PALAUDIT_BENCH_HELD=1` holds every verdict first
-//! (as `evaluate` does). `PALAUDIT_BENCH_DUCKDB=1` also runs
+//! (as `evaluate` does). `PALAUDIT_BENCH_REPORTS=all` streams them into every report
+//! `palaudit audit` writes (CSV, JSON, markdown checklist, verdicts Parquet, evidence
+//! workbook, HTML, through one fan-out) and renders the terminal table and the fix plan
+//! from the summary: a million resources with all reports. `PALAUDIT_BENCH_DUCKDB=1` also runs
 //! `scripts/duckdb-yardstick.py` over the same snapshot and prints palaudit ÷ DuckDB.
 
 use chrono::{Duration, TimeZone, Utc};
@@ -186,6 +189,86 @@ fn generate(dir: &std::path::Path, n: usize) {
     w.finish(TENANT, Utc::now(), Vec::new()).unwrap();
 }
 
+/// The audit streamed into every report at once, as `palaudit audit --csv --json
+/// --markdown --verdicts-parquet --xlsx --html --fix-plan` drives it; the terminal table
+/// goes to a file.
+#[allow(clippy::print_stdout)]
+fn all_reports_audit(
+    snapshot: &Snapshot,
+    roster: &Roster,
+    rules: &RuleSet,
+    dir: &std::path::Path,
+) -> palaudit_model::Counts {
+    use palaudit_model::{Fanout, VerdictSink};
+    use palaudit_report::fix_plan::{self, Shell, TargetChoice};
+    let file = |name: &str| std::io::BufWriter::new(std::fs::File::create(dir.join(name)).unwrap());
+    let t = Instant::now();
+    let mut csv = palaudit_report::CsvSink::new(file("audit.csv"));
+    let mut json = palaudit_report::JsonSink::spooled(file("audit.json")).unwrap();
+    let mut markdown = palaudit_report::ChecklistSink::new(file("audit.md"));
+    let mut parquet =
+        palaudit_snapshot::VerdictsParquet::create(&dir.join("verdicts.parquet")).unwrap();
+    let mut workbook = palaudit_report::EvidenceWorkbook::create(
+        &dir.join("evidence.xlsx"),
+        palaudit_report::WorkbookOptions {
+            fix_plan_to: None,
+            shell: None,
+        },
+    )
+    .unwrap();
+    let mut html = palaudit_report::HtmlReport::new(file("report.html"));
+    let header = AuditHeader {
+        tenant_id: TENANT.into(),
+        guidance: rules.guidance(),
+        ..AuditHeader::default()
+    };
+    let mut sinks = Fanout::default();
+    sinks.push(&mut csv);
+    sinks.push(&mut json);
+    sinks.push(&mut markdown);
+    sinks.push(&mut parquet);
+    sinks.push(&mut workbook);
+    sinks.push(&mut html);
+    let summary = palaudit_rules::evaluate_into(
+        &snapshot.frames(),
+        TENANT,
+        roster,
+        rules,
+        &header,
+        &mut sinks,
+    )
+    .unwrap();
+    drop(sinks);
+    csv.into_inner().unwrap().flush().unwrap();
+    json.into_inner().flush().unwrap();
+    markdown.into_inner().flush().unwrap();
+    parquet.finish().unwrap();
+    workbook.finish().unwrap();
+    html.finish().unwrap();
+    report("evaluate + stream reports", t);
+
+    let t = Instant::now();
+    let mut out = file("terminal.txt");
+    palaudit_report::terminal_summary(&header, &summary, &mut out, &Default::default()).unwrap();
+    out.flush().unwrap();
+    // The bench roster has no service account or service principal: name a target.
+    let target = roster.identities.first().and_then(|i| i.object_id.clone());
+    let choice = match &target {
+        Some(id) => TargetChoice::Named(id),
+        None => TargetChoice::Default,
+    };
+    match fix_plan::build_summary(&header, &summary, choice) {
+        Ok(plan) => {
+            let mut out = file("fix-plan.ps1");
+            fix_plan::render(&plan, Shell::PowerShell, &mut out).unwrap();
+            out.flush().unwrap();
+        }
+        Err(e) => println!("fix plan skipped: {e}"),
+    }
+    report("terminal + fix plan", t);
+    summary.counts()
+}
+
 fn roster() -> Roster {
     Roster::parse(roster_csv_text().as_bytes()).unwrap()
 }
@@ -247,7 +330,10 @@ fn main() {
     let rules = RuleSet::bundled();
     let roster = roster();
     let csv_path = dir.path().join("audit.csv");
-    let counts = if std::env::var_os("PALAUDIT_BENCH_HELD").is_some() {
+    let all_reports = std::env::var("PALAUDIT_BENCH_REPORTS").is_ok_and(|v| v == "all");
+    let counts = if all_reports {
+        all_reports_audit(&snapshot, &roster, &rules, dir.path())
+    } else if std::env::var_os("PALAUDIT_BENCH_HELD").is_some() {
         // Every verdict held, then the CSV written from them.
         let t = Instant::now();
         let findings =

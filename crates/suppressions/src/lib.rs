@@ -402,6 +402,8 @@ pub struct SuppressingSink<'a, 'b> {
     /// the summary's list of them.
     marked: HashMap<(String, ResourceType, String), Arc<Suppression>>,
     suppressed: palaudit_model::Counts,
+    /// The attributed verdicts it marked, in the order seen, for the summary.
+    suppressed_attributed: Vec<Verdict>,
 }
 
 impl<'a, 'b> SuppressingSink<'a, 'b> {
@@ -412,6 +414,7 @@ impl<'a, 'b> SuppressingSink<'a, 'b> {
             tenant_id: String::new(),
             marked: HashMap::new(),
             suppressed: Default::default(),
+            suppressed_attributed: Vec::new(),
         }
     }
 }
@@ -429,6 +432,7 @@ impl VerdictSink for SuppressingSink<'_, '_> {
         self.tenant_id = header.tenant_id.clone();
         self.marked.clear();
         self.suppressed = Default::default();
+        self.suppressed_attributed.clear();
         self.inner.begin(header)
     }
 
@@ -442,7 +446,11 @@ impl VerdictSink for SuppressingSink<'_, '_> {
                 }
                 let mut marked = v.clone();
                 marked.suppression = Some(s);
-                self.inner.verdict(&marked)
+                self.inner.verdict(&marked)?;
+                if marked.status == Status::Attributed {
+                    self.suppressed_attributed.push(marked);
+                }
+                Ok(())
             }
         }
     }
@@ -453,6 +461,7 @@ impl VerdictSink for SuppressingSink<'_, '_> {
             v.suppression = self.marked.get(&key(v)).cloned();
         }
         summary.suppressed = self.suppressed;
+        summary.suppressed_attributed = std::mem::take(&mut self.suppressed_attributed);
         self.inner.end(&summary)
     }
 

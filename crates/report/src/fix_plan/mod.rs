@@ -16,8 +16,8 @@ pub use text::render;
 
 use chrono::{DateTime, Utc};
 use palaudit_model::{
-    AccountKind, AuditHeader, ChangePath, Findings, Holder, IdentityHealth, LinkState,
-    PrincipalKind, Reason, ResourceType, RosterEntry, RosterFindings, Status, Verdict,
+    AccountKind, AuditHeader, AuditSummary, ChangePath, Findings, Holder, IdentityHealth,
+    LinkState, PrincipalKind, Reason, ResourceType, RosterEntry, RosterFindings, Status, Verdict,
 };
 use serde::Serialize;
 use std::fmt;
@@ -355,12 +355,17 @@ fn choose_from(
 /// Builds the plan for every verdict of `findings` that is not attributed, moving
 /// resources to the identity `choice` picks.
 pub fn build(findings: &Findings, choice: TargetChoice<'_>) -> Result<FixPlan, FixPlanError> {
-    build_streamed(
-        &findings.header(),
-        &findings.roster,
-        &findings.verdicts,
-        choice,
-    )
+    build_summary(&findings.header(), &findings.summary(), choice)
+}
+
+/// [`build`] from a streamed audit's header and summary: the plan covers the summary's
+/// verdicts that are not attributed, which are every verdict a plan acts on.
+pub fn build_summary(
+    header: &AuditHeader,
+    summary: &AuditSummary,
+    choice: TargetChoice<'_>,
+) -> Result<FixPlan, FixPlanError> {
+    build_streamed(header, &summary.roster, &summary.not_attributed, choice)
 }
 
 /// [`build`] from what a [`VerdictSink`](palaudit_model::VerdictSink) is handed: the
