@@ -21,6 +21,7 @@ use crate::roster_findings::RosterFindings;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What a report knows about a tenant's audit before the first verdict.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -110,15 +111,47 @@ impl AuditSummary {
 #[derive(Debug, Default)]
 pub struct SummaryBuilder {
     summary: AuditSummary,
+    /// Counts of the (environment id, type) group the last verdict belonged to, not yet
+    /// in the summary: verdicts arrive grouped (report order), so a group's key is built
+    /// once, not once per verdict.
+    group: Option<(Arc<str>, ResourceType, Counts)>,
 }
 
 impl SummaryBuilder {
     pub fn add(&mut self, verdict: &Verdict) {
+        if self.count(verdict) {
+            self.summary.not_attributed.push(verdict.clone());
+        }
+    }
+
+    /// [`SummaryBuilder::add`] for a verdict the caller is done with: a verdict that is
+    /// not attributed is kept without a copy.
+    pub fn add_owned(&mut self, verdict: Verdict) {
+        if self.count(&verdict) {
+            self.summary.not_attributed.push(verdict);
+        }
+    }
+
+    /// Counts `verdict`; true when it belongs in the not-attributed list.
+    fn count(&mut self, verdict: &Verdict) -> bool {
         let s = &mut self.summary;
-        s.by_environment_and_type
-            .entry((verdict.environment_id.to_string(), verdict.resource_type))
-            .or_default()
-            .add(verdict.status);
+        match &mut self.group {
+            Some((env, rt, counts))
+                if *rt == verdict.resource_type && **env == *verdict.environment_id =>
+            {
+                counts.add(verdict.status);
+            }
+            group => {
+                let mut counts = Counts::default();
+                counts.add(verdict.status);
+                let done = group.replace((
+                    verdict.environment_id.clone(),
+                    verdict.resource_type,
+                    counts,
+                ));
+                Self::close(s, done);
+            }
+        }
         if !s.environments.contains_key(&*verdict.environment_id) {
             s.environments.insert(
                 verdict.environment_id.to_string(),
@@ -135,15 +168,32 @@ impl SummaryBuilder {
             }
         }
         match verdict.status {
-            Status::Attributed => s.leaver_risk += u64::from(verdict.leaver_risk),
-            Status::Unattributed | Status::Unknown => s.not_attributed.push(verdict.clone()),
+            Status::Attributed => {
+                s.leaver_risk += u64::from(verdict.leaver_risk);
+                false
+            }
+            Status::Unattributed | Status::Unknown => true,
         }
     }
 
-    pub fn finish(self, roster: RosterFindings) -> AuditSummary {
+    pub fn finish(mut self, roster: RosterFindings) -> AuditSummary {
+        Self::close(&mut self.summary, self.group.take());
         AuditSummary {
             roster,
             ..self.summary
+        }
+    }
+
+    /// Adds a finished group's counts to the summary.
+    fn close(summary: &mut AuditSummary, group: Option<(Arc<str>, ResourceType, Counts)>) {
+        if let Some((env, rt, counts)) = group {
+            let total = summary
+                .by_environment_and_type
+                .entry((env.to_string(), rt))
+                .or_default();
+            total.attributed += counts.attributed;
+            total.unattributed += counts.unattributed;
+            total.unknown += counts.unknown;
         }
     }
 }

@@ -114,7 +114,8 @@ impl Identity {
 #[derive(Debug, Default)]
 pub struct RosterIndex {
     /// Per match key, in `MATCH_KEY_NAMES` order: key → identity positions, ascending.
-    keys: [HashMap<String, Vec<usize>>; 3],
+    /// Probed three times per role assignment, so with a fast (seeded) hasher.
+    keys: [HashMap<String, Vec<usize>, foldhash::fast::RandomState>; 3],
 }
 
 impl RosterIndex {
@@ -155,7 +156,7 @@ impl RosterIndex {
 
     /// True when no identity has any key.
     pub fn is_empty(&self) -> bool {
-        self.keys.iter().all(HashMap::is_empty)
+        self.keys.iter().all(|k| k.is_empty())
     }
 }
 

@@ -14,7 +14,13 @@ pub fn norm(id: &str) -> String {
 /// the GUIDs the admin APIs hand out nearly always are: the audit normalises millions of
 /// them and copies only the ones that change.
 pub fn norm_cow(id: &str) -> Cow<'_, str> {
-    let trimmed = id.trim();
+    // Most ids start and end with an ASCII letter or digit: no trimming to look for.
+    let plain = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+    let trimmed = if plain(id.as_bytes().first()) && plain(id.as_bytes().last()) {
+        id
+    } else {
+        id.trim()
+    };
     if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(trimmed.to_ascii_lowercase())
     } else {

@@ -9,8 +9,10 @@
 //! are not attributed (the [`AuditSummary`]); [`evaluate`] keeps every verdict, for tests
 //! and small tenants.
 
-use super::decide::{Context, Env, decide};
-use super::resolve::{self, Assignments, EvalError, LookupColumns, Lookups, Placement, Resources};
+use super::decide::{Context, Decision, Env, decide};
+use super::resolve::{
+    self, Assignments, EvalError, LookupColumns, Lookups, Map, Placement, Resources,
+};
 use super::roster::roster_findings;
 use crate::load::RuleSet;
 use palaudit_model::{
@@ -18,7 +20,12 @@ use palaudit_model::{
     VerdictSink, ids,
 };
 use palaudit_snapshot::Frames;
-use std::collections::HashMap;
+use rayon::prelude::*;
+
+/// Resources judged together on one core.
+const BLOCK: usize = 1024;
+/// Resources judged in parallel before their verdicts are handed on.
+const WINDOW: usize = 16 * BLOCK;
 
 /// Evaluates every resource of `frames` for the customer tenant `tenant_id`, holding
 /// every verdict.
@@ -57,8 +64,9 @@ pub fn evaluate_into(
     sink.begin(header).map_err(EvalError::Report)?;
     let mut summary = SummaryBuilder::default();
     let roster = run(frames, tenant_id, roster, rules, |verdict| {
-        summary.add(&verdict);
-        sink.verdict(&verdict)
+        sink.verdict(&verdict)?;
+        summary.add_owned(verdict);
+        Ok(())
     })?;
     let summary = summary.finish(roster);
     sink.end(&summary).map_err(EvalError::Report)?;
@@ -87,32 +95,73 @@ fn run(
     let lookups = Lookups::prepare(&lookup_columns, roster, &tenant);
     let assignments = Assignments::read(&frames.role_assignments)?;
 
-    // Resources credited to each roster identity, by roster position.
-    let mut credits = vec![0u64; roster.identities.len()];
-    let mut matched = Vec::new();
-    let mut holders = Vec::new();
-    for (pos, &r) in order.iter().enumerate() {
-        let r = r as usize;
+    // One resource judged: its holders resolved, the decision taken, and the facts a fix
+    // plan acts on attached to every verdict of a known environment that is not
+    // attributed. Pure over shared, read-only lookups, so blocks of resources are judged
+    // on every core while the verdicts before them are being written.
+    let judge = |pos: usize, matched: &mut Vec<(usize, usize)>| -> Decision {
+        let r = order[pos] as usize;
         let env_id = ids::norm_cow(resources.environment_id(r));
-        holders.clear();
-        for &a in placement.of(pos) {
-            holders.push(lookups.holder(&assignments, a as usize, &env_id, &mut matched));
-        }
+        let holders: Vec<_> = placement
+            .of(pos)
+            .iter()
+            .map(|&a| lookups.holder(&assignments, a as usize, &env_id, matched))
+            .collect();
         let env = env_of[r];
         let actors = resources.actors(r);
         let mut decision = decide(&ctx, &resources.row(r, env, &actors), &holders);
-        // What a fix plan acts on: every verdict of a known environment that is not
-        // attributed carries the resource's facts.
         if let Some(env) = env
             && decision.verdict.status != Status::Attributed
         {
             decision.verdict.facts = Some(Box::new(resources.facts(r, env)));
         }
-        if let Some(slot) = decision.credited.and_then(|i| credits.get_mut(i)) {
-            *slot += 1;
+        decision
+    };
+
+    // Resources credited to each roster identity, by roster position.
+    let mut credits = vec![0u64; roster.identities.len()];
+    let mut written: Result<(), EvalError> = Ok(());
+    std::thread::scope(|scope| {
+        // A few windows in flight at most, so memory stays bounded; a window is judged
+        // in parallel blocks and handed on in report order.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Decision>>(2);
+        let judge = &judge;
+        let total = order.len();
+        scope.spawn(move || {
+            for window in (0..total).step_by(WINDOW) {
+                let end = (window + WINDOW).min(total);
+                let blocks: Vec<Vec<Decision>> = (window..end)
+                    .step_by(BLOCK)
+                    .collect::<Vec<_>>()
+                    .into_par_iter()
+                    .map(|start| {
+                        let mut matched = Vec::new();
+                        (start..(start + BLOCK).min(end))
+                            .map(|pos| judge(pos, &mut matched))
+                            .collect()
+                    })
+                    .collect();
+                for block in blocks {
+                    // The receiver is gone when a report failed: stop judging.
+                    if tx.send(block).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        for block in rx {
+            for decision in block {
+                if let Some(slot) = decision.credited.and_then(|i| credits.get_mut(i)) {
+                    *slot += 1;
+                }
+                if let Err(e) = emit(decision.verdict) {
+                    written = Err(EvalError::Report(e));
+                    return;
+                }
+            }
         }
-        emit(decision.verdict).map_err(EvalError::Report)?;
-    }
+    });
+    written?;
     roster_findings(&frames.principals, roster, &tenant, &credits)
 }
 
@@ -126,7 +175,7 @@ fn report_order(resources: &Resources, env_of: &[Option<&Env>]) -> Vec<u32> {
         .collect();
     env_keys.sort_unstable();
     env_keys.dedup();
-    let rank: HashMap<(&str, &str), u32> = env_keys
+    let rank: Map<(&str, &str), u32> = env_keys
         .iter()
         .enumerate()
         .map(|(i, k)| (*k, i as u32))
@@ -202,6 +251,73 @@ mod tests {
             serde_json::from_value(v["inventory"].clone()).unwrap();
         let roster = Roster::parse(v["identities"].as_str().unwrap().as_bytes()).unwrap();
         (inv, roster)
+    }
+
+    #[test]
+    fn resources_judged_in_parallel_blocks_keep_their_verdicts_and_order() {
+        let rules = RuleSet::bundled();
+        let (base, roster) = case("latest_partner_wins.pass.json");
+        let alone = evaluate(
+            &Frames::of(&base).unwrap(),
+            &base.tenant_id,
+            &roster,
+            &rules,
+        )
+        .unwrap();
+        // Copies of every resource, across several blocks and windows.
+        let copies = (2 * WINDOW + 7) / base.resources.len() + 1;
+        let mut inv = base.clone();
+        inv.resources.clear();
+        inv.role_assignments.clear();
+        for c in 0..copies {
+            for r in &base.resources {
+                let mut r = r.clone();
+                let id = format!("{}-{c:06}", r.resource_id);
+                for a in base.role_assignments.iter().filter(|a| {
+                    a.resource_id == r.resource_id && a.resource_type == r.resource_type
+                }) {
+                    let mut a = a.clone();
+                    a.resource_id = id.clone();
+                    inv.role_assignments.push(a);
+                }
+                r.resource_id = id;
+                r.display_name = format!("{} {c:06}", r.display_name);
+                inv.resources.push(r);
+            }
+        }
+        let many = evaluate(&Frames::of(&inv).unwrap(), &inv.tenant_id, &roster, &rules).unwrap();
+        assert_eq!(many.verdicts.len(), copies * base.resources.len());
+        for v in &many.verdicts {
+            let original = alone
+                .verdicts
+                .iter()
+                .find(|o| v.resource_id.starts_with(&format!("{}-", o.resource_id)))
+                .expect("every copy has its original");
+            assert_eq!(
+                (v.status, &v.reasons, &v.partner_id, &v.evidence.candidates),
+                (
+                    original.status,
+                    &original.reasons,
+                    &original.partner_id,
+                    &original.evidence.candidates
+                ),
+                "{}",
+                v.resource_id
+            );
+        }
+        let key = |v: &Verdict| {
+            (
+                v.environment_name.clone(),
+                v.environment_id.clone(),
+                v.resource_type,
+                v.resource_name.clone(),
+                v.resource_id.clone(),
+            )
+        };
+        assert!(
+            many.verdicts.windows(2).all(|w| key(&w[0]) <= key(&w[1])),
+            "report order"
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! Arrow columns in place: identifiers are normalised with [`ids::norm_cow`] and
 //! [`ids::upn_match_key_cow`], which copy only the ones that are not already lower-case
 //! and trimmed, so a tenant of a million resources is read without copying its ids.
-//! (The same joins as polars lazy queries cost several times as long and twice the
-//! memory; BENCHMARKS.md has the comparison.)
+//! (The same joins as polars lazy queries took 85 % more instructions; BENCHMARKS.md has
+//! the profiles.)
 //!
 //! Role assignments are placed once by their resource's position in report order, so
 //! the driver walks resources in that order and resolves each one's holders as it goes;
@@ -23,11 +23,17 @@ use palaudit_model::{
     Role, Roster, RosterIndex, SinkError, ids,
 };
 use palaudit_snapshot::Frames;
+use polars::datatypes::StaticArray;
 use polars::prelude::{
-    BooleanChunked, DataFrame, DataType, Int64Chunked, PolarsError, StringChunked, TimeUnit,
+    ArrowDataType, BooleanChunked, DataFrame, DataType, Int64Chunked, PolarsDataType, PolarsError,
+    StringType, TimeUnit,
 };
 use std::borrow::Cow;
 use std::collections::HashMap;
+
+/// The engine's hash maps: keyed by tenant data, so seeded, but far cheaper per lookup
+/// than the standard library's SipHash.
+pub(crate) type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 /// The audit could not run over these tables (a snapshot that passed its checksums but
@@ -54,19 +60,27 @@ pub(crate) fn table_err(table: &'static str) -> impl Fn(PolarsError) -> EvalErro
 /// Graph `externalUserState` of a guest whose invitation was never accepted, lower-cased.
 pub(crate) const PENDING_ACCEPTANCE: &str = "pendingacceptance";
 
+/// The Arrow array behind a polars string column.
+type StrArray = <StringType as PolarsDataType>::Array;
+
 /// A string column of a snapshot table, as one Arrow array (a column read in several
-/// chunks is joined once, so a cell is found without searching chunks).
-pub(crate) struct Text(StringChunked);
+/// chunks is joined once), read cell by cell without polars' per-cell chunk lookup: the
+/// engine reads millions of cells.
+pub(crate) struct Text(StrArray);
 
 impl Text {
     pub(crate) fn read(df: &DataFrame, name: &str, table: &'static str) -> Result<Text, EvalError> {
         let err = table_err(table);
         let ca = df.column(name).map_err(&err)?.str().map_err(err)?;
-        Ok(Text(ca.rechunk().into_owned()))
+        let one = ca.rechunk();
+        Ok(Text(match one.downcast_iter().next() {
+            Some(arr) => arr.clone(),
+            None => StrArray::new_empty(ArrowDataType::Utf8View),
+        }))
     }
 
     pub(crate) fn get(&self, i: usize) -> Option<&str> {
-        self.0.get(i)
+        StaticArray::get(&self.0, i)
     }
 }
 
@@ -120,13 +134,13 @@ fn present<'a>(s: Option<Cow<'a, str>>) -> Option<Cow<'a, str>> {
 }
 
 /// Environment id (lower-cased) → the environment as verdicts show it.
-pub(crate) fn environments(df: &DataFrame) -> Result<HashMap<String, Env>, EvalError> {
+pub(crate) fn environments(df: &DataFrame) -> Result<Map<String, Env>, EvalError> {
     const T: &str = "environments";
     let ids = Text::read(df, "environment_id", T)?;
     let names = Text::read(df, "display_name", T)?;
     let types = Text::read(df, "environment_type", T)?;
     let urls = Text::read(df, "dataverse_url", T)?;
-    let mut map = HashMap::with_capacity(df.height());
+    let mut map = Map::with_capacity_and_hasher(df.height(), Default::default());
     for i in 0..df.height() {
         if let Some(id) = ids.get(i) {
             map.insert(
@@ -280,7 +294,8 @@ impl Placement {
         // (type, id) → the first resource row with it; further rows with the same key
         // (the same id in another environment) are chained through `next`.
         const END: u32 = u32::MAX;
-        let mut first: HashMap<(ResourceType, Cow<str>), u32> = HashMap::with_capacity(n);
+        let mut first: Map<(ResourceType, Cow<str>), u32> =
+            Map::with_capacity_and_hasher(n, Default::default());
         let mut next = vec![END; n];
         for r in (0..n).rev() {
             let key = (
@@ -427,13 +442,13 @@ impl LookupColumns {
 pub(crate) struct Lookups<'a> {
     /// Dataverse users by environment id, then systemuser id (both normalised); the
     /// first row of a key wins.
-    systemusers: HashMap<Cow<'a, str>, HashMap<Cow<'a, str>, SystemUser<'a>>>,
+    systemusers: Map<Cow<'a, str>, Map<Cow<'a, str>, SystemUser<'a>>>,
     principals: Vec<Principal<'a>>,
     /// Principals by object id; a live record wins over a deleted one, then the first.
-    by_oid: HashMap<Cow<'a, str>, u32>,
+    by_oid: Map<Cow<'a, str>, u32>,
     /// Principals by UPN match key, for Power BI publishers named only by UPN; the same
     /// precedence.
-    by_upn: HashMap<Cow<'a, str>, u32>,
+    by_upn: Map<Cow<'a, str>, u32>,
     /// Every roster identity (of every tenant) by its match keys.
     roster: RosterIndex,
     /// Per roster position: the identity belongs to the audited tenant.
@@ -444,7 +459,7 @@ impl<'a> Lookups<'a> {
     pub(crate) fn prepare(cols: &'a LookupColumns, roster: &Roster, tenant: &str) -> Lookups<'a> {
         let norm = |s: Option<&'a str>| s.map(ids::norm_cow);
         let [env, su_id, su_oid, su_app, su_upn, su_name] = &cols.su;
-        let mut systemusers: HashMap<Cow<str>, HashMap<Cow<str>, SystemUser>> = HashMap::new();
+        let mut systemusers: Map<Cow<str>, Map<Cow<str>, SystemUser>> = Map::default();
         for i in 0..cols.su_disabled.0.len() {
             let (Some(env), Some(id)) = (env.get(i), su_id.get(i)) else {
                 continue;
@@ -483,8 +498,8 @@ impl<'a> Lookups<'a> {
             Some(true) => 1,
             None => 2,
         });
-        let mut by_oid = HashMap::with_capacity(rows);
-        let mut by_upn = HashMap::with_capacity(rows);
+        let mut by_oid = Map::with_capacity_and_hasher(rows, Default::default());
+        let mut by_upn = Map::with_capacity_and_hasher(rows, Default::default());
         for &i in &order {
             if let Some(key) = oid.get(i as usize).map(ids::norm_cow)
                 && !key.is_empty()
@@ -534,7 +549,7 @@ impl<'a> Lookups<'a> {
             PrincipalIdKind::DataverseSystemUser => su.and_then(|s| borrow(&s.object_id)),
             _ => None,
         };
-        let principal = |key: Option<&str>, map: &HashMap<Cow<str>, u32>| {
+        let principal = |key: Option<&str>, map: &Map<Cow<str>, u32>| {
             key.and_then(|k| map.get(k))
                 .map(|&i| &self.principals[i as usize])
         };
