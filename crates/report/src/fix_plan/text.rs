@@ -20,8 +20,14 @@ pub fn render(plan: &FixPlan, shell: Shell, out: &mut dyn Write) -> Result<(), R
     let mut s = String::new();
     header(plan, shell, &mut s);
     sign_in(plan, shell, &mut s);
+    // Written item by item: a plan for a large tenant runs to gigabytes of text, which
+    // is never held whole.
     for (i, item) in plan.items.iter().enumerate() {
         item_block(i + 1, plan.items.len(), item, shell, &mut s);
+        if s.len() >= 1 << 16 {
+            write_part(out, Format::FixPlan, "plan", &s)?;
+            s.clear();
+        }
     }
     if plan.items.is_empty() {
         s.push_str("\n# Every resource in the snapshot is attributed: there is nothing to move.\n");
