@@ -250,9 +250,12 @@ fn a_killed_collection_resumes_without_asking_again() {
         top_level_again <= 1,
         "asked again after the kill: {again:#?}"
     );
-    // Together the two runs asked about as much as one.
+    // Together the two runs asked about as much as one: at most one `$batch` (its
+    // envelope and its look-ups, each recorded) and one page were in flight at the kill,
+    // one per host, and are asked again.
+    let in_flight_at_kill = 1 + batch_size + 1;
     assert!(
-        resumed.len() + killed.len() <= total + batch_size + 1,
+        resumed.len() + killed.len() <= total + in_flight_at_kill,
         "{} + {} requests against {total} for one run",
         killed.len(),
         resumed.len()
