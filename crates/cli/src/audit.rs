@@ -296,17 +296,17 @@ fn check_plan_target(
 }
 
 /// The fix plan for a streamed audit, to the identity `to` names or the default target.
-fn fix_plan_from(
+fn fix_plan_from<'a>(
     header: &AuditHeader,
-    summary: &AuditSummary,
+    summary: &'a AuditSummary,
     to: Option<&str>,
-) -> Result<palaudit_report::fix_plan::FixPlan> {
+) -> Result<palaudit_report::fix_plan::StreamedPlan<'a>> {
     use palaudit_report::fix_plan::{self, TargetChoice};
     let choice = match to {
         Some(identity) => TargetChoice::Named(identity),
         None => TargetChoice::Default,
     };
-    Ok(fix_plan::build_summary(header, summary, choice)?)
+    Ok(fix_plan::streamed(header, summary, choice)?)
 }
 
 /// A sink that keeps nothing: for an audit run only for its summary.

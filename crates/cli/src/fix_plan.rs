@@ -62,6 +62,6 @@ pub fn build(findings: &Findings, to: Option<&str>) -> Result<FixPlan> {
     Ok(fix_plan::build(findings, choice)?)
 }
 
-pub fn write(path: &Path, shell: Shell, plan: &FixPlan) -> Result<()> {
+pub fn write(path: &Path, shell: Shell, plan: &dyn fix_plan::PlanItems) -> Result<()> {
     crate::audit::write_file(path, "fix plan", |w| Ok(fix_plan::render(plan, shell, w)?))
 }

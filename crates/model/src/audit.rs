@@ -18,6 +18,7 @@
 use crate::findings::{Counts, Findings, Status, TypeGuidance, Verdict};
 use crate::inventory::ResourceType;
 use crate::roster_findings::RosterFindings;
+use crate::verdict_list::{ListError, VerdictList, VerdictListBuilder};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -78,8 +79,9 @@ pub struct AuditSummary {
     pub leaver_risk: u64,
     /// Every PAL identity of the roster for this tenant, with its health and credit.
     pub roster: RosterFindings,
-    /// The verdicts that are not `attributed`, in report order.
-    pub not_attributed: Vec<Verdict>,
+    /// The verdicts that are not `attributed`, in report order: held in memory up to a
+    /// limit, the rest in a temporary file (see [`VerdictList`]).
+    pub not_attributed: VerdictList,
     /// Counts of the suppressed verdicts, by status.
     #[serde(default)]
     pub suppressed: Counts,
@@ -111,6 +113,7 @@ impl AuditSummary {
 #[derive(Debug, Default)]
 pub struct SummaryBuilder {
     summary: AuditSummary,
+    not_attributed: VerdictListBuilder,
     /// Counts of the (environment id, type) group the last verdict belonged to, not yet
     /// in the summary: verdicts arrive grouped (report order), so a group's key is built
     /// once, not once per verdict.
@@ -118,9 +121,18 @@ pub struct SummaryBuilder {
 }
 
 impl SummaryBuilder {
+    /// A builder whose not-attributed list holds up to `held` verdicts in memory (the
+    /// default is [`crate::verdict_list::HELD_IN_MEMORY`]).
+    pub fn holding(held: usize) -> Self {
+        SummaryBuilder {
+            not_attributed: VerdictListBuilder::new(held),
+            ..Self::default()
+        }
+    }
+
     pub fn add(&mut self, verdict: &Verdict) {
         if self.count(verdict) {
-            self.summary.not_attributed.push(verdict.clone());
+            self.not_attributed.push(verdict.clone());
         }
     }
 
@@ -128,7 +140,7 @@ impl SummaryBuilder {
     /// not attributed is kept without a copy.
     pub fn add_owned(&mut self, verdict: Verdict) {
         if self.count(&verdict) {
-            self.summary.not_attributed.push(verdict);
+            self.not_attributed.push(verdict);
         }
     }
 
@@ -176,12 +188,15 @@ impl SummaryBuilder {
         }
     }
 
-    pub fn finish(mut self, roster: RosterFindings) -> AuditSummary {
+    /// The summary; an error only if the not-attributed verdicts could not be kept in
+    /// their temporary file.
+    pub fn finish(mut self, roster: RosterFindings) -> Result<AuditSummary, ListError> {
         Self::close(&mut self.summary, self.group.take());
-        AuditSummary {
+        Ok(AuditSummary {
             roster,
+            not_attributed: self.not_attributed.finish()?,
             ..self.summary
-        }
+        })
     }
 
     /// Adds a finished group's counts to the summary.
@@ -259,11 +274,14 @@ impl Findings {
 
     /// What a sink's `end` receives for these findings.
     pub fn summary(&self) -> AuditSummary {
-        let mut b = SummaryBuilder::default();
+        // Held findings are in memory already: so is their summary, and nothing is
+        // written to disk that could fail.
+        let mut b = SummaryBuilder::holding(usize::MAX);
         for v in &self.verdicts {
             b.add(v);
         }
         b.finish(self.roster.clone())
+            .expect("a list held in memory is never written to disk")
     }
 
     /// Feeds these findings to `sink` as the engine would (`begin`, every verdict in the

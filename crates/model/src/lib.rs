@@ -16,6 +16,7 @@ pub mod lines;
 pub mod portfolio;
 pub mod roster_check;
 pub mod roster_findings;
+pub mod verdict_list;
 
 pub use audit::{
     AuditHeader, AuditSummary, Fanout, RunInfo, SinkError, SummaryBuilder, VerdictSink,
@@ -38,3 +39,4 @@ pub use roster_check::{IdentityCheck, RosterCheck, RosterCheckError};
 pub use roster_findings::{
     HealthSignals, IdentityHealth, LinkCheck, LinkState, OtherTenants, RosterEntry, RosterFindings,
 };
+pub use verdict_list::{ListError, VerdictList, VerdictListBuilder};

@@ -51,7 +51,7 @@ struct Item {
 }
 
 impl Item {
-    /// The order [`cmp_verdict`](crate::coverage::cmp_verdict) gives the verdicts.
+    /// The order [`verdict_key`](crate::coverage::verdict_key) gives the verdicts.
     fn cmp(&self, other: &Item) -> Ordering {
         (
             self.unnamed,

@@ -110,20 +110,19 @@ pub(crate) fn cmp_environment(a: (&str, &str), b: (&str, &str)) -> Ordering {
         .then_with(|| a_id.cmp(b_id))
 }
 
-/// Orders verdicts by environment, resource type, name, then id.
-pub(crate) fn cmp_verdict(a: &Verdict, b: &Verdict) -> Ordering {
-    cmp_environment(
-        (&a.environment_name, &a.environment_id),
-        (&b.environment_name, &b.environment_id),
+/// Orders verdicts by environment (as [`cmp_environment`]), resource type, name (case
+/// folded, then as written), then id: the sort key, built once per verdict.
+pub(crate) fn verdict_key(v: &Verdict) -> impl Ord + use<> {
+    (
+        v.environment_name.trim().is_empty(),
+        v.environment_name.to_lowercase(),
+        v.environment_name.to_string(),
+        v.environment_id.to_string(),
+        v.resource_type,
+        v.resource_name.to_lowercase(),
+        v.resource_name.clone(),
+        v.resource_id.clone(),
     )
-    .then_with(|| a.resource_type.cmp(&b.resource_type))
-    .then_with(|| {
-        a.resource_name
-            .to_lowercase()
-            .cmp(&b.resource_name.to_lowercase())
-    })
-    .then_with(|| a.resource_name.cmp(&b.resource_name))
-    .then_with(|| a.resource_id.cmp(&b.resource_id))
 }
 
 /// Coverage per environment × resource type, in [`cmp_environment`] then type order.

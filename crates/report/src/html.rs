@@ -147,7 +147,11 @@ impl<W: Write> HtmlReport<W> {
         self.put("page head", &s)
     }
 
-    fn tenant_section(&mut self, header: &AuditHeader, summary: &AuditSummary) -> String {
+    fn tenant_section(
+        &mut self,
+        header: &AuditHeader,
+        summary: &AuditSummary,
+    ) -> Result<String, ReportError> {
         let i = self.tenants.len();
         let counts = summary.counts();
         let label = header
@@ -226,7 +230,7 @@ impl<W: Write> HtmlReport<W> {
         s.push_str("</div>\n");
 
         s.push_str(&roster_table(summary));
-        s.push_str(&not_attributed(summary));
+        s.push_str(&not_attributed(summary)?);
         let _ = write!(
             s,
             "<h3>Verdicts</h3>\n<div class=\"verdicts\" data-source=\"verdicts-{i}\">\n{}</div>\n</section>\n",
@@ -239,7 +243,7 @@ impl<W: Write> HtmlReport<W> {
             suppressed: summary.suppressed,
             leaver_risk: summary.leaver_risk,
         });
-        s
+        Ok(s)
     }
 
     fn rollup(&self) -> String {
@@ -530,18 +534,19 @@ fn paths_text(paths: &[ChangePath]) -> String {
     p.iter().map(|p| p.label()).collect::<Vec<_>>().join(", ")
 }
 
-fn not_attributed(summary: &AuditSummary) -> String {
+fn not_attributed(summary: &AuditSummary) -> Result<String, ReportError> {
     let list = &summary.not_attributed;
     let mut s = format!("<h3>Not attributed ({})</h3>\n", list.len());
     if list.is_empty() {
         s.push_str("<p class=\"muted\">Every resource credits a PAL identity.</p>\n");
-        return s;
+        return Ok(s);
     }
     s.push_str(
         "<div class=\"scroll\"><table class=\"grid na\"><thead><tr><th>Resource</th><th>Environment</th>\
          <th>Status</th><th>Why</th><th>Change paths (user / service principal)</th></tr></thead><tbody>\n",
     );
     for v in list.iter().take(NOT_ATTRIBUTED_LISTED) {
+        let v = v?;
         let reasons: Vec<String> = v
             .reasons
             .iter()
@@ -585,7 +590,7 @@ fn not_attributed(summary: &AuditSummary) -> String {
             list.len()
         );
     }
-    s
+    Ok(s)
 }
 
 /// One verdict as the script's row: a JSON array, in the order `COLUMNS` of the script
@@ -652,7 +657,7 @@ impl<W: Write> VerdictSink for HtmlReport<W> {
     fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {
         self.put("verdict data", "\n]</script>\n")?;
         let header = self.header.take().unwrap_or_default();
-        let section = self.tenant_section(&header, summary);
+        let section = self.tenant_section(&header, summary)?;
         self.put("tenant section", &section)?;
         Ok(())
     }

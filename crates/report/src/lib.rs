@@ -7,7 +7,7 @@
 //! The terminal table, the roster CSV and the fix plan need only what an
 //! [`AuditSummary`] holds (counts, the roster, the verdicts that are not attributed), so
 //! a streamed audit renders them from its summary ([`terminal_summary`],
-//! [`roster_csv_summary`], [`fix_plan::build_summary`]); the [`Findings`] forms build
+//! [`roster_csv_summary`], [`fix_plan::streamed`]); the [`Findings`] forms build
 //! that summary with [`Findings::summary`] and render through the same code.
 //!
 //! This crate owns how findings look, and nothing else. It does no HTTP, evaluates no
@@ -122,6 +122,9 @@ pub enum ReportError {
         #[source]
         source: serde_json::Error,
     },
+    /// The verdicts kept for the reports that list them could not be read back.
+    #[error(transparent)]
+    Kept(#[from] palaudit_model::ListError),
 }
 
 /// Writes `text` as one part of a report, naming that part if the writer fails.

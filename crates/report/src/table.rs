@@ -1,8 +1,8 @@
 //! The terminal report (comfy-table).
 
 use crate::coverage::{
-    cmp_verdict, coverage_rows, format_coverage, leaver_risk_sentence, other_tenants_sentence,
-    summary_sentence, suppressed_sentence,
+    coverage_rows, format_coverage, leaver_risk_sentence, other_tenants_sentence, summary_sentence,
+    suppressed_sentence, verdict_key,
 };
 use crate::text::{
     display_name, environment_label, environment_type_label, one_line, shorten, wrap,
@@ -13,9 +13,10 @@ use comfy_table::{
     Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
 };
 use palaudit_model::{
-    AuditHeader, AuditSummary, ChangePath, Counts, IdentityHealth, PrincipalKind, RosterEntry,
-    Status, Verdict,
+    AuditHeader, AuditSummary, ChangePath, Counts, IdentityHealth, ListError, PrincipalKind,
+    RosterEntry, Status, Verdict,
 };
+use std::borrow::Cow;
 use std::io::Write;
 
 /// Longest resource name shown in a table cell; the CSV and JSON keep the full name.
@@ -26,6 +27,59 @@ const MAX_ENVIRONMENT_CHARS: usize = 40;
 /// row's facts into fewer columns: spread over seven or eight columns at 80 columns,
 /// comfy-table would squeeze names and UPNs into columns one letter wide.
 const COMPACT_BELOW: u16 = 120;
+
+/// The most resources the terminal lists in each table; the CSV, the checklist and the
+/// HTML report list every one. A terminal of a million rows is read by nobody, and
+/// would cost more memory than the audit.
+pub const TERMINAL_LISTED: usize = 1_000;
+
+/// The first verdicts of a list in the terminal's order, and how many there were.
+struct FirstInOrder<'a> {
+    first: Vec<Cow<'a, Verdict>>,
+    count: usize,
+}
+
+impl FirstInOrder<'_> {
+    /// Under a table that lists only the first ones, where to find the rest.
+    fn more_line(&self, width: Option<u16>) -> String {
+        if self.count <= self.first.len() {
+            return String::new();
+        }
+        let line = format!(
+            "The first {} of {} are listed; the audit CSV (--csv), the checklist (--markdown) and the HTML report (--html) list every one.",
+            self.first.len(),
+            self.count
+        );
+        format!("{}\n", prose(&line, width))
+    }
+}
+
+/// The first [`TERMINAL_LISTED`] verdicts of `verdicts` that `keep` accepts, in
+/// `cmp_verdict` order, holding at most twice that many at a time.
+fn first_in_order<'a>(
+    verdicts: impl Iterator<Item = Result<Cow<'a, Verdict>, ListError>>,
+    keep: impl Fn(&Verdict) -> bool,
+) -> Result<FirstInOrder<'a>, ReportError> {
+    let mut first: Vec<Cow<'a, Verdict>> = Vec::new();
+    let mut count = 0;
+    let trim = |first: &mut Vec<Cow<'a, Verdict>>| {
+        first.sort_by_cached_key(|v| verdict_key(v));
+        first.truncate(TERMINAL_LISTED);
+    };
+    for v in verdicts {
+        let v = v?;
+        if !keep(&v) {
+            continue;
+        }
+        count += 1;
+        first.push(v);
+        if first.len() >= 2 * TERMINAL_LISTED {
+            trim(&mut first);
+        }
+    }
+    trim(&mut first);
+    Ok(FirstInOrder { first, count })
+}
 
 /// How the terminal report is laid out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -101,47 +155,51 @@ pub(crate) fn render(
         ),
     )?;
 
-    let mut missing: Vec<&Verdict> = summary
-        .not_attributed
-        .iter()
-        .filter(|v| v.status != Status::Attributed)
-        .collect();
-    missing.sort_by(|a, b| cmp_verdict(a, b));
-    let section = if missing.is_empty() {
+    // Listed in the terminal's order (environment and resource names, case folded),
+    // at most `LISTED` of each: the verdicts are read once, whether held or spilled.
+    let missing = first_in_order(summary.not_attributed.iter(), |v| {
+        v.status != Status::Attributed
+    })?;
+    let section = if missing.count == 0 {
         "Every resource is attributed.\n\n".to_owned()
     } else {
+        let shown: Vec<&Verdict> = missing.first.iter().map(|v| &**v).collect();
         format!(
-            "{}\n{}\n{}\n",
-            paint(&format!("Not attributed ({})", missing.len()), BOLD, opts),
+            "{}\n{}\n{}{}\n",
+            paint(&format!("Not attributed ({})", missing.count), BOLD, opts),
             if compact {
-                compact_missing_table(&missing, opts)
+                compact_missing_table(&shown, opts)
             } else {
-                missing_table(&missing, opts)
+                missing_table(&shown, opts)
             },
+            missing.more_line(width),
             prose(&path_legend(), width)
         )
     };
     write(out, "unattributed table", &section)?;
     // Attributed and not attributed alike, in the order sorting gives both.
-    let mut suppressed: Vec<&Verdict> = summary
-        .suppressed_attributed
-        .iter()
-        .chain(&summary.not_attributed)
-        .filter(|v| v.suppression.is_some())
-        .collect();
-    if !suppressed.is_empty() {
-        suppressed.sort_by(|a, b| cmp_verdict(a, b));
+    let suppressed = first_in_order(
+        summary
+            .suppressed_attributed
+            .iter()
+            .map(|v| Ok(Cow::Borrowed(v)))
+            .chain(summary.not_attributed.iter()),
+        |v| v.suppression.is_some(),
+    )?;
+    if suppressed.count > 0 {
+        let shown: Vec<&Verdict> = suppressed.first.iter().map(|v| &**v).collect();
         let section = format!(
-            "{}\n{}\n\n",
+            "{}\n{}\n{}\n",
             paint(
                 &format!(
                     "Suppressed ({}): accepted findings, left out of --fail-under",
-                    suppressed.len()
+                    suppressed.count
                 ),
                 BOLD,
                 opts
             ),
-            suppressed_table(&suppressed, opts)
+            suppressed_table(&shown, opts),
+            suppressed.more_line(width),
         );
         write(out, "suppressed table", &section)?;
     }

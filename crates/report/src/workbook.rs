@@ -14,7 +14,7 @@
 //! and times Excel dates, `leaver_risk` and `suppressed` booleans. Text is written as
 //! text, never as a formula, so a resource name beginning with `=` stays a name.
 
-use crate::fix_plan::{self, Credit, FixPlan, Shell, Step, TargetChoice};
+use crate::fix_plan::{self, Credit, PlanItem, PlanItems, Shell, Step, TargetChoice};
 use crate::{CSV_COLUMNS, CSV_EXTRA_COLUMNS, Format, ROSTER_CSV_COLUMNS, ReportError};
 use palaudit_model::{
     AuditHeader, AuditSummary, ChangePath, Counts, ResourceType, RosterEntry, SinkError, Verdict,
@@ -490,14 +490,19 @@ impl EvidenceWorkbook {
         Ok(())
     }
 
-    fn write_plan(&mut self, plan: &FixPlan) -> Result<(), XlsxError> {
+    fn write_plan(&mut self, plan: &dyn PlanItems) -> Result<(), ReportError> {
+        let part = format!("Fix plan sheet, tenant {}", plan.tenant_id());
+        plan.each_item(&mut |item| self.write_plan_item(plan, item).map_err(xlsx(part.clone())))
+    }
+
+    fn write_plan_item(&mut self, plan: &dyn PlanItems, item: &PlanItem) -> Result<(), XlsxError> {
         let shell = self.options.shell.unwrap_or(Shell::PowerShell);
-        let target = plan.target.label();
-        for item in &plan.items {
+        let target = plan.target().label();
+        {
             let reasons: Vec<&str> = item.reasons.iter().map(|r| r.as_str()).collect();
             let reasons = reasons.join(";");
             let item_cells = [
-                plan.tenant_id.as_str(),
+                plan.tenant_id(),
                 item.environment_name.as_str(),
                 item.environment_id.as_str(),
                 item.resource_type.as_str(),
@@ -597,10 +602,8 @@ impl EvidenceWorkbook {
             Some(to) => TargetChoice::Named(to),
             None => TargetChoice::Default,
         };
-        match fix_plan::build_streamed(&header, &summary.roster, &summary.not_attributed, choice) {
-            Ok(plan) => self
-                .write_plan(&plan)
-                .map_err(xlsx(format!("Fix plan sheet, tenant {tenant}")))?,
+        match fix_plan::streamed(&header, summary, choice) {
+            Ok(plan) => self.write_plan(&plan)?,
             // A tenant without a service account or principal still gets its other
             // sheets; the plan sheet says why it has no rows for it.
             Err(e) if !summary.not_attributed.is_empty() => {

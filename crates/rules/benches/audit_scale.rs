@@ -259,7 +259,7 @@ fn all_reports_audit(
         Some(id) => TargetChoice::Named(id),
         None => TargetChoice::Default,
     };
-    match fix_plan::build_summary(&header, &summary, choice) {
+    match fix_plan::streamed(&header, &summary, choice) {
         Ok(plan) => {
             let mut out = file("fix-plan.ps1");
             fix_plan::render(&plan, Shell::PowerShell, &mut out).unwrap();

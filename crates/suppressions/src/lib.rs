@@ -457,8 +457,11 @@ impl VerdictSink for SuppressingSink<'_, '_> {
 
     fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {
         let mut summary = summary.clone();
-        for v in &mut summary.not_attributed {
-            v.suppression = self.marked.get(&key(v)).cloned();
+        // The engine's list has no marks yet: rewrite it only when some entry matched.
+        if !self.marked.is_empty() {
+            summary.not_attributed = summary
+                .not_attributed
+                .map(|v| v.suppression = self.marked.get(&key(v)).cloned())?;
         }
         summary.suppressed = self.suppressed;
         summary.suppressed_attributed = std::mem::take(&mut self.suppressed_attributed);

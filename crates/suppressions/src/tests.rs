@@ -154,7 +154,7 @@ fn the_sink_marks_what_apply_marks() {
             self.not_attributed = s
                 .not_attributed
                 .iter()
-                .map(|v| v.suppression.as_ref().map(|s| s.source.clone()))
+                .map(|v| v.unwrap().suppression.as_ref().map(|s| s.source.clone()))
                 .collect();
             self.suppressed = s.suppressed.total();
             Ok(())

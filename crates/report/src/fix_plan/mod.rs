@@ -14,10 +14,12 @@ mod text;
 pub use commands::Command;
 pub use text::render;
 
+use crate::ReportError;
 use chrono::{DateTime, Utc};
 use palaudit_model::{
     AccountKind, AuditHeader, AuditSummary, ChangePath, Findings, Holder, IdentityHealth,
-    LinkState, PrincipalKind, Reason, ResourceType, RosterEntry, RosterFindings, Status, Verdict,
+    LinkState, PrincipalKind, Reason, ResourceType, RosterEntry, RosterFindings, Status,
+    VerdictList,
 };
 use serde::Serialize;
 use std::fmt;
@@ -353,40 +355,99 @@ fn choose_from(
 }
 
 /// Builds the plan for every verdict of `findings` that is not attributed, moving
-/// resources to the identity `choice` picks.
+/// resources to the identity `choice` picks. Every item is held; a streamed audit's
+/// summary uses [`streamed`] instead, which builds each item as it is written.
 pub fn build(findings: &Findings, choice: TargetChoice<'_>) -> Result<FixPlan, FixPlanError> {
-    build_summary(&findings.header(), &findings.summary(), choice)
-}
-
-/// [`build`] from a streamed audit's header and summary: the plan covers the summary's
-/// verdicts that are not attributed, which are every verdict a plan acts on.
-pub fn build_summary(
-    header: &AuditHeader,
-    summary: &AuditSummary,
-    choice: TargetChoice<'_>,
-) -> Result<FixPlan, FixPlanError> {
-    build_streamed(header, &summary.roster, &summary.not_attributed, choice)
-}
-
-/// [`build`] from what a [`VerdictSink`](palaudit_model::VerdictSink) is handed: the
-/// tenant's header, its roster findings and the verdicts (attributed ones are skipped,
-/// so a summary's `not_attributed` list will do).
-pub fn build_streamed(
-    header: &AuditHeader,
-    roster: &RosterFindings,
-    verdicts: &[Verdict],
-    choice: TargetChoice<'_>,
-) -> Result<FixPlan, FixPlanError> {
-    let target = choose_from(&header.tenant_id, roster, choice)?;
-    let items = verdicts
+    let target = choose_from(&findings.tenant_id, &findings.roster, choice)?;
+    let items = findings
+        .verdicts
         .iter()
         .filter(|v| v.status != Status::Attributed)
-        .map(|v| paths::item(v, &target, &header.tenant_id))
+        .map(|v| paths::item(v, &target, &findings.tenant_id))
         .collect();
     Ok(FixPlan {
-        tenant_id: header.tenant_id.clone(),
-        collected_at: header.collected_at,
+        tenant_id: findings.tenant_id.clone(),
+        collected_at: findings.collected_at,
         target,
         items,
     })
+}
+
+/// The plan for a streamed audit's summary: its verdicts that are not attributed, each
+/// item built when it is written, so a plan of a million items is never held.
+pub fn streamed<'a>(
+    header: &AuditHeader,
+    summary: &'a AuditSummary,
+    choice: TargetChoice<'_>,
+) -> Result<StreamedPlan<'a>, FixPlanError> {
+    Ok(StreamedPlan {
+        tenant_id: header.tenant_id.clone(),
+        collected_at: header.collected_at,
+        target: choose_from(&header.tenant_id, &summary.roster, choice)?,
+        verdicts: &summary.not_attributed,
+    })
+}
+
+/// A plan whose items are built from the verdicts each time they are walked.
+#[derive(Debug)]
+pub struct StreamedPlan<'a> {
+    pub tenant_id: String,
+    pub collected_at: Option<DateTime<Utc>>,
+    pub target: PlanTarget,
+    verdicts: &'a VerdictList,
+}
+
+/// A plan's items, walked in order, and what its header says: a [`FixPlan`] holds
+/// them, a [`StreamedPlan`] builds them on the way.
+pub trait PlanItems {
+    fn tenant_id(&self) -> &str;
+    fn collected_at(&self) -> Option<DateTime<Utc>>;
+    fn target(&self) -> &PlanTarget;
+    /// Calls `f` with every item in order; stops at the first error.
+    fn each_item(
+        &self,
+        f: &mut dyn FnMut(&PlanItem) -> Result<(), ReportError>,
+    ) -> Result<(), ReportError>;
+}
+
+impl PlanItems for FixPlan {
+    fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+    fn collected_at(&self) -> Option<DateTime<Utc>> {
+        self.collected_at
+    }
+    fn target(&self) -> &PlanTarget {
+        &self.target
+    }
+    fn each_item(
+        &self,
+        f: &mut dyn FnMut(&PlanItem) -> Result<(), ReportError>,
+    ) -> Result<(), ReportError> {
+        self.items.iter().try_for_each(f)
+    }
+}
+
+impl PlanItems for StreamedPlan<'_> {
+    fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+    fn collected_at(&self) -> Option<DateTime<Utc>> {
+        self.collected_at
+    }
+    fn target(&self) -> &PlanTarget {
+        &self.target
+    }
+    fn each_item(
+        &self,
+        f: &mut dyn FnMut(&PlanItem) -> Result<(), ReportError>,
+    ) -> Result<(), ReportError> {
+        for v in self.verdicts.iter() {
+            let v = v?;
+            if v.status != Status::Attributed {
+                f(&paths::item(&v, &self.target, &self.tenant_id))?;
+            }
+        }
+        Ok(())
+    }
 }

@@ -4,7 +4,7 @@
 //! in a name would otherwise end the comment) or in commands through the shell's quoting.
 
 use super::commands::{Command, SignInAs};
-use super::{Credit, FixPlan, PlanItem, PlanTarget, RunAs, Shell, Step, TargetSource};
+use super::{Credit, PlanItem, PlanItems, PlanTarget, RunAs, Shell, Step, TargetSource};
 use crate::text::one_line;
 use crate::{Format, ReportError, write_part};
 use palaudit_model::{AccountKind, Holder, IdentityHealth, PrincipalType, ResourceType};
@@ -16,23 +16,72 @@ use std::io::Write;
 const WIDTH: usize = 96;
 
 /// Writes `plan` as a `shell` file.
-pub fn render(plan: &FixPlan, shell: Shell, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn render(plan: &dyn PlanItems, shell: Shell, out: &mut dyn Write) -> Result<(), ReportError> {
+    // The header counts the items and the sign-ins depend on their commands: a first
+    // pass tallies them, the second writes each item as it is built.
+    let mut tally = Tally::default();
+    plan.each_item(&mut |item| {
+        tally.add(item);
+        Ok(())
+    })?;
     let mut s = String::new();
-    header(plan, shell, &mut s);
-    sign_in(plan, shell, &mut s);
+    header(plan, &tally, shell, &mut s);
+    sign_in(plan, &tally, shell, &mut s);
     // Written item by item: a plan for a large tenant runs to gigabytes of text, which
     // is never held whole.
-    for (i, item) in plan.items.iter().enumerate() {
-        item_block(i + 1, plan.items.len(), item, shell, &mut s);
+    let mut n = 0;
+    plan.each_item(&mut |item| {
+        n += 1;
+        item_block(n, tally.total, item, shell, &mut s);
         if s.len() >= 1 << 16 {
             write_part(out, Format::FixPlan, "plan", &s)?;
             s.clear();
         }
-    }
-    if plan.items.is_empty() {
+        Ok(())
+    })?;
+    if tally.total == 0 {
         s.push_str("\n# Every resource in the snapshot is attributed: there is nothing to move.\n");
     }
     write_part(out, Format::FixPlan, "plan", &s)
+}
+
+/// What the header and the sign-ins need to know of every item.
+#[derive(Default)]
+struct Tally {
+    total: usize,
+    certain: usize,
+    possible: usize,
+    blocked: usize,
+    /// Some step runs a Power Apps admin cmdlet (or its REST call).
+    power_apps: bool,
+    /// Some step runs a Power BI cmdlet (or its REST call).
+    power_bi: bool,
+}
+
+impl Tally {
+    fn add(&mut self, item: &PlanItem) {
+        self.total += 1;
+        match item.best_credit() {
+            Some(Credit::Certain) => self.certain += 1,
+            Some(Credit::Possible) => self.possible += 1,
+            None => self.blocked += 1,
+        }
+        for p in &item.paths {
+            for st in &p.steps {
+                let Step::Command(c) = st else { continue };
+                self.power_apps |= matches!(
+                    c,
+                    Command::SetCanvasAppOwner { .. }
+                        | Command::AddCanvasAppCoOwner { .. }
+                        | Command::AddFlowCoOwner { .. }
+                );
+                self.power_bi |= matches!(
+                    c,
+                    Command::PublishPbix { .. } | Command::TakeOverDataset { .. }
+                );
+            }
+        }
+    }
 }
 
 /// Appends `text` as `#` comment lines: the first starts with `first`, the rest with
@@ -145,7 +194,7 @@ fn target_warning(t: &PlanTarget) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-fn header(plan: &FixPlan, shell: Shell, s: &mut String) {
+fn header(plan: &dyn PlanItems, tally: &Tally, shell: Shell, s: &mut String) {
     let flavour = match shell {
         Shell::PowerShell => "PowerShell",
         Shell::Bash => "bash",
@@ -162,8 +211,8 @@ fn header(plan: &FixPlan, shell: Shell, s: &mut String) {
         "palaudit never runs these commands. It only read the tenant, and wrote this plan for a person to review. Each path says who must be signed in; you choose the paths and run their steps yourself. Nothing here has been executed.",
     );
     s.push_str("#\n");
-    field(s, "", "Tenant", &plan.tenant_id);
-    if let Some(at) = plan.collected_at {
+    field(s, "", "Tenant", plan.tenant_id());
+    if let Some(at) = plan.collected_at() {
         field(
             s,
             "",
@@ -171,27 +220,25 @@ fn header(plan: &FixPlan, shell: Shell, s: &mut String) {
             &at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         );
     }
-    for (i, line) in target_description(&plan.target).iter().enumerate() {
+    for (i, line) in target_description(plan.target()).iter().enumerate() {
         field(s, "", if i == 0 { "Target" } else { "" }, line);
     }
-    if let Some(w) = target_warning(&plan.target) {
+    if let Some(w) = target_warning(plan.target()) {
         field(s, "", "WARNING", &w);
     }
-    let (mut certain, mut possible, mut blocked) = (0, 0, 0);
-    for item in &plan.items {
-        match item.best_credit() {
-            Some(Credit::Certain) => certain += 1,
-            Some(Credit::Possible) => possible += 1,
-            None => blocked += 1,
-        }
-    }
+    let Tally {
+        certain,
+        possible,
+        blocked,
+        ..
+    } = tally;
     field(
         s,
         "",
         "Items",
         &format!(
             "{} resources not attributed: {certain} with a path that earns credit for certain, {possible} with paths that earn it only possibly, {blocked} with no path offered (see each item)",
-            plan.items.len()
+            tally.total
         ),
     );
     field(
@@ -225,33 +272,10 @@ fn header(plan: &FixPlan, shell: Shell, s: &mut String) {
 }
 
 /// The sign-in commands the plan's steps rely on, for the admin and for the target.
-fn sign_in(plan: &FixPlan, shell: Shell, s: &mut String) {
-    let uses = |f: &dyn Fn(&Command) -> bool| {
-        plan.items.iter().any(|i| {
-            i.paths.iter().any(|p| {
-                p.steps.iter().any(|st| match st {
-                    Step::Command(c) => f(c),
-                    Step::Manual(_) => false,
-                })
-            })
-        })
-    };
-    let power_apps = uses(&|c| {
-        matches!(
-            c,
-            Command::SetCanvasAppOwner { .. }
-                | Command::AddCanvasAppCoOwner { .. }
-                | Command::AddFlowCoOwner { .. }
-        )
-    });
-    let power_bi = uses(&|c| {
-        matches!(
-            c,
-            Command::PublishPbix { .. } | Command::TakeOverDataset { .. }
-        )
-    });
-    let tenant = plan.tenant_id.clone();
-    let t = &plan.target;
+fn sign_in(plan: &dyn PlanItems, tally: &Tally, shell: Shell, s: &mut String) {
+    let (power_apps, power_bi) = (tally.power_apps, tally.power_bi);
+    let tenant = plan.tenant_id().to_owned();
+    let t = plan.target();
     let target_as = if t.is_service_principal() {
         SignInAs::TargetServicePrincipal {
             tenant_id: tenant.clone(),

@@ -68,7 +68,7 @@ pub fn evaluate_into(
         summary.add_owned(verdict);
         Ok(())
     })?;
-    let summary = summary.finish(roster);
+    let summary = summary.finish(roster)?;
     sink.end(&summary).map_err(EvalError::Report)?;
     Ok(summary)
 }

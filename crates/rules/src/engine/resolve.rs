@@ -48,6 +48,9 @@ pub enum EvalError {
     /// A report fed verdict by verdict failed to take one.
     #[error("cannot write a report: {0}")]
     Report(#[source] SinkError),
+    /// The verdicts that are not attributed could not be kept for the reports.
+    #[error(transparent)]
+    Kept(#[from] palaudit_model::ListError),
 }
 
 pub(crate) fn table_err(table: &'static str) -> impl Fn(PolarsError) -> EvalError {
