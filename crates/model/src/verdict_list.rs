@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 
 /// How many verdicts a list holds in memory before it writes the rest to disk: about
@@ -40,7 +40,8 @@ pub enum ListError {
 pub struct VerdictListBuilder {
     held: Vec<Verdict>,
     held_limit: usize,
-    spill: Option<(File, BufWriter<File>)>,
+    /// The temporary file, once a verdict did not fit in memory.
+    spill: Option<BufWriter<File>>,
     spilled: usize,
     /// The first error writing to the temporary file: pushing never fails, so a caller
     /// that streams verdicts is not interrupted; [`VerdictListBuilder::finish`] says it.
@@ -65,14 +66,6 @@ impl VerdictListBuilder {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.held.len() + self.spilled
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     pub fn push(&mut self, verdict: Verdict) {
         if self.held.len() < self.held_limit {
             self.held.push(verdict);
@@ -91,13 +84,11 @@ impl VerdictListBuilder {
     }
 
     fn spill(&mut self, verdict: &Verdict) -> Result<(), ListError> {
-        if self.spill.is_none() {
-            let file = tempfile::tempfile()?;
-            let writer = BufWriter::with_capacity(READ_BLOCK, file.try_clone()?);
-            self.spill = Some((file, writer));
-        }
-        let Some((_, writer)) = &mut self.spill else {
-            unreachable!("the temporary file was created above")
+        let writer = match &mut self.spill {
+            Some(writer) => writer,
+            None => self
+                .spill
+                .insert(BufWriter::with_capacity(READ_BLOCK, tempfile::tempfile()?)),
         };
         // Named fields: verdicts leave out empty optional fields when serialized, which
         // a positional encoding could not read back.
@@ -112,9 +103,8 @@ impl VerdictListBuilder {
         }
         let spilled = match self.spill {
             None => None,
-            Some((file, mut writer)) => {
-                writer.flush()?;
-                drop(writer);
+            Some(writer) => {
+                let file = writer.into_inner().map_err(|e| e.into_error())?;
                 Some(Arc::new(Spilled {
                     file: Mutex::new(file),
                     count: self.spilled,
@@ -189,12 +179,6 @@ impl From<Vec<Verdict>> for VerdictList {
             held,
             spilled: None,
         }
-    }
-}
-
-impl FromIterator<Verdict> for VerdictList {
-    fn from_iter<I: IntoIterator<Item = Verdict>>(iter: I) -> Self {
-        Vec::from_iter(iter).into()
     }
 }
 
@@ -340,8 +324,7 @@ impl SpillReader<'_> {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             file.seek(SeekFrom::Start(self.pos))?;
-            let mut reader = BufReader::new(&mut *file).take(READ_BLOCK as u64);
-            read_full(&mut reader, &mut self.buf[start..])?
+            read_full(&mut *file, &mut self.buf[start..])?
         };
         self.buf.truncate(start + n);
         self.pos += n as u64;
@@ -379,6 +362,7 @@ mod tests {
     use super::*;
     use crate::findings::{Reason, Status, Suppression};
     use crate::inventory::ResourceType;
+    use std::io::Write;
 
     fn verdict(i: usize) -> Verdict {
         let mut v = Verdict::new(

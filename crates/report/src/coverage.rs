@@ -100,24 +100,21 @@ pub(crate) struct CoverageRow<'a> {
 /// then by id so that equal names stay apart and the order is total. Environments
 /// without a name (missing from the snapshot) come last.
 pub(crate) fn cmp_environment(a: (&str, &str), b: (&str, &str)) -> Ordering {
-    let (a_name, a_id) = a;
-    let (b_name, b_id) = b;
-    let unnamed = |n: &str| n.trim().is_empty();
-    unnamed(a_name)
-        .cmp(&unnamed(b_name))
-        .then_with(|| a_name.to_lowercase().cmp(&b_name.to_lowercase()))
-        .then_with(|| a_name.cmp(b_name))
-        .then_with(|| a_id.cmp(b_id))
+    environment_key(a.0, a.1).cmp(&environment_key(b.0, b.1))
+}
+
+/// The key [`cmp_environment`] orders by.
+fn environment_key<'a>(name: &'a str, id: &'a str) -> (bool, String, &'a str, &'a str) {
+    (name.trim().is_empty(), name.to_lowercase(), name, id)
 }
 
 /// Orders verdicts by environment (as [`cmp_environment`]), resource type, name (case
 /// folded, then as written), then id: the sort key, built once per verdict.
+/// Owned, so a sort can cache it beside the verdicts it orders.
 pub(crate) fn verdict_key(v: &Verdict) -> impl Ord + use<> {
+    let (unnamed, folded, name, id) = environment_key(&v.environment_name, &v.environment_id);
     (
-        v.environment_name.trim().is_empty(),
-        v.environment_name.to_lowercase(),
-        v.environment_name.to_string(),
-        v.environment_id.to_string(),
+        (unnamed, folded, name.to_owned(), id.to_owned()),
         v.resource_type,
         v.resource_name.to_lowercase(),
         v.resource_name.clone(),

@@ -31,7 +31,7 @@ const COMPACT_BELOW: u16 = 120;
 /// The most resources the terminal lists in each table; the CSV, the checklist and the
 /// HTML report list every one. A terminal of a million rows is read by nobody, and
 /// would cost more memory than the audit.
-pub const TERMINAL_LISTED: usize = 1_000;
+const TERMINAL_LISTED: usize = 1_000;
 
 /// The first verdicts of a list in the terminal's order, and how many there were.
 struct FirstInOrder<'a> {
@@ -55,7 +55,7 @@ impl FirstInOrder<'_> {
 }
 
 /// The first [`TERMINAL_LISTED`] verdicts of `verdicts` that `keep` accepts, in
-/// `cmp_verdict` order, holding at most twice that many at a time.
+/// [`verdict_key`] order, holding at most twice that many at a time.
 fn first_in_order<'a>(
     verdicts: impl Iterator<Item = Result<Cow<'a, Verdict>, ListError>>,
     keep: impl Fn(&Verdict) -> bool,
@@ -156,7 +156,7 @@ pub(crate) fn render(
     )?;
 
     // Listed in the terminal's order (environment and resource names, case folded),
-    // at most `LISTED` of each: the verdicts are read once, whether held or spilled.
+    // at most `TERMINAL_LISTED` of each: the verdicts are read once, held or spilled.
     let missing = first_in_order(summary.not_attributed.iter(), |v| {
         v.status != Status::Attributed
     })?;

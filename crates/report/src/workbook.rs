@@ -491,80 +491,87 @@ impl EvidenceWorkbook {
     }
 
     fn write_plan(&mut self, plan: &dyn PlanItems) -> Result<(), ReportError> {
-        let part = format!("Fix plan sheet, tenant {}", plan.tenant_id());
-        plan.each_item(&mut |item| self.write_plan_item(plan, item).map_err(xlsx(part.clone())))
+        let head = plan.head();
+        let target = head.target.label();
+        plan.each_item(&mut |item| {
+            self.write_plan_item(head.tenant_id, &target, item)
+                .map_err(|e| xlsx(format!("Fix plan sheet, tenant {}", head.tenant_id))(e))
+        })
     }
 
-    fn write_plan_item(&mut self, plan: &dyn PlanItems, item: &PlanItem) -> Result<(), XlsxError> {
+    /// The rows of one plan item: a blocker, each path, each path not offered.
+    fn write_plan_item(
+        &mut self,
+        tenant_id: &str,
+        target: &str,
+        item: &PlanItem,
+    ) -> Result<(), XlsxError> {
         let shell = self.options.shell.unwrap_or(Shell::PowerShell);
-        let target = plan.target().label();
-        {
-            let reasons: Vec<&str> = item.reasons.iter().map(|r| r.as_str()).collect();
-            let reasons = reasons.join(";");
-            let item_cells = [
-                plan.tenant_id(),
-                item.environment_name.as_str(),
-                item.environment_id.as_str(),
-                item.resource_type.as_str(),
-                item.resource_id.as_str(),
-                item.resource_name.as_str(),
-                item.status.as_str(),
-                reasons.as_str(),
-                target.as_str(),
-            ];
-            let lead = |way: [&str; 6]| -> [String; 15] {
-                std::array::from_fn(|i| if i < 9 { item_cells[i] } else { way[i - 9] }.to_owned())
-            };
-            let mut rows: Vec<[String; 15]> = Vec::new();
-            if let Some(b) = &item.blocker {
-                let note = format!("{}: {}", b.reason.as_str(), b.remedy);
-                rows.push(lead([
-                    "none",
-                    "No ownership move helps",
-                    "",
-                    "",
-                    "none",
-                    &note,
-                ]));
-            }
-            for p in &item.paths {
-                let mut command = Vec::new();
-                let mut step = 0;
-                for st in &p.steps {
-                    match st {
-                        Step::Manual(t) => {
-                            step += 1;
-                            command.push(format!("{step}. {t}"));
-                        }
-                        Step::Command(c) => command.extend(c.render(shell)),
+        let reasons: Vec<&str> = item.reasons.iter().map(|r| r.as_str()).collect();
+        let reasons = reasons.join(";");
+        let item_cells = [
+            tenant_id,
+            item.environment_name.as_str(),
+            item.environment_id.as_str(),
+            item.resource_type.as_str(),
+            item.resource_id.as_str(),
+            item.resource_name.as_str(),
+            item.status.as_str(),
+            reasons.as_str(),
+            target,
+        ];
+        let lead = |way: [&str; 6]| -> [String; 15] {
+            std::array::from_fn(|i| if i < 9 { item_cells[i] } else { way[i - 9] }.to_owned())
+        };
+        let mut rows: Vec<[String; 15]> = Vec::new();
+        if let Some(b) = &item.blocker {
+            let note = format!("{}: {}", b.reason.as_str(), b.remedy);
+            rows.push(lead([
+                "none",
+                "No ownership move helps",
+                "",
+                "",
+                "none",
+                &note,
+            ]));
+        }
+        for p in &item.paths {
+            let mut command = Vec::new();
+            let mut step = 0;
+            for st in &p.steps {
+                match st {
+                    Step::Manual(t) => {
+                        step += 1;
+                        command.push(format!("{step}. {t}"));
                     }
+                    Step::Command(c) => command.extend(c.render(shell)),
                 }
-                let credit = match p.credit {
-                    Credit::Certain => "certain",
-                    Credit::Possible => "possible",
-                };
-                let note = format!(
-                    "Run as {}. Changes: {} Credit {credit}: {}",
-                    p.run_as.as_str(),
-                    p.changes,
-                    p.credit_reason
-                );
-                rows.push(lead([
-                    p.path.as_str(),
-                    &p.title,
-                    &p.tool,
-                    &command.join("\n"),
-                    credit,
-                    &note,
-                ]));
             }
-            for no in &item.not_offered {
-                let title = no.what.as_deref().unwrap_or("Not offered");
-                rows.push(lead([no.path.as_str(), title, "", "", "none", &no.why]));
-            }
-            for r in rows {
-                self.plan_row(r.each_ref().map(String::as_str))?;
-            }
+            let credit = match p.credit {
+                Credit::Certain => "certain",
+                Credit::Possible => "possible",
+            };
+            let note = format!(
+                "Run as {}. Changes: {} Credit {credit}: {}",
+                p.run_as.as_str(),
+                p.changes,
+                p.credit_reason
+            );
+            rows.push(lead([
+                p.path.as_str(),
+                &p.title,
+                &p.tool,
+                &command.join("\n"),
+                credit,
+                &note,
+            ]));
+        }
+        for no in &item.not_offered {
+            let title = no.what.as_deref().unwrap_or("Not offered");
+            rows.push(lead([no.path.as_str(), title, "", "", "none", &no.why]));
+        }
+        for r in rows {
+            self.plan_row(r.each_ref().map(String::as_str))?;
         }
         Ok(())
     }

@@ -629,3 +629,88 @@ fn a_plan_without_items_says_so() {
     let text = render(&plan, Shell::Bash);
     assert!(text.contains("Every resource in the snapshot is attributed"));
 }
+
+/// The summary a streamed audit of `findings` hands the reports, its not-attributed
+/// list holding at most `held` verdicts in memory and the rest in its temporary file.
+fn summary_holding(findings: &Findings, held: usize) -> palaudit_model::AuditSummary {
+    let mut b = palaudit_model::SummaryBuilder::holding(held);
+    for v in &findings.verdicts {
+        b.add(v);
+    }
+    b.finish(findings.roster.clone())
+        .expect("the temporary file is writable")
+}
+
+#[test]
+fn a_plan_streamed_from_a_spilled_summary_is_the_plan_built_from_the_findings() {
+    let f = findings();
+    let summary = summary_holding(&f, 1);
+    assert!(!summary.not_attributed.is_held(), "the list spilled");
+    let choice = TargetChoice::Default;
+    let held = fix_plan::build(&f, choice).expect("the target is on the roster");
+    let streamed =
+        fix_plan::streamed(&f.header(), &summary, choice).expect("the target is on the roster");
+    for shell in [Shell::PowerShell, Shell::Bash] {
+        let mut out = Vec::new();
+        fix_plan::render(&streamed, shell, &mut out).expect("rendering into a Vec cannot fail");
+        assert_eq!(String::from_utf8(out).unwrap(), render(&held, shell));
+    }
+}
+
+#[test]
+fn the_terminal_reads_a_spilled_summary_as_it_reads_a_held_one() {
+    let f = findings();
+    let terminal = |summary: &palaudit_model::AuditSummary| {
+        let mut out = Vec::new();
+        palaudit_report::terminal_summary(&f.header(), summary, &mut out, &Default::default())
+            .expect("writing into a Vec cannot fail");
+        String::from_utf8(out).unwrap()
+    };
+    let held = terminal(&f.summary());
+    assert!(held.contains("Orphaned Tracker"), "{held}");
+    assert_eq!(terminal(&summary_holding(&f, 1)), held);
+}
+
+#[test]
+fn the_terminal_lists_the_first_thousand_in_its_order_and_says_where_the_rest_are() {
+    let mut f = findings();
+    let template = f
+        .verdicts
+        .iter()
+        .find(|v| v.status == Status::Unattributed)
+        .expect("the findings have an unattributed verdict")
+        .clone();
+    // Names whose case-folded order differs from their byte order, in reverse.
+    f.verdicts = (0..2_500)
+        .rev()
+        .map(|i| Verdict {
+            resource_id: format!("id-{i:04}"),
+            resource_name: if i % 2 == 0 {
+                format!("app {i:04}")
+            } else {
+                format!("App {i:04}")
+            },
+            ..template.clone()
+        })
+        .collect();
+    let mut out = Vec::new();
+    palaudit_report::terminal_summary(
+        &f.header(),
+        &summary_holding(&f, 100),
+        &mut out,
+        &Default::default(),
+    )
+    .expect("writing into a Vec cannot fail");
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("Not attributed (2500)"), "{text}");
+    assert!(text.contains("The first 1000 of 2500 are listed"), "{text}");
+    let listed: Vec<usize> = text
+        .lines()
+        .filter_map(|l| {
+            // `app 0000` and `App 0001`; the type column says `Canvas app ` too.
+            let at = l.find("pp 0")?;
+            l.get(at + 3..at + 7)?.parse().ok()
+        })
+        .collect();
+    assert_eq!(listed, (0..1_000).collect::<Vec<_>>());
+}

@@ -397,12 +397,18 @@ pub struct StreamedPlan<'a> {
     verdicts: &'a VerdictList,
 }
 
-/// A plan's items, walked in order, and what its header says: a [`FixPlan`] holds
-/// them, a [`StreamedPlan`] builds them on the way.
+/// What a plan's header says: the tenant, when it was collected and the target.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanHead<'a> {
+    pub tenant_id: &'a str,
+    pub collected_at: Option<DateTime<Utc>>,
+    pub target: &'a PlanTarget,
+}
+
+/// A plan's header and its items, walked in order: a [`FixPlan`] holds the items, a
+/// [`StreamedPlan`] builds them on the way.
 pub trait PlanItems {
-    fn tenant_id(&self) -> &str;
-    fn collected_at(&self) -> Option<DateTime<Utc>>;
-    fn target(&self) -> &PlanTarget;
+    fn head(&self) -> PlanHead<'_>;
     /// Calls `f` with every item in order; stops at the first error.
     fn each_item(
         &self,
@@ -411,14 +417,12 @@ pub trait PlanItems {
 }
 
 impl PlanItems for FixPlan {
-    fn tenant_id(&self) -> &str {
-        &self.tenant_id
-    }
-    fn collected_at(&self) -> Option<DateTime<Utc>> {
-        self.collected_at
-    }
-    fn target(&self) -> &PlanTarget {
-        &self.target
+    fn head(&self) -> PlanHead<'_> {
+        PlanHead {
+            tenant_id: &self.tenant_id,
+            collected_at: self.collected_at,
+            target: &self.target,
+        }
     }
     fn each_item(
         &self,
@@ -429,14 +433,12 @@ impl PlanItems for FixPlan {
 }
 
 impl PlanItems for StreamedPlan<'_> {
-    fn tenant_id(&self) -> &str {
-        &self.tenant_id
-    }
-    fn collected_at(&self) -> Option<DateTime<Utc>> {
-        self.collected_at
-    }
-    fn target(&self) -> &PlanTarget {
-        &self.target
+    fn head(&self) -> PlanHead<'_> {
+        PlanHead {
+            tenant_id: &self.tenant_id,
+            collected_at: self.collected_at,
+            target: &self.target,
+        }
     }
     fn each_item(
         &self,

@@ -4,7 +4,7 @@
 //! in a name would otherwise end the comment) or in commands through the shell's quoting.
 
 use super::commands::{Command, SignInAs};
-use super::{Credit, PlanItem, PlanItems, PlanTarget, RunAs, Shell, Step, TargetSource};
+use super::{Credit, PlanHead, PlanItem, PlanItems, PlanTarget, RunAs, Shell, Step, TargetSource};
 use crate::text::one_line;
 use crate::{Format, ReportError, write_part};
 use palaudit_model::{AccountKind, Holder, IdentityHealth, PrincipalType, ResourceType};
@@ -25,8 +25,8 @@ pub fn render(plan: &dyn PlanItems, shell: Shell, out: &mut dyn Write) -> Result
         Ok(())
     })?;
     let mut s = String::new();
-    header(plan, &tally, shell, &mut s);
-    sign_in(plan, &tally, shell, &mut s);
+    header(&plan.head(), &tally, shell, &mut s);
+    sign_in(&plan.head(), &tally, shell, &mut s);
     // Written item by item: a plan for a large tenant runs to gigabytes of text, which
     // is never held whole.
     let mut n = 0;
@@ -194,7 +194,7 @@ fn target_warning(t: &PlanTarget) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-fn header(plan: &dyn PlanItems, tally: &Tally, shell: Shell, s: &mut String) {
+fn header(plan: &PlanHead<'_>, tally: &Tally, shell: Shell, s: &mut String) {
     let flavour = match shell {
         Shell::PowerShell => "PowerShell",
         Shell::Bash => "bash",
@@ -211,8 +211,8 @@ fn header(plan: &dyn PlanItems, tally: &Tally, shell: Shell, s: &mut String) {
         "palaudit never runs these commands. It only read the tenant, and wrote this plan for a person to review. Each path says who must be signed in; you choose the paths and run their steps yourself. Nothing here has been executed.",
     );
     s.push_str("#\n");
-    field(s, "", "Tenant", plan.tenant_id());
-    if let Some(at) = plan.collected_at() {
+    field(s, "", "Tenant", plan.tenant_id);
+    if let Some(at) = plan.collected_at {
         field(
             s,
             "",
@@ -220,10 +220,10 @@ fn header(plan: &dyn PlanItems, tally: &Tally, shell: Shell, s: &mut String) {
             &at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         );
     }
-    for (i, line) in target_description(plan.target()).iter().enumerate() {
+    for (i, line) in target_description(plan.target).iter().enumerate() {
         field(s, "", if i == 0 { "Target" } else { "" }, line);
     }
-    if let Some(w) = target_warning(plan.target()) {
+    if let Some(w) = target_warning(plan.target) {
         field(s, "", "WARNING", &w);
     }
     let Tally {
@@ -272,10 +272,10 @@ fn header(plan: &dyn PlanItems, tally: &Tally, shell: Shell, s: &mut String) {
 }
 
 /// The sign-in commands the plan's steps rely on, for the admin and for the target.
-fn sign_in(plan: &dyn PlanItems, tally: &Tally, shell: Shell, s: &mut String) {
+fn sign_in(plan: &PlanHead<'_>, tally: &Tally, shell: Shell, s: &mut String) {
     let (power_apps, power_bi) = (tally.power_apps, tally.power_bi);
-    let tenant = plan.tenant_id().to_owned();
-    let t = plan.target();
+    let tenant = plan.tenant_id.to_owned();
+    let t = plan.target;
     let target_as = if t.is_service_principal() {
         SignInAs::TargetServicePrincipal {
             tenant_id: tenant.clone(),
