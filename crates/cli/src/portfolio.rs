@@ -278,14 +278,15 @@ pub fn run(
         );
     }
     // Every snapshot is opened (and so verified) before anything is audited, and each
-    // tenant may appear once: two collections of one tenant would count it twice.
-    let mut snapshots: Vec<(PathBuf, Snapshot)> = Vec::with_capacity(paths.len());
+    // tenant may appear once: two collections of one tenant would count it twice. Only
+    // its tenant id is kept: each is opened again at its turn, so a portfolio holds one
+    // tenant's tables at a time, not every tenant's.
+    let mut snapshots: Vec<(PathBuf, String)> = Vec::with_capacity(paths.len());
     for path in paths {
-        let snapshot = Snapshot::open(path)?;
-        let tenant = &snapshot.manifest.tenant_id;
+        let tenant = Snapshot::open(path)?.manifest.tenant_id;
         if let Some((other, _)) = snapshots
             .iter()
-            .find(|(_, s)| s.manifest.tenant_id.eq_ignore_ascii_case(tenant))
+            .find(|(_, t)| t.eq_ignore_ascii_case(&tenant))
         {
             bail!(
                 "{} and {} are both snapshots of tenant {tenant}; a portfolio audits each tenant once (`palaudit diff` compares two collections of one tenant)",
@@ -293,12 +294,9 @@ pub fn run(
                 path.display()
             );
         }
-        snapshots.push((path.clone(), snapshot));
+        snapshots.push((path.clone(), tenant));
     }
-    let tenants: Vec<String> = snapshots
-        .iter()
-        .map(|(_, s)| s.manifest.tenant_id.clone())
-        .collect();
+    let tenants: Vec<String> = snapshots.iter().map(|(_, t)| t.clone()).collect();
     let checks = roster_checks(roster_check_paths, &tenants)?;
     let suppressions = crate::suppress::load(report)?;
     let mut applier = suppressions
@@ -306,11 +304,7 @@ pub fn run(
         .map(|set| Applier::new(set, crate::suppress::today()));
 
     let mut outputs = Outputs::open(report)?;
-    let mut rollup = RollupSink::new(
-        snapshots
-            .iter()
-            .map(|(p, s)| (s.manifest.tenant_id.clone(), label(p))),
-    );
+    let mut rollup = RollupSink::new(snapshots.iter().map(|(p, t)| (t.clone(), label(p))));
     let mut parquet = match &report.verdicts_parquet {
         Some(p) => Some(VerdictsParquet::create(p).with_context(|| {
             format!("cannot create the verdicts Parquet table {}", p.display())
@@ -322,7 +316,8 @@ pub fn run(
     let identities = identities.display().to_string();
     let mut partial = Vec::new();
     let n = snapshots.len();
-    for (i, (path, snapshot)) in snapshots.into_iter().enumerate() {
+    for (i, (path, _)) in snapshots.into_iter().enumerate() {
+        let snapshot = Snapshot::open(&path)?;
         let run = RunInfo {
             label: Some(label(&path)),
             ..crate::evidence::run_info(&snapshot, rules, &identities)

@@ -4,6 +4,7 @@ use crate::coverage::{
     coverage_rows, format_coverage, leaver_risk_sentence, other_tenants_sentence, summary_sentence,
     suppressed_sentence,
 };
+use crate::sorted_spill::{SortedSpill, Spillable};
 use crate::text::{
     display_name, environment_label, environment_type_label, markdown_code, markdown_inline,
 };
@@ -13,8 +14,9 @@ use palaudit_model::{
     ResourceType, RosterEntry, RosterFindings, SinkError, Status, TypeGuidance, Verdict,
     VerdictSink,
 };
+use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Arc;
@@ -35,6 +37,7 @@ pub(crate) fn render(findings: &Findings, out: &mut dyn Write) -> Result<(), Rep
 
 /// One resource's checklist item, rendered when its verdict streamed past, with what
 /// sorting and grouping it into its environment's section needs.
+#[derive(Serialize, Deserialize)]
 struct Item {
     /// Sort key: an environment without a name comes last.
     unnamed: bool,
@@ -42,22 +45,25 @@ struct Item {
     environment_name: Arc<str>,
     environment_id: Arc<str>,
     environment_type: Arc<str>,
+    /// Within its environment, the attributed items follow those still to do.
+    done: bool,
     resource_type: ResourceType,
     resource_name_lower: String,
     resource_name: String,
     resource_id: String,
-    status: Status,
     text: String,
 }
 
-impl Item {
-    /// The order [`verdict_key`](crate::coverage::verdict_key) gives the verdicts.
-    fn cmp(&self, other: &Item) -> Ordering {
+impl Spillable for Item {
+    /// The order [`verdict_key`](crate::coverage::verdict_key) gives the verdicts, with
+    /// each environment's items still to do before its attributed ones.
+    fn order(&self, other: &Item) -> Ordering {
         (
             self.unnamed,
             &self.environment_name_lower,
             &self.environment_name,
             &self.environment_id,
+            self.done,
             self.resource_type,
             &self.resource_name_lower,
             &self.resource_name,
@@ -68,12 +74,29 @@ impl Item {
                 &other.environment_name_lower,
                 &other.environment_name,
                 &other.environment_id,
+                other.done,
                 other.resource_type,
                 &other.resource_name_lower,
                 &other.resource_name,
                 &other.resource_id,
             ))
     }
+
+    fn bytes(&self) -> usize {
+        self.environment_name_lower.len()
+            + self.resource_name_lower.len()
+            + self.resource_name.len()
+            + self.resource_id.len()
+            + self.text.len()
+    }
+}
+
+/// How many of an environment's items are still to do and how many are attributed.
+#[derive(Default)]
+struct SectionCounts {
+    counts: Counts,
+    todo: u64,
+    done: u64,
 }
 
 /// The markdown checklist written as an audit streams past, byte for byte what
@@ -82,20 +105,36 @@ impl Item {
 /// The checklist opens with the coverage table, known only after the last verdict, and
 /// lists resources by environment name as a reader looks for them (not in the audit's
 /// order), so each verdict is rendered into its item's text as it arrives and only that
-/// text (not the verdict) is kept until `end` sorts the items and writes the file.
+/// text (not the verdict) is kept until `end` writes the file. The items are kept in a
+/// [`SortedSpill`]: past a few tens of megabytes they wait on disk, so a tenant of any
+/// size costs the same memory.
 pub struct ChecklistSink<W: Write> {
     out: W,
     header: AuditHeader,
-    items: Vec<Item>,
+    items: Option<SortedSpill<Item>>,
+    /// Per environment id: the counts its section opens with.
+    sections: HashMap<Arc<str>, SectionCounts>,
     began: bool,
 }
 
 impl<W: Write> ChecklistSink<W> {
     pub fn new(out: W) -> ChecklistSink<W> {
+        ChecklistSink::with_items(out, SortedSpill::new())
+    }
+
+    /// A checklist whose items go to disk in runs of about `run_bytes` (tests use a few
+    /// bytes, so that every item is spilled and the runs are merged).
+    #[doc(hidden)]
+    pub fn spilling_past(out: W, run_bytes: usize) -> ChecklistSink<W> {
+        ChecklistSink::with_items(out, SortedSpill::with_run_bytes(run_bytes))
+    }
+
+    fn with_items(out: W, items: SortedSpill<Item>) -> ChecklistSink<W> {
         ChecklistSink {
             out,
             header: AuditHeader::default(),
-            items: Vec::new(),
+            items: Some(items),
+            sections: HashMap::new(),
             began: false,
         }
     }
@@ -103,6 +142,14 @@ impl<W: Write> ChecklistSink<W> {
     /// The writer back.
     pub fn into_inner(self) -> W {
         self.out
+    }
+}
+
+fn spill_error(source: std::io::Error) -> ReportError {
+    ReportError::Io {
+        format: Format::Markdown,
+        part: "the items waiting in a temporary file until the last verdict".to_owned(),
+        source,
     }
 }
 
@@ -117,57 +164,141 @@ impl<W: Write> VerdictSink for ChecklistSink<W> {
     }
 
     fn verdict(&mut self, v: &Verdict) -> Result<(), SinkError> {
+        let Some(items) = self.items.as_mut() else {
+            return Err("the markdown checklist was already written".into());
+        };
         let mut text = String::new();
-        if v.status == Status::Attributed {
+        let done = v.status == Status::Attributed;
+        if done {
             done_item(&mut text, v);
         } else {
             todo_item(&mut text, &self.header.guidance, v);
         }
-        self.items.push(Item {
-            unnamed: v.environment_name.trim().is_empty(),
-            environment_name_lower: v.environment_name.to_lowercase(),
-            environment_name: Arc::clone(&v.environment_name),
-            environment_id: Arc::clone(&v.environment_id),
-            environment_type: Arc::clone(&v.environment_type),
-            resource_type: v.resource_type,
-            resource_name_lower: v.resource_name.to_lowercase(),
-            resource_name: v.resource_name.clone(),
-            resource_id: v.resource_id.clone(),
-            status: v.status,
-            text,
-        });
+        let section = match self.sections.get_mut(&v.environment_id) {
+            Some(section) => section,
+            None => self
+                .sections
+                .entry(Arc::clone(&v.environment_id))
+                .or_default(),
+        };
+        section.counts.add(v.status);
+        if done {
+            section.done += 1;
+        } else {
+            section.todo += 1;
+        }
+        items
+            .push(Item {
+                unnamed: v.environment_name.trim().is_empty(),
+                environment_name_lower: v.environment_name.to_lowercase(),
+                environment_name: Arc::clone(&v.environment_name),
+                environment_id: Arc::clone(&v.environment_id),
+                environment_type: Arc::clone(&v.environment_type),
+                done,
+                resource_type: v.resource_type,
+                resource_name_lower: v.resource_name.to_lowercase(),
+                resource_name: v.resource_name.clone(),
+                resource_id: v.resource_id.clone(),
+                text,
+            })
+            .map_err(spill_error)?;
         Ok(())
     }
 
     fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {
+        let Some(items) = self.items.take() else {
+            return Err("the markdown checklist was already written".into());
+        };
         let header = &self.header;
         let out: &mut dyn Write = &mut self.out;
-        let write = |out: &mut dyn Write, part: &str, text: &str| {
-            write_part(out, Format::Markdown, part, text)
-        };
-        write(out, "title and coverage summary", &head(header, summary))?;
-        let mut items = std::mem::take(&mut self.items);
-        items.sort_by(|a, b| a.cmp(b));
-        let mut rest = &items[..];
-        while let Some(first) = rest.first() {
-            let n = rest
-                .iter()
-                .position(|i| i.environment_id != first.environment_id)
-                .unwrap_or(rest.len());
-            let (group, tail) = rest.split_at(n);
-            let part = format!(
-                "section for environment {}",
-                environment_label(&first.environment_name)
-            );
-            write(out, &part, &environment_section(group))?;
-            rest = tail;
+        write_part(
+            out,
+            Format::Markdown,
+            "title and coverage summary",
+            &head(header, summary),
+        )?;
+        let mut section = Section::default();
+        for item in items.into_sorted().map_err(spill_error)? {
+            let item = item.map_err(spill_error)?;
+            section.item(&item, &self.sections, out)?;
         }
-        write(out, "roster section", &roster_section(&summary.roster))?;
+        section.close(out)?;
+        write_part(
+            out,
+            Format::Markdown,
+            "roster section",
+            &roster_section(&summary.roster),
+        )?;
         out.flush().map_err(|source| ReportError::Io {
             format: Format::Markdown,
             part: "final flush".to_owned(),
             source,
         })?;
+        Ok(())
+    }
+}
+
+/// The environment section being written as the sorted items pass: its heading when
+/// its first item arrives, a sub-heading where its attributed items begin.
+#[derive(Default)]
+struct Section {
+    /// The environment of the open section, and whether its attributed list has begun.
+    open: Option<(Arc<str>, bool)>,
+    part: String,
+    s: String,
+}
+
+impl Section {
+    fn item(
+        &mut self,
+        item: &Item,
+        sections: &HashMap<Arc<str>, SectionCounts>,
+        out: &mut dyn Write,
+    ) -> Result<(), ReportError> {
+        let same = matches!(&self.open, Some((id, _)) if *id == item.environment_id);
+        if !same {
+            self.close(out)?;
+            let counts = sections.get(&item.environment_id);
+            let counts = counts.map(|c| &c.counts).cloned().unwrap_or_default();
+            self.part = format!(
+                "section for environment {}",
+                environment_label(&item.environment_name)
+            );
+            section_heading(&mut self.s, item, &counts);
+            self.open = Some((Arc::clone(&item.environment_id), false));
+            if !item.done {
+                let todo = sections.get(&item.environment_id).map_or(0, |c| c.todo);
+                let _ = writeln!(self.s, "### To do before handover ({todo})\n");
+            }
+        }
+        if let Some((id, done_begun)) = &mut self.open
+            && item.done
+            && !*done_begun
+        {
+            if sections.get(id).is_some_and(|c| c.todo > 0) {
+                self.s.push('\n');
+            }
+            let done = sections.get(id).map_or(0, |c| c.done);
+            let _ = writeln!(self.s, "### Attributed ({done})\n");
+            *done_begun = true;
+        }
+        self.s.push_str(&item.text);
+        if self.s.len() >= 1 << 16 {
+            write_part(out, Format::Markdown, &self.part, &self.s)?;
+            self.s.clear();
+        }
+        Ok(())
+    }
+
+    /// Ends the open section, if any, and writes what is left of it.
+    fn close(&mut self, out: &mut dyn Write) -> Result<(), ReportError> {
+        if self.open.take().is_some() {
+            self.s.push('\n');
+        }
+        if !self.s.is_empty() {
+            write_part(out, Format::Markdown, &self.part, &self.s)?;
+            self.s.clear();
+        }
         Ok(())
     }
 }
@@ -258,15 +389,8 @@ fn count_cells(c: &Counts) -> String {
     )
 }
 
-fn environment_section(group: &[Item]) -> String {
-    let Some(first) = group.first() else {
-        return String::new();
-    };
-    let mut counts = Counts::default();
-    for i in group {
-        counts.add(i.status);
-    }
-    let mut s = String::new();
+/// An environment section's heading and count line.
+fn section_heading(s: &mut String, first: &Item, counts: &Counts) {
     if first.environment_name.trim().is_empty() {
         // `environment_unknown`: the snapshot holds no name or type for it.
         let _ = writeln!(
@@ -288,26 +412,8 @@ fn environment_section(group: &[Item]) -> String {
         "{} of {} attributed ({}).\n",
         counts.attributed,
         resources(counts.total()),
-        format_coverage(&counts)
+        format_coverage(counts)
     );
-
-    let (done, todo): (Vec<&Item>, Vec<&Item>) =
-        group.iter().partition(|i| i.status == Status::Attributed);
-    if !todo.is_empty() {
-        let _ = writeln!(s, "### To do before handover ({})\n", todo.len());
-        for i in &todo {
-            s.push_str(&i.text);
-        }
-        s.push('\n');
-    }
-    if !done.is_empty() {
-        let _ = writeln!(s, "### Attributed ({})\n", done.len());
-        for i in &done {
-            s.push_str(&i.text);
-        }
-        s.push('\n');
-    }
-    s
 }
 
 /// "1 resource", "2 resources".

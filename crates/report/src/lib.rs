@@ -30,6 +30,7 @@ mod json_read;
 mod json_report;
 mod portfolio;
 mod roster_csv;
+mod sorted_spill;
 mod table;
 mod text;
 mod workbook;

@@ -10,6 +10,11 @@ fn is_bidi_control(c: char) -> bool {
 /// One line of plain text: line breaks and tabs become spaces, other control characters
 /// (ESC of an ANSI sequence, C1 controls) and bidirectional controls become `�`.
 pub(crate) fn one_line(s: &str) -> String {
+    // Most text is printable ASCII, which has nothing to replace: copied whole rather
+    // than rebuilt a character at a time (reports write millions of such lines).
+    if s.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return s.to_owned();
+    }
     s.chars()
         .map(|c| match c {
             '\n' | '\r' | '\t' => ' ',

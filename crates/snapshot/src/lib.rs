@@ -1081,9 +1081,7 @@ fn read_table(
         path: path.to_owned(),
         message,
     };
-    // One chunk per column: the audit indexes rows directly, and a frame read in row
-    // groups would otherwise be copied whole into one chunk later, beside itself. A
-    // file the Parquet reader cannot cope with must be an error naming it, not a crash.
+    // A file the Parquet reader cannot cope with must be an error naming it, not a crash.
     let source = polars_buffer::Buffer::from(bytes);
     // The page headers are read by the same Parquet code, which panics on some of them.
     match quietly_catching_panics(|| page_headers::check(&source)) {
@@ -1095,9 +1093,13 @@ fn read_table(
             ));
         }
     }
+    // Decoded one chunk per row group and kept so: joining a column's chunks into one
+    // copies it while the row groups are still held, which made opening a
+    // million-resource snapshot peak at twice its tables' size (and the freed row groups
+    // stay in the allocator). The audit reads the chunks in place.
     let read = quietly_catching_panics(|| {
         ParquetReader::new(std::io::Cursor::new(source))
-            .set_rechunk(true)
+            .set_rechunk(false)
             .finish()
     });
     let df = match read {

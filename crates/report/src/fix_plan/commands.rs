@@ -556,16 +556,21 @@ fn clean(s: &str) -> String {
 
 /// A PowerShell single-quoted string: nothing inside is expanded; `'` is doubled.
 pub(crate) fn ps(s: &str) -> String {
-    let s = clean(s);
-    // PowerShell also ends single-quoted strings at the typographic quotes.
-    let escaped: String = s
-        .chars()
-        .flat_map(|c| match c {
-            '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' => vec![c, c],
-            c => vec![c],
-        })
-        .collect();
-    format!("'{escaped}'")
+    let mut quoted = String::with_capacity(s.len() + 2);
+    quoted.push('\'');
+    for c in s.chars() {
+        if c.is_control() {
+            quoted.push('\u{FFFD}');
+            continue;
+        }
+        quoted.push(c);
+        // PowerShell also ends single-quoted strings at the typographic quotes.
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            quoted.push(c);
+        }
+    }
+    quoted.push('\'');
+    quoted
 }
 
 /// A POSIX shell single-quoted string: nothing inside is expanded; `'` is closed,

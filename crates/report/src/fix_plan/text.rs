@@ -85,25 +85,41 @@ impl Tally {
 }
 
 /// Appends `text` as `#` comment lines: the first starts with `first`, the rest with
-/// `rest` (usually spaces of the same width), words wrapped at [`WIDTH`].
+/// `rest` (usually spaces of the same width), words wrapped at [`WIDTH`] characters.
+/// Written straight into `s` with a running character count: a plan for a large tenant
+/// wraps millions of lines.
 fn comment(s: &mut String, first: &str, rest: &str, text: &str) {
     let text = one_line(text);
-    let mut line = format!("# {first}");
+    let mut line_start = s.len();
+    s.push_str("# ");
+    s.push_str(first);
+    let mut width = 2 + first.chars().count();
     let mut empty = true;
     for word in text.split(' ').filter(|w| !w.is_empty()) {
-        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
-            s.push_str(line.trim_end());
-            s.push('\n');
-            line = format!("# {rest}");
+        let word_width = word.chars().count();
+        if !empty && width + 1 + word_width > WIDTH {
+            end_line(s, line_start);
+            line_start = s.len();
+            s.push_str("# ");
+            s.push_str(rest);
+            width = 2 + rest.chars().count();
             empty = true;
         }
         if !empty {
-            line.push(' ');
+            s.push(' ');
+            width += 1;
         }
-        line.push_str(word);
+        s.push_str(word);
+        width += word_width;
         empty = false;
     }
-    s.push_str(line.trim_end());
+    end_line(s, line_start);
+}
+
+/// Ends the line that starts at `line_start` in `s`, without its trailing whitespace.
+fn end_line(s: &mut String, line_start: usize) {
+    let kept = s[line_start..].trim_end().len();
+    s.truncate(line_start + kept);
     s.push('\n');
 }
 

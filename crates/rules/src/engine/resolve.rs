@@ -25,8 +25,8 @@ use palaudit_model::{
 use palaudit_snapshot::Frames;
 use polars::datatypes::StaticArray;
 use polars::prelude::{
-    ArrowDataType, BooleanChunked, DataFrame, DataType, Int64Chunked, PolarsDataType, PolarsError,
-    StringType, TimeUnit,
+    BooleanChunked, DataFrame, DataType, Int64Chunked, PolarsDataType, PolarsError, StringType,
+    TimeUnit,
 };
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -66,24 +66,58 @@ pub(crate) const PENDING_ACCEPTANCE: &str = "pendingacceptance";
 /// The Arrow array behind a polars string column.
 type StrArray = <StringType as PolarsDataType>::Array;
 
-/// A string column of a snapshot table, as one Arrow array (a column read in several
-/// chunks is joined once), read cell by cell without polars' per-cell chunk lookup: the
-/// engine reads millions of cells.
-pub(crate) struct Text(StrArray);
+/// A string column of a snapshot table, read cell by cell straight from its Arrow arrays
+/// without polars' per-cell chunk lookup: the engine reads millions of cells.
+///
+/// A snapshot's tables are decoded one chunk per row group, every group but the last of
+/// the same size, so a row's chunk is found by one division and the columns are never
+/// copied into one chunk (which, for a million resources, held the string columns twice).
+/// A column in chunks of other sizes is joined into one chunk once.
+pub(crate) struct Text {
+    chunks: Vec<StrArray>,
+    /// Rows in each chunk but the last.
+    rows_per_chunk: usize,
+}
 
 impl Text {
     pub(crate) fn read(df: &DataFrame, name: &str, table: &'static str) -> Result<Text, EvalError> {
         let err = table_err(table);
         let ca = df.column(name).map_err(&err)?.str().map_err(err)?;
+        let chunks: Vec<StrArray> = ca.downcast_iter().cloned().collect();
+        let rows_per_chunk = chunks.first().map_or(0, |c| c.len());
+        let uniform = match chunks.split_last() {
+            Some((last, rest)) => {
+                rows_per_chunk > 0
+                    && last.len() <= rows_per_chunk
+                    && rest.iter().all(|c| c.len() == rows_per_chunk)
+            }
+            None => true,
+        };
+        if uniform {
+            return Ok(Text {
+                chunks,
+                rows_per_chunk,
+            });
+        }
         let one = ca.rechunk();
-        Ok(Text(match one.downcast_iter().next() {
-            Some(arr) => arr.clone(),
-            None => StrArray::new_empty(ArrowDataType::Utf8View),
-        }))
+        let chunks: Vec<StrArray> = one.downcast_iter().cloned().collect();
+        let rows_per_chunk = chunks.first().map_or(0, |c| c.len());
+        Ok(Text {
+            chunks,
+            rows_per_chunk,
+        })
     }
 
     pub(crate) fn get(&self, i: usize) -> Option<&str> {
-        StaticArray::get(&self.0, i)
+        let (chunk, row) = match self.chunks.len() {
+            0 => return None,
+            1 => (&self.chunks[0], i),
+            _ => (
+                self.chunks.get(i / self.rows_per_chunk)?,
+                i % self.rows_per_chunk,
+            ),
+        };
+        StaticArray::get(chunk, row)
     }
 }
 
@@ -634,5 +668,60 @@ fn upn_key_of<'r>(upn: &Cow<'r, str>) -> Cow<'r, str> {
     match upn {
         Cow::Borrowed(s) => ids::upn_match_key_cow(s),
         Cow::Owned(s) => Cow::Owned(ids::upn_match_key(s)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::{NamedFrom, Series};
+
+    /// A one-column frame whose column is made of chunks of the given sizes.
+    fn chunked(sizes: &[usize]) -> DataFrame {
+        let mut next = 0;
+        let mut whole: Option<Series> = None;
+        for &size in sizes {
+            let values: Vec<Option<String>> = (next..next + size)
+                .map(|i| (i % 5 != 0).then(|| format!("v{i}")))
+                .collect();
+            next += size;
+            let part = Series::new("c".into(), values);
+            match &mut whole {
+                Some(w) => {
+                    w.append(&part).unwrap();
+                }
+                None => whole = Some(part),
+            }
+        }
+        let whole = whole.unwrap_or_else(|| Series::new_empty("c".into(), &DataType::String));
+        DataFrame::new_infer_height(vec![whole.into()]).unwrap()
+    }
+
+    fn every_cell(sizes: &[usize]) {
+        let df = chunked(sizes);
+        let column = df.column("c").unwrap().str().unwrap();
+        assert_eq!(column.chunks().len(), sizes.len().max(1));
+        let text = Text::read(&df, "c", "t").unwrap();
+        for i in 0..df.height() {
+            assert_eq!(text.get(i), column.get(i), "cell {i} of chunks {sizes:?}");
+        }
+        for i in df.height()..df.height() + 3 {
+            assert_eq!(
+                text.get(i),
+                None,
+                "cell {i} past the end of chunks {sizes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_column_in_row_groups_reads_every_cell_where_polars_does() {
+        // Row groups as a snapshot is decoded: all of one size, the last shorter.
+        every_cell(&[4, 4, 4, 2]);
+        every_cell(&[4, 4, 4]);
+        every_cell(&[7]);
+        // Any other chunking is joined once.
+        every_cell(&[3, 5, 1]);
+        every_cell(&[]);
     }
 }
