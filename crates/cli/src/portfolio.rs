@@ -316,8 +316,17 @@ pub fn run(
     let identities = identities.display().to_string();
     let mut partial = Vec::new();
     let n = snapshots.len();
-    for (i, (path, _)) in snapshots.into_iter().enumerate() {
+    for (i, (path, tenant)) in snapshots.into_iter().enumerate() {
         let snapshot = Snapshot::open(&path)?;
+        // Replaced since it was checked (a collection written into the same directory):
+        // auditing it would defeat the once-per-tenant check above.
+        if !snapshot.manifest.tenant_id.eq_ignore_ascii_case(&tenant) {
+            bail!(
+                "{} changed while the portfolio was being audited: it held tenant {tenant}, now {}; run the audit again",
+                path.display(),
+                snapshot.manifest.tenant_id
+            );
+        }
         let run = RunInfo {
             label: Some(label(&path)),
             ..crate::evidence::run_info(&snapshot, rules, &identities)

@@ -106,7 +106,7 @@ struct SectionCounts {
 /// lists resources by environment name as a reader looks for them (not in the audit's
 /// order), so each verdict is rendered into its item's text as it arrives and only that
 /// text (not the verdict) is kept until `end` writes the file. The items are kept in a
-/// [`SortedSpill`]: past a few tens of megabytes they wait on disk, so a tenant of any
+/// [`SortedSpill`]: past 16 MiB of them they wait on disk, so a tenant of any
 /// size costs the same memory.
 pub struct ChecklistSink<W: Write> {
     out: W,

@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Seek, SeekFrom};
 
 /// How much item data a run holds before it is sorted and spilled.
-pub(crate) const RUN_BYTES: usize = 64 << 20;
+pub(crate) const RUN_BYTES: usize = 16 << 20;
 
 /// An item of a [`SortedSpill`]: how it is ordered, and roughly how many bytes it holds.
 pub(crate) trait Spillable: Serialize + DeserializeOwned {

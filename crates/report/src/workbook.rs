@@ -220,8 +220,11 @@ impl EvidenceWorkbook {
         let f = &formats;
         let sheet = |e| xlsx("creating the sheets")(e);
 
+        // Every sheet is written row after row, so every sheet streams its rows to disk:
+        // a portfolio's summary and roster rows grow with its tenants.
         let ws = book
-            .add_worksheet()
+            .add_worksheet_with_constant_memory()
+            .map_err(sheet)?
             .set_name(SHEETS[SUMMARY])
             .map_err(sheet)?;
         header_row(
@@ -242,7 +245,8 @@ impl EvidenceWorkbook {
         verdict_header(ws, f).map_err(sheet)?;
 
         let ws = book
-            .add_worksheet()
+            .add_worksheet_with_constant_memory()
+            .map_err(sheet)?
             .set_name(SHEETS[ROSTER])
             .map_err(sheet)?;
         header_row(
@@ -271,7 +275,11 @@ impl EvidenceWorkbook {
         )
         .map_err(sheet)?;
 
-        let ws = book.add_worksheet().set_name(SHEETS[RUN]).map_err(sheet)?;
+        let ws = book
+            .add_worksheet_with_constant_memory()
+            .map_err(sheet)?
+            .set_name(SHEETS[RUN])
+            .map_err(sheet)?;
         header_row(
             ws,
             &RUN_COLUMNS,

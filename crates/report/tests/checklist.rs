@@ -1,4 +1,4 @@
-//! The markdown checklist keeps its items on disk past a few tens of megabytes: the
+//! The markdown checklist keeps its items on disk past 16 MiB of them: the
 //! file it writes from spilled, merged runs is the file it writes from memory.
 
 mod common;

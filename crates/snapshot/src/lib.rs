@@ -563,6 +563,8 @@ struct TableFile {
     buffer: TableBuffer,
     writer: polars::io::parquet::write::BatchedWriter<File>,
     rows: u64,
+    /// Rows buffered before they are written as one row group.
+    rows_per_group: usize,
 }
 
 impl TableFile {
@@ -572,14 +574,16 @@ impl TableFile {
         columns: &'static [(&'static str, Kind)],
     ) -> Result<TableFile, SnapshotError> {
         let file_name = format!("{table}.parquet");
-        TableFile::at(dir.join(&file_name), file_name, columns)
+        TableFile::at(dir.join(&file_name), file_name, columns, ROW_GROUP_ROWS)
     }
 
-    /// A table file at `path`, named `file_name` in the manifest.
+    /// A table file at `path`, named `file_name` in the manifest, written in row groups of
+    /// `rows_per_group` rows.
     fn at(
         path: PathBuf,
         file_name: String,
         columns: &'static [(&'static str, Kind)],
+        rows_per_group: usize,
     ) -> Result<TableFile, SnapshotError> {
         let file = File::create(&path).map_err(|e| SnapshotError::io(&path, e))?;
         let writer = ParquetWriter::new(file)
@@ -595,13 +599,14 @@ impl TableFile {
             buffer: TableBuffer::new(columns),
             writer,
             rows: 0,
+            rows_per_group,
         })
     }
 
     fn push(&mut self, values: Vec<Value<'_>>) -> Result<(), SnapshotError> {
         self.buffer.push(values);
         self.rows += 1;
-        if self.buffer.len >= ROW_GROUP_ROWS {
+        if self.buffer.len >= self.rows_per_group {
             self.flush()?;
         }
         Ok(())

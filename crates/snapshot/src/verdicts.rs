@@ -12,6 +12,11 @@ use palaudit_model::{
 };
 use std::path::{Path, PathBuf};
 
+/// Verdicts buffered before they are written as one row group: a verdict row is some
+/// twenty-two columns wide, mostly text, so a group of them costs several times a
+/// snapshot table's.
+const VERDICT_ROWS_PER_GROUP: usize = 16_384;
+
 /// The table's columns, in order: `tenant_id`, `collected_at` and `finding_id`, then
 /// every column of the audit CSV in its order. Only ever appended to.
 const VERDICTS_COLUMNS: &[(&str, Kind)] = &[
@@ -57,7 +62,7 @@ impl VerdictsParquet {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "verdicts.parquet".to_owned());
         let tmp = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-        let table = TableFile::at(tmp.clone(), name, VERDICTS_COLUMNS)?;
+        let table = TableFile::at(tmp.clone(), name, VERDICTS_COLUMNS, VERDICT_ROWS_PER_GROUP)?;
         Ok(VerdictsParquet {
             path: path.to_owned(),
             tmp,
