@@ -91,14 +91,6 @@ impl Spillable for Item {
     }
 }
 
-/// How many of an environment's items are still to do and how many are attributed.
-#[derive(Default)]
-struct SectionCounts {
-    counts: Counts,
-    todo: u64,
-    done: u64,
-}
-
 /// The markdown checklist written as an audit streams past, byte for byte what
 /// [`crate::markdown`] writes for the same findings.
 ///
@@ -113,7 +105,7 @@ pub struct ChecklistSink<W: Write> {
     header: AuditHeader,
     items: Option<SortedSpill<Item>>,
     /// Per environment id: the counts its section opens with.
-    sections: HashMap<Arc<str>, SectionCounts>,
+    sections: HashMap<Arc<str>, Counts>,
     began: bool,
 }
 
@@ -174,19 +166,10 @@ impl<W: Write> VerdictSink for ChecklistSink<W> {
         } else {
             todo_item(&mut text, &self.header.guidance, v);
         }
-        let section = match self.sections.get_mut(&v.environment_id) {
-            Some(section) => section,
-            None => self
-                .sections
-                .entry(Arc::clone(&v.environment_id))
-                .or_default(),
-        };
-        section.counts.add(v.status);
-        if done {
-            section.done += 1;
-        } else {
-            section.todo += 1;
-        }
+        self.sections
+            .entry(Arc::clone(&v.environment_id))
+            .or_default()
+            .add(v.status);
         items
             .push(Item {
                 unnamed: v.environment_name.trim().is_empty(),
@@ -242,45 +225,56 @@ impl<W: Write> VerdictSink for ChecklistSink<W> {
 /// its first item arrives, a sub-heading where its attributed items begin.
 #[derive(Default)]
 struct Section {
-    /// The environment of the open section, and whether its attributed list has begun.
-    open: Option<(Arc<str>, bool)>,
+    open: Option<OpenSection>,
     part: String,
     s: String,
+}
+
+struct OpenSection {
+    environment_id: Arc<str>,
+    counts: Counts,
+    attributed_begun: bool,
 }
 
 impl Section {
     fn item(
         &mut self,
         item: &Item,
-        sections: &HashMap<Arc<str>, SectionCounts>,
+        sections: &HashMap<Arc<str>, Counts>,
         out: &mut dyn Write,
     ) -> Result<(), ReportError> {
-        let same = matches!(&self.open, Some((id, _)) if *id == item.environment_id);
+        let same = matches!(&self.open, Some(o) if o.environment_id == item.environment_id);
         if !same {
             self.close(out)?;
-            let counts = sections.get(&item.environment_id);
-            let counts = counts.map(|c| &c.counts).cloned().unwrap_or_default();
+            let counts = sections
+                .get(&item.environment_id)
+                .cloned()
+                .unwrap_or_default();
             self.part = format!(
                 "section for environment {}",
                 environment_label(&item.environment_name)
             );
             section_heading(&mut self.s, item, &counts);
-            self.open = Some((Arc::clone(&item.environment_id), false));
             if !item.done {
-                let todo = sections.get(&item.environment_id).map_or(0, |c| c.todo);
+                let todo = counts.total() - counts.attributed;
                 let _ = writeln!(self.s, "### To do before handover ({todo})\n");
             }
+            self.open = Some(OpenSection {
+                environment_id: Arc::clone(&item.environment_id),
+                counts,
+                attributed_begun: false,
+            });
         }
-        if let Some((id, done_begun)) = &mut self.open
+        if let Some(open) = &mut self.open
             && item.done
-            && !*done_begun
+            && !open.attributed_begun
         {
-            if sections.get(id).is_some_and(|c| c.todo > 0) {
+            // Closes the list of items to do, if there was one.
+            if open.counts.total() > open.counts.attributed {
                 self.s.push('\n');
             }
-            let done = sections.get(id).map_or(0, |c| c.done);
-            let _ = writeln!(self.s, "### Attributed ({done})\n");
-            *done_begun = true;
+            let _ = writeln!(self.s, "### Attributed ({})\n", open.counts.attributed);
+            open.attributed_begun = true;
         }
         self.s.push_str(&item.text);
         if self.s.len() >= 1 << 16 {

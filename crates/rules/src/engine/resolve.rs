@@ -83,24 +83,18 @@ impl Text {
     pub(crate) fn read(df: &DataFrame, name: &str, table: &'static str) -> Result<Text, EvalError> {
         let err = table_err(table);
         let ca = df.column(name).map_err(&err)?.str().map_err(err)?;
-        let chunks: Vec<StrArray> = ca.downcast_iter().cloned().collect();
-        let rows_per_chunk = chunks.first().map_or(0, |c| c.len());
-        let uniform = match chunks.split_last() {
-            Some((last, rest)) => {
-                rows_per_chunk > 0
-                    && last.len() <= rows_per_chunk
-                    && rest.iter().all(|c| c.len() == rows_per_chunk)
+        // Every chunk but the last of one (non-zero) size, the last no longer.
+        let in_row_groups = |chunks: &[StrArray]| match chunks {
+            [] | [_] => true,
+            [first, middle @ .., last] => {
+                let n = first.len();
+                n > 0 && middle.iter().all(|c| c.len() == n) && last.len() <= n
             }
-            None => true,
         };
-        if uniform {
-            return Ok(Text {
-                chunks,
-                rows_per_chunk,
-            });
+        let mut chunks: Vec<StrArray> = ca.downcast_iter().cloned().collect();
+        if !in_row_groups(&chunks) {
+            chunks = ca.rechunk().downcast_iter().cloned().collect();
         }
-        let one = ca.rechunk();
-        let chunks: Vec<StrArray> = one.downcast_iter().cloned().collect();
         let rows_per_chunk = chunks.first().map_or(0, |c| c.len());
         Ok(Text {
             chunks,
