@@ -364,6 +364,9 @@ impl VerdictSink for Finishing<'_> {
     fn verdict(&mut self, verdict: &palaudit_model::Verdict) -> Result<(), SinkError> {
         self.inner.verdict(verdict)
     }
+    fn verdicts(&mut self, block: &[palaudit_model::Verdict]) -> Result<(), SinkError> {
+        self.inner.verdicts(block)
+    }
     fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {
         if self.checks.is_none() && !self.marked_upstream {
             return self.inner.end(summary);
@@ -383,12 +386,12 @@ impl VerdictSink for Finishing<'_> {
 
 /// A report in a [`Fanout`], its errors said with the file it was writing.
 pub struct Labelled<'a> {
-    inner: &'a mut dyn VerdictSink,
+    inner: &'a mut (dyn VerdictSink + Send),
     what: String,
 }
 
 impl<'a> Labelled<'a> {
-    pub fn new(inner: &'a mut dyn VerdictSink, what: String) -> Labelled<'a> {
+    pub fn new(inner: &'a mut (dyn VerdictSink + Send), what: String) -> Labelled<'a> {
         Labelled { inner, what }
     }
 
@@ -403,6 +406,9 @@ impl VerdictSink for Labelled<'_> {
     }
     fn verdict(&mut self, verdict: &palaudit_model::Verdict) -> Result<(), SinkError> {
         self.inner.verdict(verdict).map_err(|e| self.label(e))
+    }
+    fn verdicts(&mut self, block: &[palaudit_model::Verdict]) -> Result<(), SinkError> {
+        self.inner.verdicts(block).map_err(|e| self.label(e))
     }
     fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {
         self.inner.end(summary).map_err(|e| self.label(e))

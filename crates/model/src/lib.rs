@@ -39,4 +39,4 @@ pub use roster_check::{IdentityCheck, RosterCheck, RosterCheckError};
 pub use roster_findings::{
     HealthSignals, IdentityHealth, LinkCheck, LinkState, OtherTenants, RosterEntry, RosterFindings,
 };
-pub use verdict_list::{ListError, VerdictList, VerdictListBuilder};
+pub use verdict_list::{Chunk, ListError, VerdictList, VerdictListBuilder};

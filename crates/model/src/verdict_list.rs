@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex};
 
 /// How many verdicts a list holds in memory before it writes the rest to disk: about
@@ -43,6 +43,13 @@ pub struct VerdictListBuilder {
     /// The temporary file, once a verdict did not fit in memory.
     spill: Option<BufWriter<File>>,
     spilled: usize,
+    /// Bytes written to the temporary file so far.
+    spilled_bytes: u64,
+    /// File offset of every [`CHUNK`]th spilled record, so the file can be read back
+    /// in chunks on several threads at once.
+    chunk_starts: Vec<u64>,
+    /// One record, encoded before it is written (its length is its offset's step).
+    record: Vec<u8>,
     /// The first error writing to the temporary file: pushing never fails, so a caller
     /// that streams verdicts is not interrupted; [`VerdictListBuilder::finish`] says it.
     failed: Option<ListError>,
@@ -62,6 +69,9 @@ impl VerdictListBuilder {
             held_limit,
             spill: None,
             spilled: 0,
+            spilled_bytes: 0,
+            chunk_starts: Vec::new(),
+            record: Vec::new(),
             failed: None,
         }
     }
@@ -71,13 +81,28 @@ impl VerdictListBuilder {
             self.held.push(verdict);
             return;
         }
+        self.push_past_held(&verdict);
+    }
+
+    /// [`VerdictListBuilder::push`] for a verdict the caller keeps: copied only if it is
+    /// held in memory.
+    pub fn push_borrowed(&mut self, verdict: &Verdict) {
+        if self.held.len() < self.held_limit {
+            self.held.push(verdict.clone());
+            return;
+        }
+        self.push_past_held(verdict);
+    }
+
+    /// Writes a verdict that does not fit in memory to the temporary file.
+    fn push_past_held(&mut self, verdict: &Verdict) {
         if self.failed.is_some() {
             // Counted, so the list's length is still every verdict pushed; `finish`
             // reports the failure.
             self.spilled += 1;
             return;
         }
-        if let Err(e) = self.spill(&verdict) {
+        if let Err(e) = self.spill(verdict) {
             self.failed = Some(e);
         }
         self.spilled += 1;
@@ -92,7 +117,13 @@ impl VerdictListBuilder {
         };
         // Named fields: verdicts leave out empty optional fields when serialized, which
         // a positional encoding could not read back.
-        rmp_serde::encode::write_named(writer, verdict)?;
+        self.record.clear();
+        rmp_serde::encode::write_named(&mut self.record, verdict)?;
+        if self.spilled.is_multiple_of(CHUNK) {
+            self.chunk_starts.push(self.spilled_bytes);
+        }
+        writer.write_all(&self.record)?;
+        self.spilled_bytes += self.record.len() as u64;
         Ok(())
     }
 
@@ -105,9 +136,12 @@ impl VerdictListBuilder {
             None => None,
             Some(writer) => {
                 let file = writer.into_inner().map_err(|e| e.into_error())?;
+                let mut chunk_starts = self.chunk_starts;
+                chunk_starts.push(self.spilled_bytes);
                 Some(Arc::new(Spilled {
                     file: Mutex::new(file),
                     count: self.spilled,
+                    chunk_starts,
                 }))
             }
         };
@@ -130,6 +164,75 @@ struct Spilled {
     /// Shared by every reader: each keeps its own position and seeks before it reads.
     file: Mutex<File>,
     count: usize,
+    /// File offset of every [`CHUNK`]th record, then the file's length.
+    chunk_starts: Vec<u64>,
+}
+
+/// Verdicts in a [`Chunk`] of a list (the last may hold fewer).
+pub const CHUNK: usize = 512;
+
+/// A run of at most [`CHUNK`] consecutive verdicts of a [`VerdictList`] that can be read
+/// on its own, on any thread: a list is read in parallel chunk by chunk, each decoded,
+/// used and dropped where it is read.
+#[derive(Debug, Clone, Copy)]
+pub struct Chunk<'a> {
+    list: &'a VerdictList,
+    /// Position of its first verdict in the whole list.
+    pub first: usize,
+    /// How many verdicts it holds.
+    pub len: usize,
+    place: Place,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    Held,
+    /// The `n`th chunk of the temporary file.
+    Spilled(usize),
+}
+
+impl<'a> Chunk<'a> {
+    /// Its verdicts in order: borrowed where held, decoded where spilled.
+    pub fn verdicts(&self) -> Result<Vec<Cow<'a, Verdict>>, ListError> {
+        let list = self.list;
+        match self.place {
+            Place::Held => Ok(list.held[self.first..self.first + self.len]
+                .iter()
+                .map(Cow::Borrowed)
+                .collect()),
+            Place::Spilled(n) => {
+                let spilled = list
+                    .spilled
+                    .as_deref()
+                    .expect("a spilled chunk belongs to a spilled list");
+                let (start, end) = (spilled.chunk_starts[n], spilled.chunk_starts[n + 1]);
+                let mut bytes = vec![0; (end - start) as usize];
+                let read = {
+                    let mut file = spilled
+                        .file
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    file.seek(SeekFrom::Start(start))?;
+                    read_full(&mut *file, &mut bytes)?
+                };
+                let mut rest = &bytes[..read];
+                let mut out = Vec::with_capacity(self.len);
+                for index in self.first..self.first + self.len {
+                    let mut de = rmp_serde::Deserializer::new(&mut rest);
+                    let v = Verdict::deserialize(&mut de).map_err(|e| ListError::Decode {
+                        index,
+                        message: if is_short(&e) {
+                            "the file ends inside the record".into()
+                        } else {
+                            e.to_string()
+                        },
+                    })?;
+                    out.push(Cow::Owned(v));
+                }
+                Ok(out)
+            }
+        }
+    }
 }
 
 impl VerdictList {
@@ -159,6 +262,30 @@ impl VerdictList {
             }),
             index: 0,
         }
+    }
+
+    /// The list in consecutive [`Chunk`]s of at most [`CHUNK`] verdicts, in order.
+    pub fn chunks(&self) -> Vec<Chunk<'_>> {
+        let mut chunks = Vec::with_capacity(self.len().div_ceil(CHUNK));
+        for first in (0..self.held.len()).step_by(CHUNK) {
+            chunks.push(Chunk {
+                list: self,
+                first,
+                len: CHUNK.min(self.held.len() - first),
+                place: Place::Held,
+            });
+        }
+        if let Some(s) = &self.spilled {
+            for (n, at) in (0..s.count).step_by(CHUNK).enumerate() {
+                chunks.push(Chunk {
+                    list: self,
+                    first: self.held.len() + at,
+                    len: CHUNK.min(s.count - at),
+                    place: Place::Spilled(n),
+                });
+            }
+        }
+        chunks
     }
 
     /// Every verdict, each changed by `f`, as a new list (spilled as this one would be).
@@ -466,5 +593,72 @@ mod tests {
         assert_eq!(results.len(), 3, "two held, then one error and the end");
         let err = results[2].as_ref().unwrap_err().to_string();
         assert!(err.contains("verdict 2"), "{err}");
+    }
+
+    #[test]
+    fn chunks_read_on_several_threads_are_the_list_in_order() {
+        // Held only, spilled only, and a held part followed by a spilled one whose
+        // chunks end part-way.
+        for (n, held) in [
+            (1_100, 2_000),
+            (1_300, 0),
+            (2 * CHUNK + 7, CHUNK + 3),
+            (0, 5),
+        ] {
+            let l = list(n, held);
+            let chunks = l.chunks();
+            assert_eq!(chunks.iter().map(|c| c.len).sum::<usize>(), n);
+            assert!(chunks.iter().all(|c| c.len <= CHUNK && c.len > 0));
+            let read: Vec<Vec<Verdict>> = std::thread::scope(|scope| {
+                let running: Vec<_> = chunks
+                    .iter()
+                    .rev()
+                    .map(|c| {
+                        scope.spawn(move || {
+                            let vs = c.verdicts().unwrap();
+                            assert_eq!(vs.len(), c.len);
+                            (c.first, vs.into_iter().map(Cow::into_owned).collect())
+                        })
+                    })
+                    .collect();
+                let mut done: Vec<(usize, Vec<Verdict>)> =
+                    running.into_iter().map(|t| t.join().unwrap()).collect();
+                done.sort_by_key(|(first, _)| *first);
+                done.into_iter().map(|(_, vs)| vs).collect()
+            });
+            let back: Vec<Verdict> = read.into_iter().flatten().collect();
+            let expected: Vec<Verdict> = (0..n).map(verdict).collect();
+            assert!(back == expected, "{n} verdicts, {held} held");
+        }
+    }
+
+    #[test]
+    fn a_damaged_chunk_is_an_error_naming_the_verdict_not_a_panic() {
+        let l = list(CHUNK + 10, 2);
+        {
+            let s = l.spilled.as_ref().unwrap();
+            let mut f = s.file.lock().unwrap();
+            f.seek(SeekFrom::Start(s.chunk_starts[1] + 1)).unwrap();
+            f.write_all(&[0xc1; 64]).unwrap();
+        }
+        let chunks = l.chunks();
+        assert_eq!(chunks.len(), 3, "one held, two spilled");
+        assert!(
+            chunks[1].verdicts().is_ok(),
+            "the first spilled chunk is intact"
+        );
+        let err = chunks[2].verdicts().unwrap_err().to_string();
+        assert!(err.contains(&format!("verdict {}", 2 + CHUNK)), "{err}");
+        // A file cut short ends inside a record.
+        {
+            let s = l.spilled.as_ref().unwrap();
+            s.file
+                .lock()
+                .unwrap()
+                .set_len(s.chunk_starts[1] - 5)
+                .unwrap();
+        }
+        let err = chunks[1].verdicts().unwrap_err().to_string();
+        assert!(err.contains("ends inside the record"), "{err}");
     }
 }

@@ -239,6 +239,9 @@ impl VerdictSink for PortfolioTenant<'_> {
     fn verdict(&mut self, verdict: &Verdict) -> Result<(), SinkError> {
         self.sink.verdict(verdict)
     }
+    fn verdicts(&mut self, block: &[Verdict]) -> Result<(), SinkError> {
+        self.sink.verdicts(block)
+    }
     fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {
         self.sink.end(summary)
     }
@@ -248,7 +251,7 @@ impl VerdictSink for PortfolioTenant<'_> {
 /// first indented by four spaces, and the report's final newline left out (so a
 /// newline is written only once something follows it).
 struct Indented<'a> {
-    out: &'a mut dyn Write,
+    out: &'a mut (dyn Write + Send),
     sep: Option<&'static [u8]>,
     newline: bool,
 }
@@ -318,7 +321,7 @@ impl PortfolioJson {
     /// Call [`PortfolioTenant::done`] after the tenant's `end`.
     pub fn tenant_sink<'a>(
         &'a mut self,
-        out: &'a mut dyn Write,
+        out: &'a mut (dyn Write + Send),
     ) -> Result<PortfolioTenant<'a>, ReportError> {
         let sep: &'static [u8] = if self.tenants == 0 {
             b"\n    "

@@ -177,13 +177,20 @@ pub(crate) fn render(
         )
     };
     write(out, "unattributed table", &section)?;
-    // Attributed and not attributed alike, in the order sorting gives both.
+    // Attributed and not attributed alike, in the order sorting gives both. The list
+    // of verdicts not attributed (a million on a large tenant, mostly read back from
+    // disk) is read again only when the summary counted suppressed ones among them.
+    let suppressed_elsewhere = summary.suppressed.unattributed + summary.suppressed.unknown > 0;
     let suppressed = first_in_order(
         summary
             .suppressed_attributed
             .iter()
             .map(|v| Ok(Cow::Borrowed(v)))
-            .chain(summary.not_attributed.iter()),
+            .chain(summary.not_attributed.iter().take(if suppressed_elsewhere {
+                usize::MAX
+            } else {
+                0
+            })),
         |v| v.suppression.is_some(),
     )?;
     if suppressed.count > 0 {

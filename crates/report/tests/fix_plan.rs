@@ -714,3 +714,54 @@ fn the_terminal_lists_the_first_thousand_in_its_order_and_says_where_the_rest_ar
         .collect();
     assert_eq!(listed, (0..1_000).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_plan_of_many_runs_is_written_in_order_and_numbered_once() {
+    let mut f = findings();
+    let templates: Vec<Verdict> = f
+        .verdicts
+        .iter()
+        .filter(|v| v.status != Status::Attributed)
+        .cloned()
+        .collect();
+    // More than two runs of items built and rendered in parallel, and a part run.
+    let n = 2 * palaudit_model::verdict_list::CHUNK + 77;
+    f.verdicts = (0..n)
+        .map(|i| Verdict {
+            resource_id: format!("id-{i:05}"),
+            resource_name: format!("Resource {i:05}"),
+            ..templates[i % templates.len()].clone()
+        })
+        .collect();
+    let choice = TargetChoice::Default;
+    let held = fix_plan::build(&f, choice).expect("the target is on the roster");
+    assert_eq!(held.items.len(), n);
+    let text = render(&held, Shell::PowerShell);
+    // Every item's heading, `# 12/4173 Canvas app "Resource 00011"`, in verdict order.
+    let headings: Vec<(usize, usize, usize)> = text
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("# ")?;
+            let (number, rest) = rest.split_once('/')?;
+            let (total, rest) = rest.split_once(' ')?;
+            let name = rest.split_once("\"Resource ")?.1.strip_suffix('"')?;
+            Some((
+                number.parse().ok()?,
+                total.parse().ok()?,
+                name.parse().ok()?,
+            ))
+        })
+        .collect();
+    let expected: Vec<(usize, usize, usize)> = (0..n).map(|i| (i + 1, n, i)).collect();
+    assert_eq!(headings, expected);
+    // Streamed from a summary whose list spilled, item for item the same file.
+    let summary = summary_holding(&f, 100);
+    let streamed =
+        fix_plan::streamed(&f.header(), &summary, choice).expect("the target is on the roster");
+    let mut out = Vec::new();
+    fix_plan::render(&streamed, Shell::PowerShell, &mut out).expect("rendering into a Vec");
+    assert!(
+        String::from_utf8(out).unwrap() == text,
+        "streamed plan differs"
+    );
+}

@@ -427,6 +427,24 @@ fn key(v: &Verdict) -> (String, ResourceType, String) {
     )
 }
 
+impl SuppressingSink<'_, '_> {
+    /// `v` with the mark of the entry that accepts it, counted and remembered for the
+    /// summary; `None` when no entry does.
+    fn mark(&mut self, v: &Verdict) -> Option<Verdict> {
+        let s = self.applier.annotate(&self.tenant_id, v)?;
+        self.suppressed.add(v.status);
+        if v.status != Status::Attributed {
+            self.marked.insert(key(v), Arc::clone(&s));
+        }
+        let mut marked = v.clone();
+        marked.suppression = Some(s);
+        if marked.status == Status::Attributed {
+            self.suppressed_attributed.push(marked.clone());
+        }
+        Some(marked)
+    }
+}
+
 impl VerdictSink for SuppressingSink<'_, '_> {
     fn begin(&mut self, header: &AuditHeader) -> Result<(), SinkError> {
         self.tenant_id = header.tenant_id.clone();
@@ -437,22 +455,24 @@ impl VerdictSink for SuppressingSink<'_, '_> {
     }
 
     fn verdict(&mut self, v: &Verdict) -> Result<(), SinkError> {
-        match self.applier.annotate(&self.tenant_id, v) {
+        match self.mark(v) {
             None => self.inner.verdict(v),
-            Some(s) => {
-                self.suppressed.add(v.status);
-                if v.status != Status::Attributed {
-                    self.marked.insert(key(v), Arc::clone(&s));
-                }
-                let mut marked = v.clone();
-                marked.suppression = Some(s);
-                self.inner.verdict(&marked)?;
-                if marked.status == Status::Attributed {
-                    self.suppressed_attributed.push(marked);
-                }
-                Ok(())
+            Some(marked) => self.inner.verdict(&marked),
+        }
+    }
+
+    fn verdicts(&mut self, block: &[Verdict]) -> Result<(), SinkError> {
+        // Most blocks have nothing suppressed and pass on as they are; a block with a
+        // mark is passed on as a copy that carries it.
+        let mut marked: Option<Vec<Verdict>> = None;
+        for (i, v) in block.iter().enumerate() {
+            if let Some(m) = self.mark(v) {
+                marked.get_or_insert_with(|| block[..i].to_vec()).push(m);
+            } else if let Some(marked) = &mut marked {
+                marked.push(v.clone());
             }
         }
+        self.inner.verdicts(marked.as_deref().unwrap_or(block))
     }
 
     fn end(&mut self, summary: &AuditSummary) -> Result<(), SinkError> {

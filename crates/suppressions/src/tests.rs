@@ -165,24 +165,36 @@ fn the_sink_marks_what_apply_marks() {
     let mut applied = findings();
     Applier::new(&set, today).apply(&mut applied);
 
-    let mut seen = Seen::default();
-    let mut applier = Applier::new(&set, today);
-    findings()
-        .replay(&mut SuppressingSink::new(&mut applier, &mut seen))
-        .unwrap();
     let expected: Vec<Option<String>> = applied
         .verdicts
         .iter()
         .map(|v| v.suppression.as_ref().map(|s| s.source.clone()))
         .collect();
-    assert_eq!(seen.verdicts, expected);
-    assert_eq!(seen.not_attributed, expected[..4].to_vec());
-    assert_eq!(seen.suppressed, 2);
-    assert_eq!(applier.usage(), {
-        let mut a = Applier::new(&set, today);
-        a.apply(&mut findings());
-        a.usage()
-    });
+    // Replayed in one block (marked verdicts among unmarked ones), then verdict by
+    // verdict.
+    for by_block in [true, false] {
+        let mut seen = Seen::default();
+        let mut applier = Applier::new(&set, today);
+        let mut sink = SuppressingSink::new(&mut applier, &mut seen);
+        let f = findings();
+        if by_block {
+            f.replay(&mut sink).unwrap();
+        } else {
+            sink.begin(&f.header()).unwrap();
+            for v in &f.verdicts {
+                sink.verdict(v).unwrap();
+            }
+            sink.end(&f.summary()).unwrap();
+        }
+        assert_eq!(seen.verdicts, expected, "by block: {by_block}");
+        assert_eq!(seen.not_attributed, expected[..4].to_vec());
+        assert_eq!(seen.suppressed, 2);
+        assert_eq!(applier.usage(), {
+            let mut a = Applier::new(&set, today);
+            a.apply(&mut findings());
+            a.usage()
+        });
+    }
 }
 
 #[test]

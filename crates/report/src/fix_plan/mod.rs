@@ -21,6 +21,7 @@ use palaudit_model::{
     LinkState, PrincipalKind, Reason, ResourceType, RosterEntry, RosterFindings, Status,
     VerdictList,
 };
+use rayon::prelude::*;
 use serde::Serialize;
 use std::fmt;
 use std::path::Path;
@@ -407,13 +408,67 @@ pub struct PlanHead<'a> {
 
 /// A plan's header and its items, walked in order: a [`FixPlan`] holds the items, a
 /// [`StreamedPlan`] builds them on the way.
-pub trait PlanItems {
+pub trait PlanItems: Sync {
     fn head(&self) -> PlanHead<'_>;
     /// Calls `f` with every item in order; stops at the first error.
     fn each_item(
         &self,
         f: &mut dyn FnMut(&PlanItem) -> Result<(), ReportError>,
     ) -> Result<(), ReportError>;
+    /// Every item, in runs of consecutive items (the same runs every time): each run's
+    /// items are built and given to `f` with the run's number, on whichever core is
+    /// free, and `take` receives what `f` made of each run in the plan's order. Stops at
+    /// the first error.
+    fn runs(
+        &self,
+        f: &(dyn Fn(usize, &[PlanItem]) -> Run + Sync),
+        take: &mut dyn FnMut(Run) -> Result<(), ReportError>,
+    ) -> Result<(), ReportError>;
+}
+
+/// What rendering one run of a plan's items made: their text, or their tally.
+#[derive(Debug, Default)]
+pub struct Run {
+    pub(crate) items: usize,
+    pub(crate) text: String,
+    pub(crate) tally: Tally,
+}
+
+/// What a plan's header and sign-ins need to know of its items.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Tally {
+    pub(crate) total: usize,
+    pub(crate) certain: usize,
+    pub(crate) possible: usize,
+    pub(crate) blocked: usize,
+    /// Some step runs a Power Apps admin cmdlet (or its REST call).
+    pub(crate) power_apps: bool,
+    /// Some step runs a Power BI cmdlet (or its REST call).
+    pub(crate) power_bi: bool,
+}
+
+/// Items in a run of a held plan, as in a [`VerdictList`] chunk.
+const RUN: usize = palaudit_model::verdict_list::CHUNK;
+
+/// Runs `make` over `runs` on every core a few at a time (so only a few runs' text is
+/// held), handing the results to `take` in order.
+fn in_order<T: Sync>(
+    runs: &[T],
+    make: impl Fn(usize, &T) -> Result<Run, ReportError> + Sync,
+    take: &mut dyn FnMut(Run) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
+    let window = 2 * rayon::current_num_threads().max(1);
+    for (w, group) in runs.chunks(window).enumerate() {
+        let made: Vec<Result<Run, ReportError>> = group
+            .par_iter()
+            .enumerate()
+            .map(|(i, run)| make(w * window + i, run))
+            .collect();
+        for run in made {
+            take(run?)?;
+        }
+    }
+    Ok(())
 }
 
 impl PlanItems for FixPlan {
@@ -429,6 +484,14 @@ impl PlanItems for FixPlan {
         f: &mut dyn FnMut(&PlanItem) -> Result<(), ReportError>,
     ) -> Result<(), ReportError> {
         self.items.iter().try_for_each(f)
+    }
+    fn runs(
+        &self,
+        f: &(dyn Fn(usize, &[PlanItem]) -> Run + Sync),
+        take: &mut dyn FnMut(Run) -> Result<(), ReportError>,
+    ) -> Result<(), ReportError> {
+        let runs: Vec<&[PlanItem]> = self.items.chunks(RUN).collect();
+        in_order(&runs, |n, items| Ok(f(n, items)), take)
     }
 }
 
@@ -451,5 +514,26 @@ impl PlanItems for StreamedPlan<'_> {
             }
         }
         Ok(())
+    }
+    fn runs(
+        &self,
+        f: &(dyn Fn(usize, &[PlanItem]) -> Run + Sync),
+        take: &mut dyn FnMut(Run) -> Result<(), ReportError>,
+    ) -> Result<(), ReportError> {
+        // One run per chunk of the list: read back, built and rendered on one core, so
+        // what a run allocates is freed where it was allocated.
+        in_order(
+            &self.verdicts.chunks(),
+            |n, chunk| {
+                let items: Vec<PlanItem> = chunk
+                    .verdicts()?
+                    .iter()
+                    .filter(|v| v.status != Status::Attributed)
+                    .map(|v| paths::item(v, &self.target, &self.tenant_id))
+                    .collect();
+                Ok(f(n, &items))
+            },
+            take,
+        )
     }
 }

@@ -4,7 +4,9 @@
 //! in a name would otherwise end the comment) or in commands through the shell's quoting.
 
 use super::commands::{Command, SignInAs};
-use super::{Credit, PlanHead, PlanItem, PlanItems, PlanTarget, RunAs, Shell, Step, TargetSource};
+use super::{
+    Credit, PlanHead, PlanItem, PlanItems, PlanTarget, Run, RunAs, Shell, Step, Tally, TargetSource,
+};
 use crate::text::one_line;
 use crate::{Format, ReportError, write_part};
 use palaudit_model::{AccountKind, Holder, IdentityHealth, PrincipalType, ResourceType};
@@ -18,47 +20,74 @@ const WIDTH: usize = 96;
 /// Writes `plan` as a `shell` file.
 pub fn render(plan: &dyn PlanItems, shell: Shell, out: &mut dyn Write) -> Result<(), ReportError> {
     // The header counts the items and the sign-ins depend on their commands: a first
-    // pass tallies them, the second writes each item as it is built.
+    // pass tallies them, the second writes each item as it is built. Both build and
+    // render runs of items on every core, in the same runs.
     let mut tally = Tally::default();
-    plan.each_item(&mut |item| {
-        tally.add(item);
-        Ok(())
-    })?;
+    let mut run_items = Vec::new();
+    plan.runs(
+        &|_, items| {
+            let mut tally = Tally::default();
+            items.iter().for_each(|item| tally.add(item));
+            Run {
+                items: items.len(),
+                tally,
+                ..Run::default()
+            }
+        },
+        &mut |run| {
+            tally.merge(&run.tally);
+            run_items.push(run.items);
+            Ok(())
+        },
+    )?;
     let mut s = String::new();
     header(&plan.head(), &tally, shell, &mut s);
     sign_in(&plan.head(), &tally, shell, &mut s);
-    // Written item by item: a plan for a large tenant runs to gigabytes of text, which
-    // is never held whole.
-    let mut n = 0;
-    plan.each_item(&mut |item| {
-        n += 1;
-        item_block(n, tally.total, item, shell, &mut s);
-        if s.len() >= 1 << 16 {
-            write_part(out, Format::FixPlan, "plan", &s)?;
-            s.clear();
-        }
-        Ok(())
-    })?;
+    write_part(out, Format::FixPlan, "plan", &s)?;
+    s.clear();
+    // The number of each run's first item.
+    let first: Vec<usize> = run_items
+        .iter()
+        .scan(1, |next, n| {
+            let first = *next;
+            *next += n;
+            Some(first)
+        })
+        .collect();
+    let total = tally.total;
+    // Written run by run: a plan for a large tenant runs to gigabytes of text, which is
+    // never held whole.
+    plan.runs(
+        &|run, items| {
+            let mut text = String::new();
+            let start = first.get(run).copied().unwrap_or(1);
+            for (i, item) in items.iter().enumerate() {
+                item_block(start + i, total, item, shell, &mut text);
+            }
+            Run {
+                items: items.len(),
+                text,
+                ..Run::default()
+            }
+        },
+        &mut |run| write_part(out, Format::FixPlan, "plan", &run.text),
+    )?;
     if tally.total == 0 {
         s.push_str("\n# Every resource in the snapshot is attributed: there is nothing to move.\n");
     }
     write_part(out, Format::FixPlan, "plan", &s)
 }
 
-/// What the header and the sign-ins need to know of every item.
-#[derive(Default)]
-struct Tally {
-    total: usize,
-    certain: usize,
-    possible: usize,
-    blocked: usize,
-    /// Some step runs a Power Apps admin cmdlet (or its REST call).
-    power_apps: bool,
-    /// Some step runs a Power BI cmdlet (or its REST call).
-    power_bi: bool,
-}
-
 impl Tally {
+    fn merge(&mut self, other: &Tally) {
+        self.total += other.total;
+        self.certain += other.certain;
+        self.possible += other.possible;
+        self.blocked += other.blocked;
+        self.power_apps |= other.power_apps;
+        self.power_bi |= other.power_bi;
+    }
+
     fn add(&mut self, item: &PlanItem) {
         self.total += 1;
         match item.best_credit() {

@@ -26,6 +26,8 @@ use rayon::prelude::*;
 const BLOCK: usize = 1024;
 /// Resources judged in parallel before their verdicts are handed on.
 const WINDOW: usize = 16 * BLOCK;
+/// Verdicts handed to the sink at a time.
+const SINK_BLOCK: usize = 4 * BLOCK;
 
 /// Evaluates every resource of `frames` for the customer tenant `tenant_id`, holding
 /// every verdict.
@@ -63,11 +65,29 @@ pub fn evaluate_into(
 ) -> Result<AuditSummary, EvalError> {
     sink.begin(header).map_err(EvalError::Report)?;
     let mut summary = SummaryBuilder::default();
+    // Verdicts go on in blocks: the summary counts a block (and keeps the ones not
+    // attributed) on another core while the sink writes it.
+    let mut block = Vec::with_capacity(SINK_BLOCK);
+    let mut hand_on = |block: &mut Vec<Verdict>| {
+        let written = {
+            let block = &*block;
+            let summary = &mut summary;
+            rayon::in_place_scope(|scope| {
+                scope.spawn(move |_| block.iter().for_each(|v| summary.add(v)));
+                sink.verdicts(block)
+            })
+        };
+        block.clear();
+        written
+    };
     let roster = run(frames, tenant_id, roster, rules, |verdict| {
-        sink.verdict(&verdict)?;
-        summary.add_owned(verdict);
+        block.push(verdict);
+        if block.len() == SINK_BLOCK {
+            hand_on(&mut block)?;
+        }
         Ok(())
     })?;
+    hand_on(&mut block).map_err(EvalError::Report)?;
     let summary = summary.finish(roster)?;
     sink.end(&summary).map_err(EvalError::Report)?;
     Ok(summary)
