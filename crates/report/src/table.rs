@@ -14,8 +14,9 @@ use comfy_table::{
 };
 use palaudit_model::{
     AuditHeader, AuditSummary, ChangePath, Counts, IdentityHealth, ListError, PrincipalKind,
-    RosterEntry, Status, Verdict,
+    RosterEntry, Status, Verdict, VerdictList,
 };
+use rayon::prelude::*;
 use std::borrow::Cow;
 use std::io::Write;
 
@@ -54,31 +55,54 @@ impl FirstInOrder<'_> {
     }
 }
 
-/// The first [`TERMINAL_LISTED`] verdicts of `verdicts` that `keep` accepts, in
-/// [`verdict_key`] order, holding at most twice that many at a time.
+/// The first [`TERMINAL_LISTED`] verdicts of `held` then `list` that `keep` accepts, in
+/// [`verdict_key`] order (equal keys in list order). The list's chunks are read on
+/// every core, each keeping its own first ones, holding at most twice that many at a
+/// time per core.
 fn first_in_order<'a>(
-    verdicts: impl Iterator<Item = Result<Cow<'a, Verdict>, ListError>>,
-    keep: impl Fn(&Verdict) -> bool,
+    held: &'a [Verdict],
+    list: &'a VerdictList,
+    keep: impl Fn(&Verdict) -> bool + Sync,
 ) -> Result<FirstInOrder<'a>, ReportError> {
-    let mut first: Vec<Cow<'a, Verdict>> = Vec::new();
-    let mut count = 0;
-    let trim = |first: &mut Vec<Cow<'a, Verdict>>| {
-        first.sort_by_cached_key(|v| verdict_key(v));
-        first.truncate(TERMINAL_LISTED);
+    let trim = |mut first: FirstInOrder<'a>| {
+        first.first.sort_by_cached_key(|v| verdict_key(v));
+        first.first.truncate(TERMINAL_LISTED);
+        first
     };
-    for v in verdicts {
-        let v = v?;
-        if !keep(&v) {
-            continue;
+    let add = |mut acc: FirstInOrder<'a>, verdicts: Vec<Cow<'a, Verdict>>| {
+        for v in verdicts {
+            if keep(&v) {
+                acc.count += 1;
+                acc.first.push(v);
+                if acc.first.len() >= 2 * TERMINAL_LISTED {
+                    acc = trim(acc);
+                }
+            }
         }
-        count += 1;
-        first.push(v);
-        if first.len() >= 2 * TERMINAL_LISTED {
-            trim(&mut first);
-        }
-    }
-    trim(&mut first);
-    Ok(FirstInOrder { first, count })
+        acc
+    };
+    let empty = || FirstInOrder {
+        first: Vec::new(),
+        count: 0,
+    };
+    let held = add(empty(), held.iter().map(Cow::Borrowed).collect());
+    // Folded and reduced in list order, so the stable sort keeps equal keys in it.
+    let listed = list
+        .chunks()
+        .par_iter()
+        .map(|chunk| chunk.verdicts())
+        .try_fold(empty, |acc, verdicts| {
+            Ok::<_, ListError>(add(acc, verdicts?))
+        })
+        .try_reduce(empty, |mut a, b| {
+            a.count += b.count;
+            a.first.extend(b.first);
+            Ok(trim(a))
+        })?;
+    let mut all = held;
+    all.count += listed.count;
+    all.first.extend(listed.first);
+    Ok(trim(all))
 }
 
 /// How the terminal report is laid out.
@@ -157,7 +181,7 @@ pub(crate) fn render(
 
     // Listed in the terminal's order (environment and resource names, case folded),
     // at most `TERMINAL_LISTED` of each: the verdicts are read once, held or spilled.
-    let missing = first_in_order(summary.not_attributed.iter(), |v| {
+    let missing = first_in_order(&[], &summary.not_attributed, |v| {
         v.status != Status::Attributed
     })?;
     let section = if missing.count == 0 {
@@ -181,16 +205,14 @@ pub(crate) fn render(
     // of verdicts not attributed (a million on a large tenant, mostly read back from
     // disk) is read again only when the summary counted suppressed ones among them.
     let suppressed_elsewhere = summary.suppressed.unattributed + summary.suppressed.unknown > 0;
+    let none = VerdictList::default();
     let suppressed = first_in_order(
-        summary
-            .suppressed_attributed
-            .iter()
-            .map(|v| Ok(Cow::Borrowed(v)))
-            .chain(summary.not_attributed.iter().take(if suppressed_elsewhere {
-                usize::MAX
-            } else {
-                0
-            })),
+        &summary.suppressed_attributed,
+        if suppressed_elsewhere {
+            &summary.not_attributed
+        } else {
+            &none
+        },
         |v| v.suppression.is_some(),
     )?;
     if suppressed.count > 0 {

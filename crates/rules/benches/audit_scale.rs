@@ -21,13 +21,35 @@ use std::io::Write;
 use std::time::Instant;
 use synthetic::{ENVIRONMENTS, TENANT, USERS};
 
+/// Prints a phase's wall time, the CPU time the process used since the last phase
+/// printed (both cores together: above the wall time when they both worked), and the
+/// peak resident memory so far.
 #[allow(clippy::print_stdout)]
 fn report(phase: &str, started: Instant) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST_CPU_TICKS: AtomicU64 = AtomicU64::new(0);
+    let now = cpu_ticks();
+    let used = now.saturating_sub(LAST_CPU_TICKS.swap(now, Ordering::Relaxed));
     println!(
-        "{phase:<28} {:>9.3} s   peak RSS {:>7.1} MiB",
+        "{phase:<28} {:>9.3} s   cpu {:>7.2} s   peak RSS {:>7.1} MiB",
         started.elapsed().as_secs_f64(),
+        used as f64 / 100.0,
         peak_rss_mib()
     );
+}
+
+/// User and system time of this process (not the generator child) in clock ticks,
+/// which Linux reports in hundredths of a second.
+fn cpu_ticks() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name, which is in parentheses and may hold spaces.
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0)
 }
 
 fn peak_rss_mib() -> f64 {
@@ -121,6 +143,21 @@ fn all_reports_audit(
         Err(e) => println!("fix plan skipped: {e}"),
     }
     report("fix plan", t);
+    let mut sizes: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let bytes = e.metadata().ok()?.len();
+            (name != "snapshot").then_some((name, bytes))
+        })
+        .collect();
+    sizes.sort();
+    let sizes: Vec<String> = sizes
+        .iter()
+        .map(|(name, bytes)| format!("{name} {:.0} MB", *bytes as f64 / 1e6))
+        .collect();
+    println!("reports written: {}", sizes.join(", "));
     summary.counts()
 }
 

@@ -23,6 +23,7 @@ use palaudit_model::{
 };
 use rayon::prelude::*;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
 
@@ -415,16 +416,22 @@ pub trait PlanItems: Sync {
         &self,
         f: &mut dyn FnMut(&PlanItem) -> Result<(), ReportError>,
     ) -> Result<(), ReportError>;
-    /// Every item, in runs of consecutive items (the same runs every time): each run's
-    /// items are built and given to `f` with the run's number, on whichever core is
+    /// Every item, in runs of consecutive items (the same runs every time): `f` gets a
+    /// run's number and its items, each built as `f` reaches it, on whichever core is
     /// free, and `take` receives what `f` made of each run in the plan's order. Stops at
     /// the first error.
     fn runs(
         &self,
-        f: &(dyn Fn(usize, &[PlanItem]) -> Run + Sync),
+        f: &RunMaker<'_>,
         take: &mut dyn FnMut(Run) -> Result<(), ReportError>,
     ) -> Result<(), ReportError>;
 }
+
+/// The items of one run, each built as it is reached.
+pub type RunItems<'a> = dyn Iterator<Item = Cow<'a, PlanItem>> + 'a;
+
+/// What [`PlanItems::runs`] calls for each run: its number and its items.
+pub type RunMaker<'m> = dyn for<'a> Fn(usize, &mut RunItems<'a>) -> Run + Sync + 'm;
 
 /// What rendering one run of a plan's items made: their text, or their tally.
 #[derive(Debug, Default)]
@@ -451,24 +458,37 @@ pub(crate) struct Tally {
 const RUN: usize = palaudit_model::verdict_list::CHUNK;
 
 /// Runs `make` over `runs` on every core a few at a time (so only a few runs' text is
-/// held), handing the results to `take` in order.
+/// held), handing the results to `take` in order on the calling thread; the next runs
+/// are made while `take` writes the last ones.
 fn in_order<T: Sync>(
     runs: &[T],
     make: impl Fn(usize, &T) -> Result<Run, ReportError> + Sync,
     take: &mut dyn FnMut(Run) -> Result<(), ReportError>,
 ) -> Result<(), ReportError> {
     let window = 2 * rayon::current_num_threads().max(1);
-    for (w, group) in runs.chunks(window).enumerate() {
-        let made: Vec<Result<Run, ReportError>> = group
-            .par_iter()
-            .enumerate()
-            .map(|(i, run)| make(w * window + i, run))
-            .collect();
-        for run in made {
-            take(run?)?;
+    std::thread::scope(|scope| {
+        let (made_tx, made) = std::sync::mpsc::sync_channel::<Vec<Result<Run, ReportError>>>(1);
+        let make = &make;
+        scope.spawn(move || {
+            for (w, group) in runs.chunks(window).enumerate() {
+                let runs = group
+                    .par_iter()
+                    .enumerate()
+                    .map(|(i, run)| make(w * window + i, run))
+                    .collect();
+                // The receiver is gone when `take` failed: stop making runs.
+                if made_tx.send(runs).is_err() {
+                    return;
+                }
+            }
+        });
+        for runs in made {
+            for run in runs {
+                take(run?)?;
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 impl PlanItems for FixPlan {
@@ -487,11 +507,15 @@ impl PlanItems for FixPlan {
     }
     fn runs(
         &self,
-        f: &(dyn Fn(usize, &[PlanItem]) -> Run + Sync),
+        f: &RunMaker<'_>,
         take: &mut dyn FnMut(Run) -> Result<(), ReportError>,
     ) -> Result<(), ReportError> {
         let runs: Vec<&[PlanItem]> = self.items.chunks(RUN).collect();
-        in_order(&runs, |n, items| Ok(f(n, items)), take)
+        in_order(
+            &runs,
+            |n, items| Ok(f(n, &mut items.iter().map(Cow::Borrowed))),
+            take,
+        )
     }
 }
 
@@ -517,21 +541,20 @@ impl PlanItems for StreamedPlan<'_> {
     }
     fn runs(
         &self,
-        f: &(dyn Fn(usize, &[PlanItem]) -> Run + Sync),
+        f: &RunMaker<'_>,
         take: &mut dyn FnMut(Run) -> Result<(), ReportError>,
     ) -> Result<(), ReportError> {
-        // One run per chunk of the list: read back, built and rendered on one core, so
-        // what a run allocates is freed where it was allocated.
+        // One run per chunk of the list: read back, and each item built, rendered and
+        // dropped in turn on one core, while it is in the core's cache.
         in_order(
             &self.verdicts.chunks(),
             |n, chunk| {
-                let items: Vec<PlanItem> = chunk
-                    .verdicts()?
+                let verdicts = chunk.verdicts()?;
+                let mut items = verdicts
                     .iter()
                     .filter(|v| v.status != Status::Attributed)
-                    .map(|v| paths::item(v, &self.target, &self.tenant_id))
-                    .collect();
-                Ok(f(n, &items))
+                    .map(|v| Cow::Owned(paths::item(v, &self.target, &self.tenant_id)));
+                Ok(f(n, &mut items))
             },
             take,
         )

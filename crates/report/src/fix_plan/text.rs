@@ -12,6 +12,7 @@ use crate::{Format, ReportError, write_part};
 use palaudit_model::{AccountKind, Holder, IdentityHealth, PrincipalType, ResourceType};
 use std::fmt::Write as _;
 use std::io::Write;
+use std::sync::Mutex;
 
 /// Comment text is wrapped to this width (prefix included) so the file reads in an
 /// editor; commands are never wrapped.
@@ -27,9 +28,9 @@ pub fn render(plan: &dyn PlanItems, shell: Shell, out: &mut dyn Write) -> Result
     plan.runs(
         &|_, items| {
             let mut tally = Tally::default();
-            items.iter().for_each(|item| tally.add(item));
+            items.for_each(|item| tally.add(&item));
             Run {
-                items: items.len(),
+                items: tally.total,
                 tally,
                 ..Run::default()
             }
@@ -56,21 +57,38 @@ pub fn render(plan: &dyn PlanItems, shell: Shell, out: &mut dyn Write) -> Result
         .collect();
     let total = tally.total;
     // Written run by run: a plan for a large tenant runs to gigabytes of text, which is
-    // never held whole.
+    // never held whole. A run's text (megabytes) goes into a buffer a written run gave
+    // back, so the memory is not asked of the allocator (and faulted in) again.
+    let buffers: Mutex<Vec<String>> = Mutex::default();
+    let buffer = || {
+        let given_back = buffers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut text = given_back.unwrap_or_default();
+        text.clear();
+        text
+    };
     plan.runs(
         &|run, items| {
-            let mut text = String::new();
+            let mut text = buffer();
             let start = first.get(run).copied().unwrap_or(1);
-            for (i, item) in items.iter().enumerate() {
-                item_block(start + i, total, item, shell, &mut text);
+            let mut rendered = 0;
+            for item in items {
+                item_block(start + rendered, total, &item, shell, &mut text);
+                rendered += 1;
             }
             Run {
-                items: items.len(),
+                items: rendered,
                 text,
                 ..Run::default()
             }
         },
-        &mut |run| write_part(out, Format::FixPlan, "plan", &run.text),
+        &mut |run| {
+            write_part(out, Format::FixPlan, "plan", &run.text)?;
+            buffers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(run.text);
+            Ok(())
+        },
     )?;
     if tally.total == 0 {
         s.push_str("\n# Every resource in the snapshot is attributed: there is nothing to move.\n");
