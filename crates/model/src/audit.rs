@@ -3,8 +3,8 @@
 //! A million-resource tenant (or a portfolio of a hundred tenants) produces more verdicts
 //! than is reasonable to hold at once, so the verdict engine never returns them as a
 //! `Vec`. It calls a [`VerdictSink`] once per tenant with [`VerdictSink::begin`] (what
-//! is known before the first verdict: the [`AuditHeader`]), once per verdict in report
-//! order, and once with [`VerdictSink::end`] (what is known only after the last one: the
+//! is known before the first verdict: the [`AuditHeader`]), with every verdict in report
+//! order (in blocks, [`VerdictSink::verdicts`]), and once with [`VerdictSink::end`] (what is known only after the last one: the
 //! [`AuditSummary`] — counts, the roster and the verdicts that are not attributed, which
 //! the terminal table and the fix plan list).
 //!
@@ -133,14 +133,6 @@ impl SummaryBuilder {
     pub fn add(&mut self, verdict: &Verdict) {
         if self.count(verdict) {
             self.not_attributed.push_borrowed(verdict);
-        }
-    }
-
-    /// [`SummaryBuilder::add`] for a verdict the caller is done with: a verdict that is
-    /// not attributed is kept without a copy.
-    pub fn add_owned(&mut self, verdict: Verdict) {
-        if self.count(&verdict) {
-            self.not_attributed.push(verdict);
         }
     }
 

@@ -229,6 +229,13 @@ impl<'a> Chunk<'a> {
                     })?;
                     out.push(Cow::Owned(v));
                 }
+                // A record damaged into another valid one would shift the rest.
+                if !rest.is_empty() {
+                    return Err(ListError::Decode {
+                        index: self.first + self.len - 1,
+                        message: "the chunk holds bytes after its last record".into(),
+                    });
+                }
                 Ok(out)
             }
         }

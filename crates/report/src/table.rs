@@ -57,8 +57,8 @@ impl FirstInOrder<'_> {
 
 /// The first [`TERMINAL_LISTED`] verdicts of `held` then `list` that `keep` accepts, in
 /// [`verdict_key`] order (equal keys in list order). The list's chunks are read on
-/// every core, each keeping its own first ones, holding at most twice that many at a
-/// time per core.
+/// every core, each part of the list keeping its own first ones (at most twice that
+/// many at a time per part being read).
 fn first_in_order<'a>(
     held: &'a [Verdict],
     list: &'a VerdictList,
@@ -69,7 +69,7 @@ fn first_in_order<'a>(
         first.first.truncate(TERMINAL_LISTED);
         first
     };
-    let add = |mut acc: FirstInOrder<'a>, verdicts: Vec<Cow<'a, Verdict>>| {
+    let add = |mut acc: FirstInOrder<'a>, verdicts: &mut dyn Iterator<Item = Cow<'a, Verdict>>| {
         for v in verdicts {
             if keep(&v) {
                 acc.count += 1;
@@ -85,20 +85,30 @@ fn first_in_order<'a>(
         first: Vec::new(),
         count: 0,
     };
-    let held = add(empty(), held.iter().map(Cow::Borrowed).collect());
+    let held = add(empty(), &mut held.iter().map(Cow::Borrowed));
     // Folded and reduced in list order, so the stable sort keeps equal keys in it.
     let listed = list
         .chunks()
         .par_iter()
         .map(|chunk| chunk.verdicts())
         .try_fold(empty, |acc, verdicts| {
-            Ok::<_, ListError>(add(acc, verdicts?))
+            Ok::<_, ListError>(add(acc, &mut verdicts?.into_iter()))
         })
         .try_reduce(empty, |mut a, b| {
             a.count += b.count;
             a.first.extend(b.first);
             Ok(trim(a))
-        })?;
+        });
+    // Chunks read in parallel fail in no fixed order: say the first damaged one.
+    let listed = match listed {
+        Ok(listed) => listed,
+        Err(e) => {
+            for chunk in list.chunks() {
+                chunk.verdicts()?;
+            }
+            return Err(e.into());
+        }
+    };
     let mut all = held;
     all.count += listed.count;
     all.first.extend(listed.first);
@@ -180,7 +190,7 @@ pub(crate) fn render(
     )?;
 
     // Listed in the terminal's order (environment and resource names, case folded),
-    // at most `TERMINAL_LISTED` of each: the verdicts are read once, held or spilled.
+    // at most `TERMINAL_LISTED` of each, the verdicts read on every core.
     let missing = first_in_order(&[], &summary.not_attributed, |v| {
         v.status != Status::Attributed
     })?;

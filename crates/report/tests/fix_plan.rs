@@ -764,4 +764,16 @@ fn a_plan_of_many_runs_is_written_in_order_and_numbered_once() {
         String::from_utf8(out).unwrap() == text,
         "streamed plan differs"
     );
+    // Rendered from inside a thread pool of one thread, window after window.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let mut out = Vec::new();
+    pool.install(|| fix_plan::render(&streamed, Shell::PowerShell, &mut out))
+        .expect("rendering into a Vec");
+    assert!(
+        String::from_utf8(out).unwrap() == text,
+        "plan rendered in the pool differs"
+    );
 }

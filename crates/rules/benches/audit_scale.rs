@@ -22,7 +22,7 @@ use std::time::Instant;
 use synthetic::{ENVIRONMENTS, TENANT, USERS};
 
 /// Prints a phase's wall time, the CPU time the process used since the last phase
-/// printed (both cores together: above the wall time when they both worked), and the
+/// printed (every core together: above the wall time when several worked), and the
 /// peak resident memory so far.
 #[allow(clippy::print_stdout)]
 fn report(phase: &str, started: Instant) {

@@ -454,35 +454,51 @@ pub(crate) struct Tally {
     pub(crate) power_bi: bool,
 }
 
+/// Runs made at once, whatever the number of cores: each is megabytes of text.
+const MAX_WINDOW: usize = 8;
+
 /// Items in a run of a held plan, as in a [`VerdictList`] chunk.
 const RUN: usize = palaudit_model::verdict_list::CHUNK;
 
 /// Runs `make` over `runs` on every core a few at a time (so only a few runs' text is
-/// held), handing the results to `take` in order on the calling thread; the next runs
-/// are made while `take` writes the last ones.
+/// held, at most three windows of [`MAX_WINDOW`] runs), handing the results to `take`
+/// in order on the calling thread; the next runs are made while `take` writes the last
+/// ones.
 fn in_order<T: Sync>(
     runs: &[T],
     make: impl Fn(usize, &T) -> Result<Run, ReportError> + Sync,
     take: &mut dyn FnMut(Run) -> Result<(), ReportError>,
 ) -> Result<(), ReportError> {
-    let window = 2 * rayon::current_num_threads().max(1);
+    let window = (2 * rayon::current_num_threads()).clamp(1, MAX_WINDOW);
+    let made = |w: usize, group: &[T]| -> Vec<Result<Run, ReportError>> {
+        group
+            .par_iter()
+            .enumerate()
+            .map(|(i, run)| make(w * window + i, run))
+            .collect()
+    };
+    if rayon::current_thread_index().is_some() {
+        // Called from the pool itself: waiting on a thread that waits on the pool could
+        // hang a pool of one thread, so each window is made, then written.
+        for (w, group) in runs.chunks(window).enumerate() {
+            for run in made(w, group) {
+                take(run?)?;
+            }
+        }
+        return Ok(());
+    }
     std::thread::scope(|scope| {
-        let (made_tx, made) = std::sync::mpsc::sync_channel::<Vec<Result<Run, ReportError>>>(1);
-        let make = &make;
+        let (made_tx, ready) = std::sync::mpsc::sync_channel::<Vec<Result<Run, ReportError>>>(1);
+        let made = &made;
         scope.spawn(move || {
             for (w, group) in runs.chunks(window).enumerate() {
-                let runs = group
-                    .par_iter()
-                    .enumerate()
-                    .map(|(i, run)| make(w * window + i, run))
-                    .collect();
                 // The receiver is gone when `take` failed: stop making runs.
-                if made_tx.send(runs).is_err() {
+                if made_tx.send(made(w, group)).is_err() {
                     return;
                 }
             }
         });
-        for runs in made {
+        for runs in ready {
             for run in runs {
                 take(run?)?;
             }

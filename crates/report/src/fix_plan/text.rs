@@ -21,8 +21,8 @@ const WIDTH: usize = 96;
 /// Writes `plan` as a `shell` file.
 pub fn render(plan: &dyn PlanItems, shell: Shell, out: &mut dyn Write) -> Result<(), ReportError> {
     // The header counts the items and the sign-ins depend on their commands: a first
-    // pass tallies them, the second writes each item as it is built. Both build and
-    // render runs of items on every core, in the same runs.
+    // pass tallies them, the second writes each item as it is built. Both build runs of
+    // items on every core, in the same runs.
     let mut tally = Tally::default();
     let mut run_items = Vec::new();
     plan.runs(

@@ -4,10 +4,10 @@
 //! Resources are put in report order first (environment name, environment id, resource
 //! type, resource name, resource id) and every role assignment is placed by its
 //! resource's position once; then each resource's holders are resolved, decided and
-//! emitted, one resource at a time, so nothing per resource outlives its verdict. A
-//! caller streaming to a [`VerdictSink`] holds only the aggregates and the verdicts that
-//! are not attributed (the [`AuditSummary`]); [`evaluate`] keeps every verdict, for tests
-//! and small tenants.
+//! emitted in blocks of resources judged on every core, so nothing per resource outlives
+//! its verdict's block. A caller streaming to a [`VerdictSink`] holds only the aggregates
+//! and the verdicts that are not attributed (the [`AuditSummary`]); [`evaluate`] keeps
+//! every verdict, for tests and small tenants.
 
 use super::decide::{Context, Decision, Env, decide};
 use super::resolve::{
@@ -53,8 +53,9 @@ pub fn evaluate(
 }
 
 /// Evaluates every resource of `frames` and streams the audit to `sink`: `begin` with
-/// `header`, every verdict in report order, then `end` with the summary, which is also
-/// returned. Only the summary is held in memory.
+/// `header`, every verdict in report order (in blocks of [`SINK_BLOCK`]), then `end`
+/// with the summary, which is also returned. Only the summary and a few blocks of
+/// verdicts are held in memory.
 pub fn evaluate_into(
     frames: &Frames,
     tenant_id: &str,
