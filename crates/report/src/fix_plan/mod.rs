@@ -433,10 +433,10 @@ pub type RunItems<'a> = dyn Iterator<Item = Cow<'a, PlanItem>> + 'a;
 /// What [`PlanItems::runs`] calls for each run: its number and its items.
 pub type RunMaker<'m> = dyn for<'a> Fn(usize, &mut RunItems<'a>) -> Run + Sync + 'm;
 
-/// What rendering one run of a plan's items made: their text, or their tally.
+/// What rendering one run of a plan's items made: their text, or their tally (whose
+/// total is the run's number of items).
 #[derive(Debug, Default)]
 pub struct Run {
-    pub(crate) items: usize,
     pub(crate) text: String,
     pub(crate) tally: Tally,
 }

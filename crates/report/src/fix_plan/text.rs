@@ -30,14 +30,13 @@ pub fn render(plan: &dyn PlanItems, shell: Shell, out: &mut dyn Write) -> Result
             let mut tally = Tally::default();
             items.for_each(|item| tally.add(&item));
             Run {
-                items: tally.total,
                 tally,
                 ..Run::default()
             }
         },
         &mut |run| {
             tally.merge(&run.tally);
-            run_items.push(run.items);
+            run_items.push(run.tally.total);
             Ok(())
         },
     )?;
@@ -70,13 +69,10 @@ pub fn render(plan: &dyn PlanItems, shell: Shell, out: &mut dyn Write) -> Result
         &|run, items| {
             let mut text = buffer();
             let start = first.get(run).copied().unwrap_or(1);
-            let mut rendered = 0;
-            for item in items {
-                item_block(start + rendered, total, &item, shell, &mut text);
-                rendered += 1;
+            for (i, item) in items.enumerate() {
+                item_block(start + i, total, &item, shell, &mut text);
             }
             Run {
-                items: rendered,
                 text,
                 ..Run::default()
             }
